@@ -5,6 +5,8 @@
 #   ORT_FLAVOR=cpu|gpu|auto           # force the ONNX Runtime build (default auto)
 #   ORT_DIR=DIR                       # where the library goes (default .tools/lib)
 #   SETUP_ONLY=deno|ort               # install only one of the two
+#   CUDA_RUNTIME=0                    # GPU build without NVIDIA's runtime wheels (tests of
+#                                     # what a host missing them is told)
 #
 # Idempotent: what is already installed at the pinned version is left alone and reported.
 # Everything comes from registries by package name: Deno from npm (`deno`), ONNX Runtime from
@@ -96,6 +98,7 @@ install_ort() {
   local kind=cpu
   want_gpu && kind=gpu
   local stamp="$ort_dir/.installed"
+  [ "$kind" = gpu ] && [ "${CUDA_RUNTIME:-1}" = 0 ] && kind=gpu-no-cuda-runtime
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "onnxruntime-$kind $ORT_VERSION" ] &&
     [ -e "$ort_dir/libonnxruntime.so.$ORT_VERSION" ]; then
     log "onnxruntime ($kind) $ORT_VERSION already installed in ${ort_dir#"$root"/}: nothing to do"
@@ -103,13 +106,14 @@ install_ort() {
   fi
   mkdir -p "$ort_dir"
   rm -f "$stamp"
-  if [ "$kind" = gpu ]; then
+  if [ "${kind%%-*}" = gpu ]; then
     command -v pip >/dev/null || die "pip is needed to download the onnxruntime-gpu wheel"
     log "GPU build: onnxruntime-gpu $ORT_VERSION (CUDA $CUDA_MAJOR) and NVIDIA runtime wheels"
     local w
     w=$(fetch_wheel "onnxruntime-gpu==$ORT_VERSION")
     unzip_members "$w" 'onnxruntime/capi/libonnxruntime*.so*' "$ort_dir"
-    for pkg in "nvidia-cuda-runtime==$CUDA_MAJOR.*" "nvidia-cublas==$CUDA_MAJOR.*" \
+    [ "${CUDA_RUNTIME:-1}" = 0 ] && log "  CUDA_RUNTIME=0: NVIDIA runtime wheels skipped"
+    [ "${CUDA_RUNTIME:-1}" = 0 ] || for pkg in "nvidia-cuda-runtime==$CUDA_MAJOR.*" "nvidia-cublas==$CUDA_MAJOR.*" \
       "nvidia-curand" "nvidia-cufft==12.*" "nvidia-cuda-nvrtc==$CUDA_MAJOR.*" \
       "nvidia-cudnn-cu$CUDA_MAJOR"; do
       log "  $pkg"
