@@ -1,0 +1,64 @@
+/**
+ * parakeet-server: one program, several subcommands. This file only picks the subcommand;
+ * each lives in src/cli/.
+ */
+import { UsageError } from "./src/cli/usage_error.ts";
+import { VERSION } from "./src/version.ts";
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  transcribe: {
+    summary: "transcribe audio files offline (text, or --json)",
+    load: async () => (await import("./src/cli/transcribe.ts")).transcribeCommand,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return [
+    `parakeet-server ${VERSION} — streaming speech-to-text for Parakeet-TDT`,
+    "",
+    "Usage: parakeet-server <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `parakeet-server <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    console.log(usage());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "--version" || first === "-V") {
+    console.log(`parakeet-server ${VERSION}`);
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (!command) {
+    console.error(`parakeet-server: unknown command "${first}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(
+        `parakeet-server ${first}: ${err.message}\nTry: parakeet-server ${first} --help`,
+      );
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
