@@ -1,0 +1,73 @@
+/**
+ * Where each streaming step's window falls. Parakeet's encoder is not cache-aware, so step k
+ * re-encodes `[left | chunk k | right]` and keeps only the encoder frames of chunk k. All
+ * positions are in feature frames (10 ms); encoder frames are `subsampling` feature frames.
+ */
+export interface StepGeometry {
+  /** Chunk length C, a multiple of `subsampling`. */
+  chunkFrames: number;
+  /** Left context L, a multiple of `subsampling`. */
+  leftFrames: number;
+  /** Right context R. */
+  rightFrames: number;
+  subsampling: number;
+}
+
+export interface StepWindow {
+  /** Chunk index k. */
+  index: number;
+  /** Feature frames [windowStart, windowEnd) go to the encoder. */
+  windowStart: number;
+  windowEnd: number;
+  /** Feature frames [chunkStart, chunkEnd) are the ones this step decodes. */
+  chunkStart: number;
+  chunkEnd: number;
+  /** The chunk's encoder frames, as an offset and count within the window's encoder output. */
+  encoderOffset: number;
+  encoderCount: number;
+}
+
+/** Encoder frames the FastConformer produces for `frames` feature frames (three stride-2 convs). */
+export function encodedLength(frames: number, subsampling: number): number {
+  let n = frames;
+  for (let s = subsampling; s > 1; s /= 2) n = Math.ceil(n / 2);
+  return n;
+}
+
+/**
+ * The window of chunk `index`, or null when it is not ready yet. Before the end of the stream a
+ * chunk waits for its full right context, so every window is the same whatever the timing and
+ * framing of the audio; once the stream has ended (`totalFrames` known) the rest is ready with
+ * whatever right context exists.
+ */
+export function planStep(
+  g: StepGeometry,
+  index: number,
+  availableFrames: number,
+  totalFrames: number | null,
+): StepWindow | null {
+  const chunkStart = index * g.chunkFrames;
+  const end = totalFrames ?? availableFrames;
+  if (totalFrames !== null) {
+    if (chunkStart >= totalFrames) return null;
+  } else if (chunkStart + g.chunkFrames + g.rightFrames > availableFrames) {
+    return null;
+  }
+  const chunkEnd = Math.min(chunkStart + g.chunkFrames, end);
+  const windowStart = Math.max(0, chunkStart - g.leftFrames);
+  const windowEnd = Math.min(chunkEnd + g.rightFrames, end);
+  const encoderOffset = (chunkStart - windowStart) / g.subsampling;
+  const encoderEnd = Math.min(
+    encodedLength(chunkEnd - windowStart, g.subsampling),
+    encodedLength(windowEnd - windowStart, g.subsampling),
+  );
+  return {
+    index,
+    windowStart,
+    windowEnd,
+    chunkStart,
+    chunkEnd,
+    encoderOffset,
+    encoderCount: encoderEnd - encoderOffset,
+  };
+}
