@@ -55,7 +55,12 @@ async function main(argv: string[]): Promise<number> {
       );
       return 2;
     }
-    throw err;
+    // Expected failures (a missing model, an unusable device, no ONNX Runtime) are told in one
+    // line; PARAKEET_DEBUG=1 shows the stack.
+    const e = err instanceof Error ? err : new Error(String(err));
+    console.error(`parakeet-server ${first}: ${e.message}`);
+    if (Deno.env.get("PARAKEET_DEBUG")) console.error(e.stack);
+    return 1;
   }
 }
 

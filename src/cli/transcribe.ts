@@ -1,0 +1,108 @@
+import { parseArgs } from "node:util";
+import { OrtRuntime } from "../../ffi/mod.ts";
+import { LogMelExtractor } from "../audio/log_mel.ts";
+import { readAudioFile } from "../audio/read_audio.ts";
+import { transcribeClips, type Transcript } from "../engine/offline_transcriber.ts";
+import { ParakeetModel } from "../model/parakeet_model.ts";
+import { defaultModelDir, deviceOption, positiveInt } from "./common_options.ts";
+import { UsageError } from "./usage_error.ts";
+
+const HELP = `Usage: parakeet-server transcribe FILE… [options]
+
+Transcribes audio files offline and prints one line of text per file.
+
+Options:
+  --model DIR        model directory (env MODEL; default: the bundled test model)
+  --int8             use the int8 export (*.int8.onnx) of the model
+  --json             one JSON object per file: file, text, tokens, token_ids,
+                     timestamps (seconds), frames, durations, duration_sec
+  --device D         auto | cuda | cpu (env DEVICE; default auto: CUDA if usable)
+  --threads N        ONNX Runtime intra-op threads (env ORT_THREADS; default: ORT's)
+  --batch N          files encoded per batch (default 8)
+  -h, --help         this help
+
+Audio: WAV (PCM 8/16/24/32-bit, float; any channels, any rate) is read directly;
+other formats go through ffmpeg when it is installed.`;
+
+export async function transcribeCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        model: { type: "string" },
+        int8: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        device: { type: "string" },
+        threads: { type: "string" },
+        batch: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError("no audio files given");
+  const device = deviceOption(values.device ?? Deno.env.get("DEVICE") ?? "auto", "--device");
+  const threads = values.threads ?? Deno.env.get("ORT_THREADS");
+  const intraOpThreads = threads === undefined ? undefined : positiveInt(threads, "--threads");
+  const batchSize = values.batch === undefined ? 8 : positiveInt(values.batch, "--batch");
+  const modelDir = values.model ?? Deno.env.get("MODEL") ?? defaultModelDir();
+
+  using runtime = OrtRuntime.load();
+  using model = ParakeetModel.load(runtime, modelDir, {
+    precision: values.int8 ? "int8" : "fp32",
+    device,
+    session: { intraOpThreads },
+    onWarning: (m) => console.error(`warning: ${m}`),
+  });
+  const extractor = new LogMelExtractor({ sampleRate: model.config.sampleRate });
+
+  let failures = 0;
+  for (let i = 0; i < positionals.length; i += batchSize) {
+    const files = positionals.slice(i, i + batchSize);
+    const clips: { file: string; samples: Float32Array }[] = [];
+    for (const file of files) {
+      try {
+        const audio = await readAudioFile(file, model.config.sampleRate);
+        clips.push({ file, samples: audio.samples });
+      } catch (err) {
+        failures++;
+        report(values.json, file, (err as Error).message);
+      }
+    }
+    if (clips.length === 0) continue;
+    const { transcripts } = transcribeClips(model, extractor, clips.map((c) => c.samples));
+    clips.forEach((c, k) => print(values.json, c.file, transcripts[k]));
+  }
+  return failures > 0 ? 1 : 0;
+}
+
+function print(json: boolean, file: string, t: Transcript): void {
+  if (!json) {
+    console.log(t.text);
+    return;
+  }
+  console.log(JSON.stringify({
+    file,
+    text: t.text,
+    tokens: t.tokens,
+    token_ids: t.tokenIds,
+    timestamps: t.timestamps,
+    frames: t.frames,
+    durations: t.durations,
+    duration_sec: Math.round(t.audioSeconds * 1000) / 1000,
+  }));
+}
+
+/** A file that cannot be read is reported and skipped; the others are still transcribed. */
+function report(json: boolean, file: string, message: string): void {
+  if (json) console.log(JSON.stringify({ file, error: message }));
+  console.error(`error: ${message}`);
+}

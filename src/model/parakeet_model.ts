@@ -1,0 +1,173 @@
+import {
+  createSessionOnDevice,
+  type DeviceRequest,
+  DeviceUnavailableError,
+  type InferenceSession,
+  type OrtRuntime,
+  type SessionOptions,
+} from "../../ffi/mod.ts";
+import type { Joiner, TdtSpec } from "../decode/joiner.ts";
+import { type ModelConfig, parseModelConfig } from "./model_config.ts";
+import {
+  locateModelFiles,
+  type ModelFiles,
+  ModelLoadError,
+  type Precision,
+} from "./model_files.ts";
+import { ModelOutputError, OrtJoiner } from "./ort_joiner.ts";
+import { validateSignatures } from "./signature.ts";
+import { Vocabulary } from "./vocabulary.ts";
+
+export interface ModelLoadOptions {
+  precision?: Precision;
+  /** `auto` tries CUDA and falls back to the CPU (reported through `onWarning`). */
+  device?: DeviceRequest;
+  /** Threads, optimisation level, CUDA settings. */
+  session?: Omit<SessionOptions, "device">;
+  /** One line for the log, e.g. why `auto` chose the CPU. */
+  onWarning?: (message: string) => void;
+}
+
+export interface EncoderOutput {
+  /** [batch, encoderDim, frames], as the encoder writes it. */
+  data: Float32Array;
+  batch: number;
+  dim: number;
+  frames: number;
+  /** Valid encoder frames of each row. */
+  lengths: number[];
+}
+
+/**
+ * A loaded Parakeet-TDT model directory: encoder and joint sessions, vocabulary, config, and
+ * the shapes decoding needs. Owns both sessions; `close()` releases them.
+ */
+export class ParakeetModel implements Disposable {
+  readonly files: ModelFiles;
+  readonly config: ModelConfig;
+  readonly vocab: Vocabulary;
+  readonly spec: TdtSpec;
+  readonly joiner: Joiner;
+  readonly device: "cpu" | "cuda";
+  #encoder: InferenceSession;
+  #joint: InferenceSession;
+
+  private constructor(
+    files: ModelFiles,
+    config: ModelConfig,
+    vocab: Vocabulary,
+    spec: TdtSpec,
+    encoder: InferenceSession,
+    joint: InferenceSession,
+  ) {
+    this.files = files;
+    this.config = config;
+    this.vocab = vocab;
+    this.spec = spec;
+    this.#encoder = encoder;
+    this.#joint = joint;
+    this.device = encoder.device;
+    this.joiner = new OrtJoiner(joint, spec);
+  }
+
+  static load(runtime: OrtRuntime, dir: string, opts: ModelLoadOptions = {}): ParakeetModel {
+    const files = locateModelFiles(dir, opts.precision ?? "fp32");
+    const config = parseModelConfig(readText(files.config), files.config);
+    const vocab = Vocabulary.parse(readText(files.vocab), files.vocab);
+    const sessionOptions = opts.session ?? {};
+    const encoder = openSession(() => {
+      const made = createSessionOnDevice(
+        runtime,
+        files.encoder,
+        opts.device ?? "auto",
+        sessionOptions,
+      );
+      if (made.warning) opts.onWarning?.(made.warning);
+      return made.session;
+    }, files.encoder);
+    let joint: InferenceSession | undefined;
+    try {
+      // The joint goes wherever the encoder went: one device per model.
+      joint = openSession(
+        () =>
+          runtime.createSession(files.decoderJoint, { ...sessionOptions, device: encoder.device }),
+        files.decoderJoint,
+      );
+      const shapes = validateSignatures(
+        { file: files.encoder, inputs: encoder.inputs, outputs: encoder.outputs },
+        { file: files.decoderJoint, inputs: joint.inputs, outputs: joint.outputs },
+        {
+          vocabSize: vocab.size,
+          blankId: vocab.blankId,
+          featuresSize: config.featuresSize,
+          maxSymbolsPerFrame: config.maxTokensPerStep,
+          durations: config.durations,
+        },
+      );
+      return new ParakeetModel(files, config, vocab, shapes.tdt, encoder, joint);
+    } catch (err) {
+      joint?.close();
+      encoder.close();
+      throw err;
+    }
+  }
+
+  get featuresSize(): number {
+    return this.config.featuresSize;
+  }
+
+  /** Seconds of audio per encoder frame (0.08 for Parakeet). */
+  get secondsPerEncoderFrame(): number {
+    return this.config.windowStride * this.config.subsamplingFactor;
+  }
+
+  /**
+   * Encodes a batch of feature windows, [batch, featuresSize, frames] feature-major with each
+   * row's valid length; rows shorter than `frames` are zero-padded by the caller.
+   */
+  encode(features: Float32Array, batch: number, frames: number, lengths: number[]): EncoderOutput {
+    const out = this.#encoder.run({
+      audio_signal: { type: "float32", dims: [batch, this.featuresSize, frames], data: features },
+      length: { type: "int64", dims: [batch], data: BigInt64Array.from(lengths, BigInt) },
+    });
+    const outputs = out.outputs;
+    const [b, dim, t] = outputs.dims;
+    if (b !== batch || dim !== this.spec.encoderDim || outputs.dims.length !== 3) {
+      throw new ModelOutputError(
+        `encoder returned dims [${outputs.dims}] for a batch of ${batch}, expected [${batch}, ${this.spec.encoderDim}, T]`,
+      );
+    }
+    const encoded = Array.from(out.encoded_lengths.data as BigInt64Array, Number);
+    if (encoded.some((n) => !(n >= 0 && n <= t))) {
+      throw new ModelOutputError(`encoder returned lengths [${encoded}] outside 0..${t}`);
+    }
+    return { data: outputs.data as Float32Array, batch, dim, frames: t, lengths: encoded };
+  }
+
+  close(): void {
+    this.#joint.close();
+    this.#encoder.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    throw new ModelLoadError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function openSession(create: () => InferenceSession, path: string): InferenceSession {
+  try {
+    return create();
+  } catch (err) {
+    // A device the user required is not a model defect: let it through as it is.
+    if (err instanceof DeviceUnavailableError) throw err;
+    throw new ModelLoadError(`cannot load ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
