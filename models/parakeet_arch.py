@@ -58,12 +58,16 @@ class Size:
     joint_hidden: int
     pred_rnn_layers: int = 2
     vocab_size: int = 8192  # SentencePiece pieces (blank not counted)
+    # Longest encoder input in encoder frames (80 ms each): the exported ONNX graph holds a
+    # relative positional table of 2 * pos_emb_max_len - 1 rows (Parakeet: 5000 = 400 s).
+    pos_emb_max_len: int = 5000
 
 
 SIZES: dict[str, Size] = {
-    # The test model committed under models/test/tiny-tdt (about 1 M parameters).
+    # The test model committed under models/test/tiny-tdt (about 1.2 M parameters; windows up
+    # to 100 s, which keeps its positional table at 1 MB instead of 3.8 MB).
     "tiny": Size(d_model=96, n_layers=4, n_heads=4, subsampling_conv_channels=64,
-                 pred_hidden=96, joint_hidden=96, vocab_size=64),
+                 pred_hidden=96, joint_hidden=96, vocab_size=64, pos_emb_max_len=1250),
     # A middle size for benchmarks that should not take the full model's memory.
     "mid": Size(d_model=256, n_layers=8, n_heads=4, subsampling_conv_channels=128,
                 pred_hidden=320, joint_hidden=320, vocab_size=1024),
@@ -147,7 +151,7 @@ def model_config(size: Size, tokenizer_dir: str, *, train_manifest: str | None =
             "att_context_style": "regular",
             "xscaling": True,
             "untie_biases": True,
-            "pos_emb_max_len": 5000,
+            "pos_emb_max_len": size.pos_emb_max_len,
             "conv_kernel_size": 9,
             "conv_norm_type": "batch_norm",
             "conv_context_size": None,
