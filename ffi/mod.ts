@@ -18,3 +18,20 @@ export {
 export { OrtError, type OrtErrorCode } from "./status.ts";
 export { libraryCandidates, OrtLibraryError } from "./library.ts";
 export { nativeHandleStats } from "./handle.ts";
+export {
+  checkCuda,
+  createSessionOnDevice,
+  type DeviceChoice,
+  type DeviceRequest,
+  DeviceUnavailableError,
+  resolveDevice,
+  systemProbe,
+} from "./device.ts";
+export {
+  checkCudaFiles,
+  CUDA_REQUIREMENTS,
+  type CudaFileReport,
+  type CudaProbe,
+  type CudaRequirement,
+  type MissingPiece,
+} from "./device_check.ts";
