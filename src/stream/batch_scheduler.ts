@@ -1,0 +1,157 @@
+import type {
+  InferenceRequest,
+  InferenceResult,
+  InferenceRow,
+  InferenceWindow,
+} from "../engine/batch_inference.ts";
+import type { SessionWork, StreamSession } from "./stream_session.ts";
+
+export interface BatchRunner {
+  run(request: InferenceRequest): Promise<InferenceResult>;
+}
+
+export interface SchedulerOptions {
+  /** Windows (encoder rows) per batch. */
+  maxBatch: number;
+  /** Batches running at once. */
+  maxInflight: number;
+}
+
+export interface BatchReport {
+  streams: number;
+  windows: number;
+  result?: InferenceResult;
+  error?: Error;
+}
+
+/**
+ * Continuous batching across streams: whenever fewer than `maxInflight` batches run, the ready
+ * chunks of all streams are gathered into one batch of at most `maxBatch` windows. Fair: every
+ * stream with work gets one chunk before any gets a second, and the round-robin starts where
+ * the last batch stopped, so no stream starves when more are ready than a batch holds. A stream
+ * with a backlog contributes several consecutive chunks (one row), draining it faster.
+ */
+export class BatchScheduler {
+  #runner: BatchRunner;
+  #opts: SchedulerOptions;
+  #sessions: StreamSession[] = [];
+  #cursor = 0;
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+  /** Called when a batch fails: its streams must be ended (1011). */
+  onBatchFailed: (sessions: StreamSession[], error: Error) => void = () => {};
+  /** Called after every batch, for metrics and logs. */
+  onBatch: (report: BatchReport) => void = () => {};
+
+  constructor(runner: BatchRunner, opts: SchedulerOptions) {
+    if (!(opts.maxBatch >= 1 && opts.maxInflight >= 1)) {
+      throw new RangeError(`maxBatch and maxInflight must be ≥ 1`);
+    }
+    this.#runner = runner;
+    this.#opts = opts;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get streams(): number {
+    return this.#sessions.length;
+  }
+
+  add(session: StreamSession): void {
+    this.#sessions.push(session);
+  }
+
+  remove(session: StreamSession): void {
+    const i = this.#sessions.indexOf(session);
+    if (i < 0) return;
+    this.#sessions.splice(i, 1);
+    if (i < this.#cursor) this.#cursor--;
+  }
+
+  /** Something may be ready: start batches while there is room. */
+  wake(): void {
+    while (this.#inflight < this.#opts.maxInflight) {
+      const taken = this.#collect();
+      if (taken.length === 0) break;
+      this.#launch(taken);
+    }
+    if (this.#inflight === 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves when no batch is running and none can start. */
+  idle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #collect(): SessionWork[] {
+    const n = this.#sessions.length;
+    if (n === 0) return [];
+    const capacity = this.#opts.maxBatch;
+    // Ready chunks per stream, in round-robin order from the cursor.
+    const order: { session: StreamSession; ready: number; share: number }[] = [];
+    for (let k = 0; k < n; k++) {
+      const session = this.#sessions[(this.#cursor + k) % n];
+      const ready = session.readyChunks(capacity);
+      if (ready > 0) order.push({ session, ready, share: 0 });
+    }
+    if (order.length === 0) return [];
+    // Water-filling: one chunk each in turn until the batch is full or nobody has more.
+    let used = 0;
+    for (let pass = 0; used < capacity; pass++) {
+      let gave = false;
+      for (const o of order) {
+        if (used >= capacity) break;
+        if (o.share < o.ready) {
+          o.share++;
+          used++;
+          gave = true;
+        }
+      }
+      if (!gave) break;
+    }
+    const taken: SessionWork[] = [];
+    let lastServed = -1;
+    for (const o of order) {
+      if (o.share === 0) continue;
+      const w = o.session.takeWork(o.share);
+      if (w) {
+        taken.push(w);
+        lastServed = this.#sessions.indexOf(o.session);
+      }
+    }
+    if (lastServed >= 0) this.#cursor = (lastServed + 1) % n;
+    return taken;
+  }
+
+  #launch(taken: SessionWork[]): void {
+    const windows: InferenceWindow[] = [];
+    const rows: InferenceRow[] = taken.map((w) => {
+      const base = windows.length;
+      windows.push(...w.work.windows);
+      return {
+        parts: w.work.parts.map((p) => ({ ...p, window: p.window + base })),
+        state: w.work.state,
+      };
+    });
+    this.#inflight++;
+    this.#runner.run({ windows, rows }).then(
+      (result) => {
+        taken.forEach((w, i) => w.session.completeWork(w, result.rows[i]));
+        this.onBatch({ streams: taken.length, windows: windows.length, result });
+      },
+      (error: Error) => {
+        for (const w of taken) w.session.failWork(w);
+        this.onBatch({ streams: taken.length, windows: windows.length, error });
+        this.onBatchFailed(taken.map((w) => w.session), error);
+      },
+    ).finally(() => {
+      this.#inflight--;
+      this.wake();
+    });
+  }
+}

@@ -1,0 +1,148 @@
+import type { TdtRowResult } from "../decode/tdt_greedy.ts";
+import type { Vocabulary } from "../model/vocabulary.ts";
+import type { ClientMessage, ProtocolViolation, ServerMessage } from "../server/protocol.ts";
+import { Utterance, type UtteranceContext, type UtteranceWork } from "./utterance.ts";
+
+export interface StreamContext extends UtteranceContext {
+  vocab: Vocabulary;
+  /** Feature frames a stream may have waiting for the decoder before it is refused. */
+  maxBacklogFrames: number;
+}
+
+/** A batch's share of one stream, handed to the scheduler and back. */
+export interface SessionWork {
+  session: StreamSession;
+  utterance: Utterance;
+  work: UtteranceWork;
+}
+
+/**
+ * One WebSocket stream's protocol state, without the socket: audio in, partial and final
+ * messages out through `send`. Utterances are decoded in order; audio that arrives after an EOS
+ * (before its final went out) starts the next utterance and waits its turn, so a client may
+ * pipeline. RESET drops every utterance not yet finalised, including one being decoded: no
+ * message about audio sent before the RESET follows it.
+ */
+export class StreamSession {
+  readonly id: number;
+  #ctx: StreamContext;
+  #send: (message: ServerMessage) => void;
+  /** [0] is being decoded; the last one receives audio unless it has ended. */
+  #utterances: Utterance[] = [];
+  #lastPartial = "";
+  #closed = false;
+  /** Warnings for the log (e.g. a dangling odd byte dropped at EOS). */
+  onWarning: (message: string) => void = () => {};
+
+  constructor(id: number, ctx: StreamContext, send: (message: ServerMessage) => void) {
+    this.id = id;
+    this.#ctx = ctx;
+    this.#send = send;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Feature frames waiting for the decoder over all queued utterances. */
+  get backlogFrames(): number {
+    return this.#utterances.reduce((n, u) => n + u.backlogFrames, 0);
+  }
+
+  get busy(): boolean {
+    return this.#utterances[0]?.inFlight ?? false;
+  }
+
+  /** Applies one client message; returns the violation to answer it with, if any. */
+  receive(message: ClientMessage): ProtocolViolation | null {
+    if (this.#closed) return null;
+    switch (message.kind) {
+      case "audio": {
+        if (message.bytes.length === 0) return null;
+        this.#receiving().pushAudio(message.bytes);
+        const backlog = this.backlogFrames;
+        if (backlog > this.#ctx.maxBacklogFrames) {
+          const seconds = (f: number) => (f / 100).toFixed(1);
+          return {
+            code: "rate_exceeded",
+            message: `Cannot accept more audio: ${
+              seconds(backlog)
+            } s are waiting to be decoded, over the limit of ${
+              seconds(this.#ctx.maxBacklogFrames)
+            } s (send audio closer to real time)`,
+          };
+        }
+        return null;
+      }
+      case "eos": {
+        const u = this.#receiving();
+        u.end();
+        if (u.droppedOddByte) {
+          this.onWarning(`stream ${this.id}: a dangling odd byte before EOS was dropped`);
+        }
+        this.#finishReady();
+        return null;
+      }
+      case "reset":
+        this.#utterances = [];
+        this.#lastPartial = "";
+        return null;
+      case "keepalive":
+        return null;
+    }
+  }
+
+  #receiving(): Utterance {
+    const last = this.#utterances[this.#utterances.length - 1];
+    if (last && !last.ended) return last;
+    const u = new Utterance(this.#ctx);
+    this.#utterances.push(u);
+    return u;
+  }
+
+  /** Chunks ready for the decoder now (0 while a batch of this stream is in flight). */
+  readyChunks(limit: number): number {
+    if (this.#closed) return 0;
+    return this.#utterances[0]?.readyChunks(limit) ?? 0;
+  }
+
+  takeWork(maxChunks: number): SessionWork | null {
+    const u = this.#utterances[0];
+    if (this.#closed || !u) return null;
+    const work = u.takeWork(maxChunks);
+    return work ? { session: this, utterance: u, work } : null;
+  }
+
+  /** A batch came back: commit its tokens, send a partial if the text changed, finals if done. */
+  completeWork(w: SessionWork, result: TdtRowResult): void {
+    if (this.#closed || this.#utterances[0] !== w.utterance) return; // reset meanwhile
+    w.utterance.complete(w.work, result);
+    if (!w.utterance.finished) {
+      const text = this.#ctx.vocab.decode(w.utterance.tokens);
+      if (text !== this.#lastPartial) {
+        this.#lastPartial = text;
+        this.#send({ type: "partial", text });
+      }
+    }
+    this.#finishReady();
+  }
+
+  /** A batch failed: nothing of it is committed (the server ends the stream). */
+  failWork(w: SessionWork): void {
+    w.utterance.abandon();
+  }
+
+  #finishReady(): void {
+    while (this.#utterances.length > 0 && this.#utterances[0].finished) {
+      const u = this.#utterances.shift()!;
+      this.#lastPartial = "";
+      this.#send({ type: "final", text: this.#ctx.vocab.decode(u.tokens) });
+    }
+  }
+
+  /** Stops everything: no more work is taken and no message is sent. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#utterances = [];
+  }
+}
