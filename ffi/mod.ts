@@ -35,3 +35,4 @@ export {
   type CudaRequirement,
   type MissingPiece,
 } from "./device_check.ts";
+export type { BoundRun } from "./bound_run.ts";
