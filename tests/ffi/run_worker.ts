@@ -6,7 +6,13 @@
 import { OrtRuntime, tensor } from "../../ffi/mod.ts";
 import { openOrtLibrary } from "../../ffi/library.ts";
 
-self.onmessage = (e: MessageEvent<{ model: string; n: number }>) => {
+// Worker globals, typed without pulling the whole "deno.worker" lib into `deno check tests/`.
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<{ model: string; n: number }>) => void) | null;
+  postMessage(message: unknown): void;
+};
+
+scope.onmessage = (e) => {
   const { model, n } = e.data;
   using rt = OrtRuntime.load();
   using s = rt.createSession(model, { device: "cpu", intraOpThreads: 1 });
@@ -17,5 +23,5 @@ self.onmessage = (e: MessageEvent<{ model: string; n: number }>) => {
   for (let i = 0; i < n; i++) z += (s.run({ x, y: x }).z.data as Float32Array)[0];
   const usPerRun = ((performance.now() - t0) * 1000) / n;
   const runAddress = String(Deno.UnsafePointer.value(openOrtLibrary().api.Run.pointer));
-  self.postMessage({ usPerRun, z, runAddress, version: rt.version });
+  scope.postMessage({ usPerRun, z, runAddress, version: rt.version });
 };
