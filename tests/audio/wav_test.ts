@@ -158,3 +158,25 @@ Deno.test("parseWav reads WAV variants written by sox and ffmpeg", () => {
     "A-law (format tag 0x0006)",
   );
 });
+
+Deno.test("parseWav reads RF64 with the data size from the ds64 chunk", () => {
+  const riff = buildWav({ data: int16Bytes([16384, -16384, 8192]) });
+  // Re-label as RF64: ds64 first, the data chunk's 32-bit size set to 0xFFFFFFFF.
+  const ds64 = new Uint8Array(8 + 28);
+  const dv = new DataView(ds64.buffer);
+  ds64.set([0x64, 0x73, 0x36, 0x34]);
+  dv.setUint32(4, 28, true);
+  dv.setBigUint64(8, BigInt(riff.length + ds64.length - 8), true);
+  dv.setBigUint64(16, 6n, true);
+  dv.setBigUint64(24, 3n, true);
+  const out = new Uint8Array(riff.length + ds64.length + 4); // 4 trailing bytes past the data
+  out.set(riff.subarray(0, 12));
+  out.set([0x52, 0x46, 0x36, 0x34, 0xff, 0xff, 0xff, 0xff]);
+  out.set(ds64, 12);
+  out.set(riff.subarray(12), 12 + ds64.length);
+  const dataSizeAt = out.length - 4 - 6 - 4;
+  new DataView(out.buffer).setUint32(dataSizeAt, 0xffffffff, true);
+  const wav = parseWav(out);
+  assert.deepEqual([...wav.samples], [0.5, -0.5, 0.25]);
+  assert.deepEqual(wav.warnings, []);
+});
