@@ -8,6 +8,10 @@ import { VERSION } from "./src/version.ts";
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: {
+    summary: "serve streaming speech-to-text over WebSocket (the default)",
+    load: async () => (await import("./src/cli/serve.ts")).serveCommand,
+  },
   transcribe: {
     summary: "transcribe audio files offline (text, or --json)",
     load: async () => (await import("./src/cli/transcribe.ts")).transcribeCommand,
@@ -33,14 +37,16 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+  if (first === "--help" || first === "-h" || first === "help") {
     console.log(usage());
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === "--version" || first === "-V") {
     console.log(`parakeet-server ${VERSION}`);
     return 0;
   }
+  // No command, or a leading flag, means `serve` (the default subcommand).
+  if (first === undefined || first.startsWith("-")) return await main(["serve", ...argv]);
   const command = COMMANDS[first];
   if (!command) {
     console.error(`parakeet-server: unknown command "${first}"\n\n${usage()}`);

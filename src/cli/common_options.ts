@@ -1,10 +1,10 @@
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { DeviceRequest } from "../../ffi/mod.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The small model shipped in the repository, used when no model is named. */
 export function defaultModelDir(): string {
-  return fromFileUrl(new URL("../../models/test/tiny-tdt", import.meta.url));
+  return fileURLToPath(new URL("../../models/test/tiny-tdt", import.meta.url));
 }
 
 export function deviceOption(value: string, name: string): DeviceRequest {

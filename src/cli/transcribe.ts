@@ -70,7 +70,7 @@ export async function transcribeCommand(args: string[]): Promise<number> {
     const clips: { file: string; samples: Float32Array }[] = [];
     for (const file of files) {
       try {
-        const audio = await readAudioFile(file, model.config.sampleRate);
+        const audio = await readAudioFile(file);
         clips.push({ file, samples: audio.samples });
       } catch (err) {
         failures++;

@@ -104,7 +104,7 @@ export class InferenceEngine {
     });
   }
 
-  /** Stops the worker; pending batches are rejected. Idempotent. */
+  /** Releases the model and ONNX Runtime; pending batches are rejected. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -121,7 +121,8 @@ export class InferenceEngine {
       };
       worker.postMessage({ type: "close" } satisfies ToWorker);
     });
-    worker.terminate();
+    // Not terminated: see the "close" case in inference_worker.ts.
+    worker.onmessage = null;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

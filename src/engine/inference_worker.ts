@@ -62,8 +62,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       runtime?.close();
       model = undefined;
       runtime = undefined;
+      // The thread is left parked, not closed: a worker thread that exits while the process is
+      // exiting runs ONNX Runtime's thread-local destructors against its static ones (seen as
+      // a segfault at exit after SIGTERM). A parked worker does not keep the process alive.
       post({ type: "closed" });
-      self.close();
       return;
     }
   }

@@ -1,0 +1,107 @@
+import { LogMelExtractor } from "../audio/log_mel.ts";
+import { InferenceEngine } from "../engine/inference_engine.ts";
+import { parseModelConfig } from "../model/model_config.ts";
+import { locateModelFiles } from "../model/model_files.ts";
+import { Vocabulary } from "../model/vocabulary.ts";
+import { ConfigError, knobHelp, loadServerConfig, type ServerConfig } from "../server/config.ts";
+import { type RunningServer, startServer } from "../server/server.ts";
+import { defaultModelDir } from "./common_options.ts";
+import { UsageError } from "./usage_error.ts";
+
+const HELP = `Usage: parakeet-server serve [--knob value …]
+
+Serves streaming speech-to-text over WebSocket (ws://HOST:PORT/ws), with GET /status (health)
+and GET /v1/status (JSON state). Every knob is an environment variable or the flag beside it;
+flags win.
+
+Knobs:
+${knobHelp()}`;
+
+export function log(line: string): void {
+  console.error(`${new Date().toISOString()} ${line}`);
+}
+
+/** Loads the model into an inference worker and starts serving; resolves once listening. */
+export async function launchServer(
+  config: ServerConfig,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ server: RunningServer; engine: InferenceEngine }> {
+  const bundled = config.model === null;
+  const modelDir = config.model ?? defaultModelDir();
+  if (bundled) {
+    log(
+      `WARNING: no MODEL given: serving the small bundled test model (${modelDir}); it is not Parakeet-TDT-0.6B-v3 and its transcripts are not meaningful`,
+    );
+  }
+  const files = locateModelFiles(modelDir, config.precision);
+  const modelConfig = parseModelConfig(Deno.readTextFileSync(files.config), files.config);
+  const vocab = Vocabulary.parse(Deno.readTextFileSync(files.vocab), files.vocab);
+  const engine = await InferenceEngine.start({
+    modelDir,
+    precision: config.precision,
+    device: config.device,
+    session: { intraOpThreads: config.ortThreads || undefined },
+    libPath: config.ortLib ?? undefined,
+  }, { deadlineMs: config.inferenceTimeoutS * 1000 });
+  for (const w of engine.model.warnings) log(`WARNING: ${w}`);
+  log(
+    `model ${files.dir} (${config.precision}) on ${engine.model.device}, ONNX Runtime ${engine.model.ortVersion}`,
+  );
+  const sub = modelConfig.subsamplingFactor;
+  const frameMs = modelConfig.windowStride * 1000;
+  const server = await startServer({
+    config,
+    runner: engine,
+    context: {
+      geometry: {
+        chunkFrames: config.stepMs / frameMs,
+        leftFrames: config.leftContextMs / frameMs,
+        rightFrames: config.rightContextMs / frameMs,
+        subsampling: sub,
+      },
+      extractor: new LogMelExtractor({ sampleRate: modelConfig.sampleRate }),
+      spec: engine.model.spec,
+      vocab,
+      maxBacklogFrames: config.maxBacklogS * (1000 / frameMs),
+    },
+    model: {
+      dir: files.dir,
+      precision: config.precision,
+      device: engine.model.device,
+      ortVersion: engine.model.ortVersion,
+      bundled,
+    },
+    log,
+    signal: opts.signal,
+  });
+  log(`listening on ws://${server.hostname}:${server.port}/ws`);
+  return { server, engine };
+}
+
+export async function serveCommand(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  let config: ServerConfig;
+  try {
+    config = loadServerConfig(Deno.env.toObject(), args);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const stop = new AbortController();
+  const { server, engine } = await launchServer(config, { signal: stop.signal });
+  const onSignal = () => {
+    log("signal received: draining");
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  await server.finished;
+  await engine.close();
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  log("stopped");
+  return 0;
+}

@@ -1,0 +1,149 @@
+/**
+ * The server's knobs: one table, each knob an environment variable and a flag of the same name
+ * (`STEP_MS` ↔ `--step-ms`), validated at start. A bad value stops the server with a message
+ * that names the knob, the value and what it accepts. `--help` prints the table.
+ */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  model: string | null;
+  precision: "fp32" | "int8";
+  device: "auto" | "cuda" | "cpu";
+  ortLib: string | null;
+  ortThreads: number;
+  stepMs: number;
+  rightContextMs: number;
+  leftContextMs: number;
+  maxBatch: number;
+  maxInflightSteps: number;
+  maxStreams: number;
+  maxFrameBytes: number;
+  maxTextBytes: number;
+  maxBacklogS: number;
+  maxMessagesPerS: number;
+  idleTimeoutS: number;
+  sessionMaxS: number;
+  slowConsumerBytes: number;
+  slowConsumerS: number;
+  closeTimeoutS: number;
+  inferenceTimeoutS: number;
+  shutdownTimeoutS: number;
+}
+
+type Kind = "int" | "string" | "enum";
+
+interface Knob {
+  env: string;
+  key: keyof ServerConfig;
+  kind: Kind;
+  default: string | number | null;
+  help: string;
+  min?: number;
+  max?: number;
+  /** Must be a multiple of this (encoder frames are 80 ms). */
+  multipleOf?: number;
+  choices?: readonly string[];
+}
+
+// deno-fmt-ignore
+export const KNOBS: readonly Knob[] = [
+  { env: "HOST", key: "host", kind: "string", default: "0.0.0.0", help: "address to listen on" },
+  { env: "PORT", key: "port", kind: "int", default: 8000, min: 0, max: 65535, help: "TCP port (0: any free port)" },
+  { env: "MODEL", key: "model", kind: "string", default: null, help: "model directory (default: the bundled test model)" },
+  { env: "PRECISION", key: "precision", kind: "enum", default: "fp32", choices: ["fp32", "int8"], help: "model weights: fp32, or the int8 export" },
+  { env: "DEVICE", key: "device", kind: "enum", default: "auto", choices: ["auto", "cuda", "cpu"], help: "auto tries CUDA, falls back to CPU with a warning" },
+  { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
+  { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads (0: one per core)" },
+  { env: "STEP_MS", key: "stepMs", kind: "int", default: 240, min: 80, max: 10_000, multipleOf: 80, help: "audio decoded per step (latency vs compute)" },
+  { env: "RIGHT_CONTEXT_MS", key: "rightContextMs", kind: "int", default: 160, min: 0, max: 10_000, multipleOf: 80, help: "look-ahead each step waits for (latency vs accuracy)" },
+  { env: "LEFT_CONTEXT_MS", key: "leftContextMs", kind: "int", default: 2000, min: 0, max: 60_000, multipleOf: 80, help: "past audio re-encoded each step (accuracy vs compute)" },
+  { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
+  { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
+  { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
+  { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },
+  { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
+  { env: "MAX_BACKLOG_S", key: "maxBacklogS", kind: "int", default: 120, min: 1, max: 3600, help: "seconds of audio waiting for the decoder (→ rate_exceeded)" },
+  { env: "MAX_MESSAGES_PER_S", key: "maxMessagesPerS", kind: "int", default: 1000, min: 1, max: 1_000_000, help: "messages per second per stream (→ message_rate_exceeded)" },
+  { env: "IDLE_TIMEOUT_S", key: "idleTimeoutS", kind: "int", default: 30, min: 1, max: 86_400, help: "seconds without audio or keepalive (→ idle_timeout)" },
+  { env: "SESSION_MAX_S", key: "sessionMaxS", kind: "int", default: 10_800, min: 1, max: 604_800, help: "longest connection (→ final, then session_timeout)" },
+  { env: "SLOW_CONSUMER_BYTES", key: "slowConsumerBytes", kind: "int", default: 1_048_576, min: 1024, max: 1 << 30, help: "unsent bytes before partials are dropped" },
+  { env: "SLOW_CONSUMER_S", key: "slowConsumerS", kind: "int", default: 10, min: 1, max: 3600, help: "seconds over that mark before closing (→ slow_consumer)" },
+  { env: "CLOSE_TIMEOUT_S", key: "closeTimeoutS", kind: "int", default: 10, min: 1, max: 600, help: "release a stream this long after close() even if the peer never answers" },
+  { env: "INFERENCE_TIMEOUT_S", key: "inferenceTimeoutS", kind: "int", default: 60, min: 1, max: 3600, help: "a batch running longer fails its streams (1011)" },
+  { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, time allowed to flush finals" },
+];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function flagName(knob: Knob): string {
+  return "--" + knob.env.toLowerCase().replaceAll("_", "-");
+}
+
+/**
+ * Reads every knob from the flags (highest precedence) or the environment, else its default.
+ * `args` are `--knob value` or `--knob=value` pairs; anything else is an error.
+ */
+export function loadServerConfig(
+  env: Record<string, string | undefined>,
+  args: readonly string[] = [],
+): ServerConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const knob = KNOBS.find((k) => flagName(k) === name);
+    if (!knob) throw new ConfigError(`unknown option ${name} (see --help)`);
+    let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    value = value.trim();
+    flags.set(knob.env, value);
+  }
+  const config: Record<string, unknown> = {};
+  for (const knob of KNOBS) {
+    const raw = flags.get(knob.env) ?? env[knob.env];
+    const source = flags.has(knob.env) ? flagName(knob) : knob.env;
+    config[knob.key] = raw === undefined || raw === ""
+      ? knob.default
+      : parseKnob(knob, raw, source);
+  }
+  return config as unknown as ServerConfig;
+}
+
+function parseKnob(knob: Knob, raw: string, source: string): string | number {
+  switch (knob.kind) {
+    case "string":
+      return raw;
+    case "enum":
+      if (!knob.choices!.includes(raw)) {
+        throw new ConfigError(`${source} must be one of ${knob.choices!.join(", ")}, got "${raw}"`);
+      }
+      return raw;
+    case "int": {
+      if (!/^\d+$/.test(raw)) {
+        throw new ConfigError(`${source} must be a whole number, got "${raw}"`);
+      }
+      const n = Number(raw);
+      if (n < knob.min! || n > knob.max!) {
+        throw new ConfigError(`${source} must be from ${knob.min} to ${knob.max}, got ${n}`);
+      }
+      if (knob.multipleOf && n % knob.multipleOf !== 0) {
+        throw new ConfigError(
+          `${source} must be a multiple of ${knob.multipleOf} (one encoder frame is 80 ms), got ${n}`,
+        );
+      }
+      return n;
+    }
+  }
+}
+
+/** The knob table for --help. */
+export function knobHelp(): string {
+  const rows = KNOBS.map((k) => {
+    const def = k.default === null ? "" : ` (default ${k.default})`;
+    return `  ${k.env.padEnd(20)} ${flagName(k).padEnd(22)} ${k.help}${def}`;
+  });
+  return rows.join("\n");
+}

@@ -1,0 +1,206 @@
+import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
+import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
+import { VERSION } from "../version.ts";
+import type { ServerConfig } from "./config.ts";
+import { WsConnection } from "./ws_connection.ts";
+
+export interface ModelDescription {
+  dir: string;
+  precision: "fp32" | "int8";
+  device: "cpu" | "cuda";
+  ortVersion: string;
+  /** True when no model was named and the bundled test model is served. */
+  bundled: boolean;
+}
+
+export interface ServerDeps {
+  config: ServerConfig;
+  runner: BatchRunner;
+  context: StreamContext;
+  model: ModelDescription;
+  log: (line: string) => void;
+  /** Aborting starts the same graceful shutdown as SIGTERM. */
+  signal?: AbortSignal;
+}
+
+export interface RunningServer {
+  hostname: string;
+  port: number;
+  /** Stops accepting, flushes the finals of open streams, closes them, stops listening. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+  stats(): ServerStats;
+}
+
+export interface ServerStats {
+  openStreams: number;
+  streamsTotal: number;
+  refused: Record<string, number>;
+  batches: number;
+  batchFailures: number;
+  closesByCode: Record<string, number>;
+}
+
+/** The HTTP routes and the WebSocket endpoint over one scheduler. */
+export function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const { config, context, log } = deps;
+  const scheduler = new BatchScheduler(deps.runner, {
+    maxBatch: config.maxBatch,
+    maxInflight: config.maxInflightSteps,
+  });
+  const connections = new Set<WsConnection>();
+  const bySession = new Map<StreamSession, WsConnection>();
+  let nextId = 1;
+  let draining = false;
+  const stats: ServerStats = {
+    openStreams: 0,
+    streamsTotal: 0,
+    refused: {},
+    batches: 0,
+    batchFailures: 0,
+    closesByCode: {},
+  };
+
+  scheduler.onBatch = (r) => {
+    stats.batches++;
+    if (r.error) stats.batchFailures++;
+  };
+  scheduler.onBatchFailed = (sessions, error) => {
+    log(`batch of ${sessions.length} stream(s) failed: ${error.message}`);
+    for (const s of sessions) {
+      bySession.get(s)?.fail(
+        "internal_error",
+        `Inference failed for this stream: ${error.message}`,
+      );
+    }
+  };
+
+  const refuse = (reason: string, status: number, message: string): Response => {
+    stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
+    return new Response(message + "\n", { status, headers: { "content-type": "text/plain" } });
+  };
+
+  const statusBody = () => ({
+    status: draining ? "draining" : "ok",
+    version: VERSION,
+    model: deps.model,
+    streams: { open: connections.size, capacity: config.maxStreams, total: stats.streamsTotal },
+    batches: { run: stats.batches, failed: stats.batchFailures, inflight: scheduler.inflight },
+    refused: stats.refused,
+    knobs: {
+      STEP_MS: config.stepMs,
+      RIGHT_CONTEXT_MS: config.rightContextMs,
+      LEFT_CONTEXT_MS: config.leftContextMs,
+      MAX_BATCH: config.maxBatch,
+      MAX_INFLIGHT_STEPS: config.maxInflightSteps,
+      MAX_STREAMS: config.maxStreams,
+      MAX_FRAME_BYTES: config.maxFrameBytes,
+      MAX_BACKLOG_S: config.maxBacklogS,
+      IDLE_TIMEOUT_S: config.idleTimeoutS,
+    },
+  });
+
+  const handler = (req: Request): Response => {
+    const url = new URL(req.url);
+    if (url.pathname === "/status" && req.method === "GET") {
+      return new Response("ok", { headers: { "content-type": "text/plain" } });
+    }
+    if (url.pathname === "/v1/status" && req.method === "GET") {
+      return Response.json(statusBody());
+    }
+    if (url.pathname === "/ws") {
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return refuse("not_websocket", 426, "This endpoint speaks WebSocket only");
+      }
+      if (draining) return refuse("shutting_down", 503, "The server is shutting down");
+      if (connections.size >= config.maxStreams) {
+        return refuse(
+          "capacity",
+          503,
+          `The server is at capacity (${config.maxStreams} open streams); retry later`,
+        );
+      }
+      const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 30 });
+      const id = nextId++;
+      const conn = new WsConnection(
+        socket,
+        (send) => {
+          const s = new StreamSession(id, context, send);
+          s.onWarning = log;
+          return s;
+        },
+        {
+          maxBinaryBytes: config.maxFrameBytes,
+          maxTextBytes: config.maxTextBytes,
+          maxMessagesPerS: config.maxMessagesPerS,
+          idleTimeoutMs: config.idleTimeoutS * 1000,
+          sessionMaxMs: config.sessionMaxS * 1000,
+          slowConsumerBytes: config.slowConsumerBytes,
+          slowConsumerMs: config.slowConsumerS * 1000,
+          closeTimeoutMs: config.closeTimeoutS * 1000,
+        },
+        {
+          wake: () => scheduler.wake(),
+          release: (c) => {
+            connections.delete(c);
+            bySession.delete(c.session);
+            scheduler.remove(c.session);
+            stats.openStreams = connections.size;
+          },
+          log,
+        },
+      );
+      connections.add(conn);
+      bySession.set(conn.session, conn);
+      scheduler.add(conn.session);
+      stats.streamsTotal++;
+      stats.openStreams = connections.size;
+      socket.addEventListener("close", (e) => {
+        const key = String(e.code);
+        stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
+      });
+      return response;
+    }
+    return new Response("Not found\n", { status: 404 });
+  };
+
+  return new Promise((resolve) => {
+    let listening: Deno.NetAddr | undefined;
+    const server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: (addr) => {
+        listening = addr;
+      },
+    }, handler);
+    // onListen runs inside Deno.serve, before `server` exists: resolve once both are there.
+    queueMicrotask(() => {
+      resolve({
+        hostname: listening!.hostname,
+        port: listening!.port,
+        shutdown,
+        finished: server.finished,
+        stats: () => ({ ...stats, openStreams: connections.size }),
+      });
+    });
+
+    let shuttingDown: Promise<void> | null = null;
+    function shutdown(): Promise<void> {
+      shuttingDown ??= (async () => {
+        draining = true;
+        log(`shutting down: flushing finals of ${connections.size} open stream(s)`);
+        for (const c of connections) c.endAfterFinal("shutting_down");
+        const deadline = Date.now() + config.shutdownTimeoutS * 1000;
+        while (connections.size > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        for (const c of connections) c.release();
+        await scheduler.idle();
+        await server.shutdown();
+      })();
+      return shuttingDown;
+    }
+    deps.signal?.addEventListener("abort", () => shutdown(), { once: true });
+  });
+}

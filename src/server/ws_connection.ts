@@ -1,0 +1,210 @@
+import type { StreamSession } from "../stream/stream_session.ts";
+import {
+  encodeServerMessage,
+  type FrameLimits,
+  parseClientFrame,
+  type ServerMessage,
+} from "./protocol.ts";
+import { TokenBucket } from "./token_bucket.ts";
+import { closeCodeFor, type WireErrorCode } from "./wire_errors.ts";
+
+export interface ConnectionLimits extends FrameLimits {
+  maxMessagesPerS: number;
+  idleTimeoutMs: number;
+  sessionMaxMs: number;
+  slowConsumerBytes: number;
+  slowConsumerMs: number;
+  closeTimeoutMs: number;
+}
+
+export interface ConnectionHooks {
+  /** Something may be ready to decode. */
+  wake(): void;
+  /** Called exactly once, when every resource of the connection must be let go. */
+  release(conn: WsConnection): void;
+  log(message: string): void;
+}
+
+/**
+ * One WebSocket and its stream: receive and send paths, limits, and timers. Every way a
+ * connection can end (client close, error, our close, a peer that never answers it, a deadline)
+ * goes through `release()`, which runs once.
+ */
+export class WsConnection {
+  readonly session: StreamSession;
+  readonly #socket: WebSocket;
+  readonly #limits: ConnectionLimits;
+  readonly #hooks: ConnectionHooks;
+  readonly #bucket: TokenBucket;
+  #idleTimer?: ReturnType<typeof setTimeout>;
+  #sessionTimer?: ReturnType<typeof setTimeout>;
+  #closeDeadline?: ReturnType<typeof setTimeout>;
+  #slowSince: number | null = null;
+  #slowTimer?: ReturnType<typeof setInterval>;
+  #closing = false;
+  #released = false;
+  /** After the next final, end the connection with this error (session cap, shutdown). */
+  #endAfterFinal: WireErrorCode | null = null;
+  droppedPartials = 0;
+
+  constructor(
+    socket: WebSocket,
+    makeSession: (send: (m: ServerMessage) => void) => StreamSession,
+    limits: ConnectionLimits,
+    hooks: ConnectionHooks,
+  ) {
+    this.#socket = socket;
+    this.#limits = limits;
+    this.#hooks = hooks;
+    this.#bucket = new TokenBucket(limits.maxMessagesPerS, limits.maxMessagesPerS);
+    this.session = makeSession((m) => this.#send(m));
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (e) => this.#receive(e.data);
+    socket.onclose = () => this.release();
+    socket.onerror = () => this.release();
+    this.#armIdle();
+    this.#sessionTimer = setTimeout(() => {
+      this.#hooks.log(`stream ${this.session.id}: session cap reached, flushing the final`);
+      this.endAfterFinal("session_timeout");
+    }, limits.sessionMaxMs);
+  }
+
+  get closing(): boolean {
+    return this.#closing || this.#released;
+  }
+
+  #receive(data: unknown): void {
+    if (this.closing) return;
+    if (!this.#bucket.take()) {
+      this.fail(
+        "message_rate_exceeded",
+        `Cannot accept more than ${this.#limits.maxMessagesPerS} messages per second`,
+      );
+      return;
+    }
+    const parsed = parseClientFrame(data as string | ArrayBuffer, this.#limits);
+    if (!parsed.ok) {
+      this.fail(parsed.error.code, parsed.error.message);
+      return;
+    }
+    const m = parsed.message;
+    if ((m.kind === "audio" && m.bytes.length > 0) || m.kind === "keepalive") this.#armIdle();
+    const violation = this.session.receive(m);
+    if (violation) {
+      this.fail(violation.code, violation.message);
+      return;
+    }
+    this.#hooks.wake();
+  }
+
+  #send(message: ServerMessage): void {
+    if (this.#released || this.#socket.readyState !== WebSocket.OPEN) return;
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered > this.#limits.slowConsumerBytes) {
+      this.#noteSlow();
+      // A client that is not reading loses partials (a later one supersedes them), never finals.
+      if (message.type === "partial") {
+        this.droppedPartials++;
+        return;
+      }
+    } else {
+      this.#slowSince = null;
+    }
+    this.#socket.send(encodeServerMessage(message));
+    if (message.type === "final" && this.#endAfterFinal) {
+      this.fail(this.#endAfterFinal, endMessage(this.#endAfterFinal));
+    }
+  }
+
+  #noteSlow(): void {
+    if (this.#slowSince !== null) return;
+    this.#slowSince = Date.now();
+    // Checked on a timer, not only on sends: a stalled reader may get nothing more to send.
+    this.#slowTimer ??= setInterval(() => {
+      if (this.#slowSince === null) return;
+      if (this.#socket.bufferedAmount <= this.#limits.slowConsumerBytes) {
+        this.#slowSince = null;
+      } else if (Date.now() - this.#slowSince >= this.#limits.slowConsumerMs) {
+        this.fail(
+          "slow_consumer",
+          `Closing: ${this.#socket.bufferedAmount} bytes unread for over ${
+            this.#limits.slowConsumerMs / 1000
+          } s`,
+        );
+      }
+    }, Math.min(1000, this.#limits.slowConsumerMs));
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.fail(
+        "idle_timeout",
+        `Closing: no audio for ${
+          this.#limits.idleTimeoutMs / 1000
+        } s (send audio or {"type":"keepalive"})`,
+      );
+    }, this.#limits.idleTimeoutMs);
+  }
+
+  /** Flushes the current utterance (as EOS would), then ends with `code` once its final is out. */
+  endAfterFinal(code: WireErrorCode): void {
+    if (this.closing) return;
+    this.#endAfterFinal = code;
+    this.session.receive({ kind: "eos" });
+    this.#hooks.wake();
+  }
+
+  /** Tells the client what went wrong; closes when the error's close code says so. */
+  fail(code: WireErrorCode, message: string): void {
+    if (this.closing) return;
+    if (this.#socket.readyState === WebSocket.OPEN) {
+      this.#socket.send(encodeServerMessage({ type: "error", code, message }));
+    }
+    const close = closeCodeFor(code);
+    if (close !== null) this.close(close, code);
+  }
+
+  /** Starts the close handshake; resources go now, the socket at the deadline at the latest. */
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.session.close();
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Already closed by the peer.
+    }
+    // A peer that never answers the close leaves the socket CLOSING and `close` may never fire.
+    this.#closeDeadline = setTimeout(() => this.release(), this.#limits.closeTimeoutMs);
+    this.#clearTimers();
+    this.#hooks.wake();
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#sessionTimer);
+    clearInterval(this.#slowTimer);
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#closing = true;
+    this.#clearTimers();
+    clearTimeout(this.#closeDeadline);
+    this.session.close();
+    this.#hooks.release(this);
+  }
+}
+
+function endMessage(code: WireErrorCode): string {
+  switch (code) {
+    case "session_timeout":
+      return "Closing: the session reached its maximum length; the final above is complete";
+    case "shutting_down":
+      return "Closing: the server is shutting down; the final above is complete";
+    default:
+      return `Closing: ${code}`;
+  }
+}
