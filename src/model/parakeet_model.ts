@@ -48,6 +48,7 @@ export class ParakeetModel implements Disposable {
   readonly vocab: Vocabulary;
   readonly spec: TdtSpec;
   readonly joiner: Joiner;
+  #joiner: OrtJoiner;
   readonly device: "cpu" | "cuda";
   #encoder: InferenceSession;
   #joint: InferenceSession;
@@ -67,7 +68,8 @@ export class ParakeetModel implements Disposable {
     this.#encoder = encoder;
     this.#joint = joint;
     this.device = encoder.device;
-    this.joiner = new OrtJoiner(joint, spec);
+    this.#joiner = new OrtJoiner(joint, spec);
+    this.joiner = this.#joiner;
   }
 
   static load(runtime: OrtRuntime, dir: string, opts: ModelLoadOptions = {}): ParakeetModel {
@@ -145,6 +147,7 @@ export class ParakeetModel implements Disposable {
   }
 
   close(): void {
+    this.#joiner.close();
     this.#joint.close();
     this.#encoder.close();
   }

@@ -74,6 +74,8 @@ function fixed(dim: number | string): number | undefined {
   return typeof dim === "number" && dim > 0 ? dim : undefined;
 }
 
+const MAX_DURATIONS = 16;
+
 export interface ModelShapes {
   featuresSize: number;
   tdt: TdtSpec;
@@ -133,15 +135,17 @@ export function validateSignatures(
     throw new ModelLoadError(`${joint.file}: the joint output width is symbolic`);
   }
   const numDurations = width - opts.vocabSize;
-  if (numDurations < 1) {
+  // TDT models have a handful of duration classes (Parakeet: 5); many more means the vocabulary
+  // is too small for this joint.
+  if (numDurations < 1 || (opts.durations === undefined && numDurations > MAX_DURATIONS)) {
     throw new ModelLoadError(
-      `${joint.file}: the joint emits ${width} logits, fewer than the vocabulary's ${opts.vocabSize} tokens plus durations: vocab.txt belongs to another model`,
+      `${joint.file}: the joint emits ${width} logits, which do not fit the vocabulary's ${opts.vocabSize} tokens plus 1 to ${MAX_DURATIONS} durations: vocab.txt belongs to another model`,
     );
   }
   const durations = opts.durations ?? Array.from({ length: numDurations }, (_, i) => i);
   if (durations.length !== numDurations) {
     throw new ModelLoadError(
-      `${joint.file}: the joint has ${numDurations} duration logits but config.json lists ${durations.length} durations`,
+      `${joint.file}: the joint emits ${width} logits, ${numDurations} after the vocabulary's ${opts.vocabSize} tokens, but config.json lists ${durations.length} durations: vocab.txt or config.json belongs to another model`,
     );
   }
   return {

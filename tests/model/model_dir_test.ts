@@ -163,7 +163,7 @@ Deno.test("validateSignatures names the file, tensor and expectation of each mis
     ],
     [
       (s) => ((s.joint.outputs[0] as IoInfo).dims = ["B", "T", "U", 60]),
-      /fewer than the vocabulary's 65 tokens/,
+      /do not fit the vocabulary's 65 tokens/,
     ],
     [
       (s) => ((s.joint.inputs[3] as IoInfo).dims = ["L", "B", 320]),
@@ -179,6 +179,6 @@ Deno.test("validateSignatures names the file, tensor and expectation of each mis
   const s = goodSessions();
   assert.throws(
     () => validateSignatures(s.encoder, s.joint, { ...OPTS, durations: [0, 1, 2] }),
-    /joint has 5 duration logits but config.json lists 3 durations/,
+    /70 logits, 5 after the vocabulary's 65 tokens, but config.json lists 3 durations/,
   );
 });
