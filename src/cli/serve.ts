@@ -17,15 +17,16 @@ flags win.
 Knobs:
 ${knobHelp()}`;
 
-export function log(line: string): void {
+export function logLine(line: string): void {
   console.error(`${new Date().toISOString()} ${line}`);
 }
 
 /** Loads the model into an inference worker and starts serving; resolves once listening. */
 export async function launchServer(
   config: ServerConfig,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; quiet?: boolean } = {},
 ): Promise<{ server: RunningServer; engine: InferenceEngine }> {
+  const log = opts.quiet ? () => {} : logLine;
   const bundled = config.model === null;
   const modelDir = config.model ?? defaultModelDir();
   if (bundled) {
@@ -93,7 +94,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const stop = new AbortController();
   const { server, engine } = await launchServer(config, { signal: stop.signal });
   const onSignal = () => {
-    log("signal received: draining");
+    logLine("signal received: draining");
     stop.abort();
   };
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -102,6 +103,6 @@ export async function serveCommand(args: string[]): Promise<number> {
   await engine.close();
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
-  log("stopped");
+  logLine("stopped");
   return 0;
 }

@@ -55,7 +55,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
   { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads (0: one per core)" },
   { env: "STEP_MS", key: "stepMs", kind: "int", default: 240, min: 80, max: 10_000, multipleOf: 80, help: "audio decoded per step (latency vs compute)" },
-  { env: "RIGHT_CONTEXT_MS", key: "rightContextMs", kind: "int", default: 160, min: 0, max: 10_000, multipleOf: 80, help: "look-ahead each step waits for (latency vs accuracy)" },
+  { env: "RIGHT_CONTEXT_MS", key: "rightContextMs", kind: "int", default: 160, min: 0, max: 60_000, multipleOf: 80, help: "look-ahead each step waits for (latency vs accuracy)" },
   { env: "LEFT_CONTEXT_MS", key: "leftContextMs", kind: "int", default: 2000, min: 0, max: 60_000, multipleOf: 80, help: "past audio re-encoded each step (accuracy vs compute)" },
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },

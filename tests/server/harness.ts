@@ -1,0 +1,129 @@
+import { launchServer } from "../../src/cli/serve.ts";
+import type { InferenceEngine } from "../../src/engine/inference_engine.ts";
+import { loadServerConfig } from "../../src/server/config.ts";
+import type { RunningServer } from "../../src/server/server.ts";
+import { TINY_MODEL } from "../engine/fixtures.ts";
+
+export interface TestServer extends AsyncDisposable {
+  url: string;
+  http: string;
+  server: RunningServer;
+  engine: InferenceEngine;
+}
+
+/** The real server (tiny model, CPU) on a free loopback port; knobs as environment values. */
+export async function startTestServer(knobs: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadServerConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    MODEL: TINY_MODEL,
+    DEVICE: "cpu",
+    MAX_MESSAGES_PER_S: "1000000",
+    ...knobs,
+  });
+  const { server, engine } = await launchServer(config, { quiet: true });
+  return {
+    url: `ws://127.0.0.1:${server.port}/ws`,
+    http: `http://127.0.0.1:${server.port}`,
+    server,
+    engine,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await engine.close();
+    },
+  };
+}
+
+export interface StreamOutcome {
+  partials: string[];
+  finals: string[];
+  errors: { code: string; message: string }[];
+  closeCode: number | null;
+  /** Partials that arrived before the EOS was sent. */
+  partialsBeforeEos: number;
+}
+
+export interface StreamOptions {
+  /** Bytes per frame (default 640 = 20 ms). */
+  frameBytes?: number;
+  /** Real-time factor of sending: 1 = real time; 0 = as fast as possible. */
+  rtf?: number;
+  /** Send `__CTRL__:EOS` as "text" or "binary" (default binary), or not at all. */
+  eos?: "text" | "binary" | "none";
+  /** Close from our side after the final (default true). */
+  closeAfter?: boolean;
+}
+
+/** Streams PCM16 bytes to the server and collects what comes back until the final (or close). */
+export async function streamAudio(
+  url: string,
+  pcm: Uint8Array,
+  opts: StreamOptions = {},
+): Promise<StreamOutcome> {
+  const frameBytes = opts.frameBytes ?? 640;
+  const out: StreamOutcome = {
+    partials: [],
+    finals: [],
+    errors: [],
+    closeCode: null,
+    partialsBeforeEos: 0,
+  };
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const closed = new Promise<void>((resolve) => {
+    ws.onclose = (e) => {
+      out.closeCode = e.code;
+      resolve();
+    };
+  });
+  const gotFinal = Promise.withResolvers<void>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data as string);
+    if (m.type === "partial") out.partials.push(m.text);
+    else if (m.type === "final") {
+      out.finals.push(m.text);
+      gotFinal.resolve();
+    } else if (m.type === "error") out.errors.push({ code: m.code, message: m.message });
+  };
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+  });
+  const start = performance.now();
+  for (let i = 0; i < pcm.length && ws.readyState === WebSocket.OPEN; i += frameBytes) {
+    ws.send(pcm.slice(i, i + frameBytes));
+    if (opts.rtf) {
+      const due = start + ((i + frameBytes) / 32) / opts.rtf; // 32 bytes per ms at 16 kHz
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  out.partialsBeforeEos = out.partials.length;
+  if (opts.eos !== "none" && ws.readyState === WebSocket.OPEN) {
+    ws.send(opts.eos === "text" ? "__CTRL__:EOS" : new TextEncoder().encode("__CTRL__:EOS"));
+    await Promise.race([gotFinal.promise, closed]);
+  }
+  if (opts.closeAfter !== false && ws.readyState === WebSocket.OPEN) ws.close(1000);
+  await closed;
+  return out;
+}
+
+/** Opens a WebSocket and resolves with it once open (rejects on a refused upgrade). */
+export function connect(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  return new Promise((resolve, reject) => {
+    ws.onopen = () => resolve(ws);
+    ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+  });
+}
+
+/** Collects messages and the close event of an open socket. */
+export function record(ws: WebSocket) {
+  const messages: { type: string; text?: string; code?: string; message?: string }[] = [];
+  const closed = new Promise<number>((resolve) => {
+    ws.onclose = (e) => resolve(e.code);
+  });
+  ws.onmessage = (e) => messages.push(JSON.parse(e.data as string));
+  return { messages, closed };
+}
