@@ -5,6 +5,7 @@ import { locateModelFiles } from "../model/model_files.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
 import { ConfigError, knobHelp, loadServerConfig, type ServerConfig } from "../server/config.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
+import type { BatchRunner } from "../stream/batch_scheduler.ts";
 import { defaultModelDir } from "./common_options.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -24,7 +25,12 @@ export function logLine(line: string): void {
 /** Loads the model into an inference worker and starts serving; resolves once listening. */
 export async function launchServer(
   config: ServerConfig,
-  opts: { signal?: AbortSignal; quiet?: boolean } = {},
+  opts: {
+    signal?: AbortSignal;
+    quiet?: boolean;
+    /** Tests only: wraps the engine, e.g. to inject model failures. Not reachable from the CLI. */
+    wrapRunner?: (engine: BatchRunner) => BatchRunner;
+  } = {},
 ): Promise<{ server: RunningServer; engine: InferenceEngine }> {
   const log = opts.quiet ? () => {} : logLine;
   const bundled = config.model === null;
@@ -52,7 +58,7 @@ export async function launchServer(
   const frameMs = modelConfig.windowStride * 1000;
   const server = await startServer({
     config,
-    runner: engine,
+    runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,
     context: {
       geometry: {
         chunkFrames: config.stepMs / frameMs,

@@ -196,7 +196,14 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           await new Promise((r) => setTimeout(r, 20));
         }
         for (const c of connections) c.release();
-        await scheduler.idle();
+        // A batch the engine never answers must not hold the process: bounded like the rest.
+        const left = Math.max(0, deadline - Date.now());
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          scheduler.idle(),
+          new Promise<void>((r) => (timer = setTimeout(r, left))),
+        ]);
+        clearTimeout(timer);
         await server.shutdown();
       })();
       return shuttingDown;

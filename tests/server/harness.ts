@@ -1,6 +1,7 @@
 import { launchServer } from "../../src/cli/serve.ts";
 import type { InferenceEngine } from "../../src/engine/inference_engine.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
+import type { BatchRunner } from "../../src/stream/batch_scheduler.ts";
 import type { RunningServer } from "../../src/server/server.ts";
 import { TINY_MODEL } from "../engine/fixtures.ts";
 
@@ -12,7 +13,10 @@ export interface TestServer extends AsyncDisposable {
 }
 
 /** The real server (tiny model, CPU) on a free loopback port; knobs as environment values. */
-export async function startTestServer(knobs: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  knobs: Record<string, string> = {},
+  wrapRunner?: (engine: BatchRunner) => BatchRunner,
+): Promise<TestServer> {
   const config = loadServerConfig({
     HOST: "127.0.0.1",
     PORT: "0",
@@ -21,7 +25,7 @@ export async function startTestServer(knobs: Record<string, string> = {}): Promi
     MAX_MESSAGES_PER_S: "1000000",
     ...knobs,
   });
-  const { server, engine } = await launchServer(config, { quiet: true });
+  const { server, engine } = await launchServer(config, { quiet: true, wrapRunner });
   return {
     url: `ws://127.0.0.1:${server.port}/ws`,
     http: `http://127.0.0.1:${server.port}`,
