@@ -168,12 +168,10 @@ def build_nemo_model(size: parakeet_arch.Size, tokenizer_dir: str, dropout: floa
     from tdt_loss import use_cpu_tdt_loss
 
     cfg = parakeet_arch.model_config(size, tokenizer_dir, dropout=dropout)
-    # NeMo's `tdt` loss refuses the CPU at the first batch; `tdt_pytorch` builds on the CPU and
-    # is then replaced by the vectorised TDTLossCPU with the same blank, durations and sigma.
-    cfg["loss"]["loss_name"] = "tdt_pytorch"
-    cfg["loss"]["tdt_pytorch_kwargs"] = {"durations": list(parakeet_arch.TDT_DURATIONS),
-                                         "sigma": cfg["loss"]["tdt_kwargs"]["sigma"]}
     model = EncDecRNNTBPEModel(cfg=OmegaConf.create(cfg))
+    # The config keeps Parakeet's `tdt` loss (NeMo builds it on the CPU but its Numba kernel
+    # refuses to run there); its inner function is replaced by the vectorised TDTLossCPU with the
+    # same blank, durations and sigma.
     use_cpu_tdt_loss(model, omega=0.0)
     return model
 

@@ -139,7 +139,7 @@ class TDTLossCPU(torch.nn.Module):
 
 
 def use_cpu_tdt_loss(model, omega: float | None = None) -> TDTLossCPU:
-    """Swap the inner loss of a NeMo EncDecRNNTModel (built with loss_name tdt or tdt_pytorch)
+    """Swap the inner loss of a NeMo EncDecRNNTModel (built with loss_name tdt)
     for TDTLossCPU with the same blank, durations and sigma. Returns the new loss module."""
     kw = model.cfg.loss.get("tdt_kwargs", {})
     inner = TDTLossCPU(blank=model.loss._blank, durations=list(kw.get("durations")),
