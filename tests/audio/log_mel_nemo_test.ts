@@ -26,8 +26,9 @@ interface Reference {
 
 function listReferences(): string[] {
   try {
-    return [...Deno.readDirSync(REFS)].map((e) => e.name).filter((n) => n.endsWith(".json"))
-      .sort();
+    // Per-clip references only (summary.json describes the whole set).
+    return [...Deno.readDirSync(REFS)].map((e) => e.name)
+      .filter((n) => n.endsWith(".json") && n !== "summary.json").sort();
   } catch {
     return [];
   }
