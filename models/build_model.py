@@ -385,19 +385,30 @@ def export(model, out: str, size_name: str, size: parakeet_arch.Size, extra_conf
     model.export(os.path.join(tmp, "model.onnx"), check_trace=False)
     written = sorted(os.listdir(tmp))
     log.info("model.export wrote %s in %.1f s", written, time.time() - t0)
+    # Over 2 GB torch writes one external-data file per tensor (beside the two graphs); those
+    # are merged into one "<graph>.onnx.data" file, as the public export has them.
+    external = len(written) > 2
     for name in ("encoder-model.onnx", "decoder_joint-model.onnx"):
         src = os.path.join(tmp, name)
         m = onnx.load(src, load_external_data=True)
         dst = os.path.join(out, name)
-        if m.ByteSize() > 1_900_000_000 or len(written) > 2:
+        if external and name.startswith("encoder"):
             onnx.save_model(m, dst, save_as_external_data=True, all_tensors_to_one_file=True,
                             location=name + ".data", size_threshold=1024)
         else:
             onnx.save_model(m, dst)
     shutil.rmtree(tmp)
     for name in ("encoder-model", "decoder_joint-model"):
-        quantize_dynamic(os.path.join(out, f"{name}.onnx"), os.path.join(out, f"{name}.int8.onnx"),
-                         weight_type=QuantType.QUInt8)
+        big = external and name == "encoder-model"
+        dst = os.path.join(out, f"{name}.int8.onnx")
+        quantize_dynamic(os.path.join(out, f"{name}.onnx"), dst, weight_type=QuantType.QUInt8,
+                         use_external_data_format=big)
+        if big:  # the int8 graph is well under 2 GB: store it as one file, as the public export does
+            onnx.save_model(onnx.load(dst, load_external_data=True), dst + ".tmp")
+            for f in os.listdir(out):
+                if f.startswith(f"{name}.int8.onnx") and f != f"{name}.int8.onnx.tmp":
+                    os.remove(os.path.join(out, f))
+            os.replace(dst + ".tmp", dst)
     n_vocab = write_vocab(model, os.path.join(out, "vocab.txt"))
     config = {"model_type": "nemo-conformer-tdt", "features_size": 128, "subsampling_factor": 8,
               "max_tokens_per_step": parakeet_arch.MAX_SYMBOLS}
