@@ -42,6 +42,12 @@ export interface ServerStats {
   closesByCode: Record<string, number>;
 }
 
+/**
+ * Time between an error message and the close frame after it: enough for a client that stops
+ * sending on an error to have stopped, so the close code is not lost to a TCP reset.
+ */
+const CLOSE_LINGER_MS = 250;
+
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, context, log } = deps;
@@ -139,6 +145,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           slowConsumerBytes: config.slowConsumerBytes,
           slowConsumerMs: config.slowConsumerS * 1000,
           closeTimeoutMs: config.closeTimeoutS * 1000,
+          closeLingerMs: CLOSE_LINGER_MS,
         },
         {
           wake: () => scheduler.wake(),

@@ -15,6 +15,8 @@ export interface ConnectionLimits extends FrameLimits {
   slowConsumerBytes: number;
   slowConsumerMs: number;
   closeTimeoutMs: number;
+  /** Pause between an error message and the close frame that follows it. */
+  closeLingerMs: number;
 }
 
 export interface ConnectionHooks {
@@ -39,6 +41,7 @@ export class WsConnection {
   #idleTimer?: ReturnType<typeof setTimeout>;
   #sessionTimer?: ReturnType<typeof setTimeout>;
   #closeDeadline?: ReturnType<typeof setTimeout>;
+  #lingerTimer?: ReturnType<typeof setTimeout>;
   #slowSince: number | null = null;
   #slowTimer?: ReturnType<typeof setInterval>;
   #closing = false;
@@ -170,14 +173,26 @@ export class WsConnection {
     if (this.#closing) return;
     this.#closing = true;
     this.session.close();
-    try {
-      this.#socket.close(code, reason);
-    } catch {
-      // Already closed by the peer.
-    }
-    // A peer that never answers the close leaves the socket CLOSING and `close` may never fire.
-    this.#closeDeadline = setTimeout(() => this.release(), this.#limits.closeTimeoutMs);
     this.#clearTimers();
+    const sendClose = () => {
+      this.#lingerTimer = undefined;
+      try {
+        this.#socket.close(code, reason);
+      } catch {
+        // Already closed by the peer.
+      }
+    };
+    // Deno's server drops the TCP connection right after its close frame. A client still
+    // sending then gets a reset before it can read the close code, so the close frame waits a
+    // moment after the error message: a client that stops sending on an error sees the code.
+    if (this.#limits.closeLingerMs > 0 && this.#socket.readyState === WebSocket.OPEN) {
+      this.#lingerTimer = setTimeout(sendClose, this.#limits.closeLingerMs);
+    } else sendClose();
+    // A peer that never answers the close leaves the socket CLOSING and `close` may never fire.
+    this.#closeDeadline = setTimeout(
+      () => this.release(),
+      this.#limits.closeLingerMs + this.#limits.closeTimeoutMs,
+    );
     this.#hooks.wake();
   }
 
@@ -193,6 +208,14 @@ export class WsConnection {
     this.#closing = true;
     this.#clearTimers();
     clearTimeout(this.#closeDeadline);
+    if (this.#lingerTimer !== undefined) {
+      clearTimeout(this.#lingerTimer);
+      try {
+        this.#socket.close(1001, "released");
+      } catch {
+        // already closed
+      }
+    }
     this.session.close();
     this.#hooks.release(this);
   }

@@ -59,6 +59,7 @@ const LIMITS: ConnectionLimits = {
   slowConsumerBytes: 1000,
   slowConsumerMs: 150,
   closeTimeoutMs: 150,
+  closeLingerMs: 0,
 };
 
 function setup(limits: Partial<ConnectionLimits> = {}) {
@@ -154,4 +155,14 @@ Deno.test("WsConnection sends invalid_message for a bad text frame and keeps the
   socket.deliver("__CTRL__:EOS");
   assert.deepEqual(session.received.at(-1), { kind: "eos" });
   conn.release();
+});
+
+Deno.test("WsConnection sends the close frame a moment after the error message", async () => {
+  const { socket, conn } = setup({ closeLingerMs: 100 });
+  conn.fail("rate_exceeded", "too fast");
+  assert.equal(socket.messages()[0].code, "rate_exceeded");
+  assert.equal(socket.closedWith, null, "not yet");
+  assert.ok(conn.closing, "but the stream is already closing: nothing more is accepted");
+  await sleep(150);
+  assert.deepEqual(socket.closedWith, [1008, "rate_exceeded"]);
 });
