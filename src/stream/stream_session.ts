@@ -7,6 +7,21 @@ export interface StreamContext extends UtteranceContext {
   vocab: Vocabulary;
   /** Feature frames a stream may have waiting for the decoder before it is refused. */
   maxBacklogFrames: number;
+  /** Told of every decoded step, for metrics. */
+  observer?: StreamObserver;
+}
+
+export interface StepReport {
+  /** From the moment the step's last chunk became decodable to its result being handled. */
+  latencyMs: number;
+  chunks: number;
+  /** Seconds of audio the step decoded. */
+  audioSeconds: number;
+  tokens: number;
+}
+
+export interface StreamObserver {
+  stepDone(report: StepReport): void;
 }
 
 /** A batch's share of one stream, handed to the scheduler and back. */
@@ -117,6 +132,15 @@ export class StreamSession {
   completeWork(w: SessionWork, result: TdtRowResult): void {
     if (this.#closed || this.#utterances[0] !== w.utterance) return; // reset meanwhile
     w.utterance.complete(w.work, result);
+    const steps = w.work.steps;
+    const frames = steps[steps.length - 1].chunkEnd - steps[0].chunkStart;
+    this.#ctx.observer?.stepDone({
+      latencyMs: performance.now() - w.work.readyAt,
+      chunks: steps.length,
+      audioSeconds: frames * this.#ctx.extractor.config.hopLength /
+        this.#ctx.extractor.config.sampleRate,
+      tokens: result.tokens.length,
+    });
     if (!w.utterance.finished) {
       const text = this.#ctx.vocab.decode(w.utterance.tokens);
       if (text !== this.#lastPartial) {

@@ -20,6 +20,8 @@ export interface UtteranceWork {
   /** Parts with window indices relative to `windows`. */
   parts: RowPart[];
   state: TdtState;
+  /** When the last of these chunks became decodable (performance.now()), for step latency. */
+  readyAt: number;
 }
 
 /**
@@ -35,6 +37,9 @@ export class Utterance {
   #nextChunk = 0;
   #ended = false;
   #inFlight = false;
+  /** When each chunk became decodable, from chunk #readyTimesBase on. */
+  #readyTimes: number[] = [];
+  #readyTimesBase = 0;
   readonly tokens: number[] = [];
   /** Encoder frame of each token, from the utterance start. */
   readonly frames: number[] = [];
@@ -79,6 +84,14 @@ export class Utterance {
     if (this.#scratch.length < n) this.#scratch = new Float32Array(Math.max(n, 4096));
     this.#pcm.decodeInto(bytes, this.#scratch);
     this.#mel.push(this.#scratch.subarray(0, n));
+    this.#noteReady();
+  }
+
+  #noteReady(): void {
+    const now = performance.now();
+    while (this.#plan(this.#readyTimesBase + this.#readyTimes.length) !== null) {
+      this.#readyTimes.push(now);
+    }
   }
 
   /** EOS: the remaining audio becomes decodable at once, without waiting for right context. */
@@ -88,6 +101,7 @@ export class Utterance {
     this.#pcm.reset();
     this.#mel.flush();
     this.#ended = true;
+    this.#noteReady();
   }
 
   #plan(index: number): StepWindow | null {
@@ -127,7 +141,9 @@ export class Utterance {
       encoderCount: s.encoderCount,
     }));
     this.#inFlight = true;
-    return { steps, windows, parts, state: this.#state };
+    const last = steps[steps.length - 1].index - this.#readyTimesBase;
+    const readyAt = this.#readyTimes[last] ?? performance.now();
+    return { steps, windows, parts, state: this.#state, readyAt };
   }
 
   /** Takes a batch's tokens; returns true when the text may have changed. */
@@ -142,6 +158,8 @@ export class Utterance {
     }
     this.#state = result.state;
     this.#nextChunk = work.steps[work.steps.length - 1].index + 1;
+    this.#readyTimes.splice(0, this.#nextChunk - this.#readyTimesBase);
+    this.#readyTimesBase = this.#nextChunk;
     // Frames before the next window's left context are never read again.
     this.#mel.discardBefore(this.#nextChunk * g.chunkFrames - g.leftFrames);
     return result.tokens.length > 0;
