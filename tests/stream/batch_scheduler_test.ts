@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import type { InferenceRequest, InferenceResult } from "../../src/engine/batch_inference.ts";
+import { BatchScheduler } from "../../src/stream/batch_scheduler.ts";
+import type { SessionWork, StreamSession } from "../../src/stream/stream_session.ts";
+
+/** A stream with `ready` chunks waiting; records what it was given and told. */
+class FakeStream {
+  taken: number[] = [];
+  completed = 0;
+  failed = 0;
+  inFlight = false;
+  constructor(readonly name: string, public ready: number) {}
+  readyChunks(limit: number): number {
+    return this.inFlight ? 0 : Math.min(this.ready, limit);
+  }
+  takeWork(max: number): SessionWork | null {
+    const n = Math.min(this.ready, max);
+    if (this.inFlight || n === 0) return null;
+    this.inFlight = true;
+    this.ready -= n;
+    this.taken.push(n);
+    const windows = Array.from({ length: n }, () => ({
+      features: new Float32Array(1),
+      columns: 1,
+      valid: 1,
+    }));
+    return {
+      session: this as unknown as StreamSession,
+      utterance: null as never,
+      work: {
+        steps: [],
+        windows,
+        parts: windows.map((_, i) => ({ window: i, encoderOffset: 0, encoderCount: 1 })),
+        state: null as never,
+        readyAt: 0,
+      },
+    };
+  }
+  completeWork(): void {
+    this.inFlight = false;
+    this.completed++;
+  }
+  failWork(): void {
+    this.inFlight = false;
+    this.failed++;
+  }
+}
+
+/** A runner whose batches the test settles by hand. */
+class ManualRunner {
+  pending: { request: InferenceRequest; settle: (ok: boolean) => void }[] = [];
+  run(request: InferenceRequest): Promise<InferenceResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        request,
+        settle: (ok) =>
+          ok
+            ? resolve({
+              rows: request.rows.map(() => ({
+                tokens: [],
+                frames: [],
+                durations: [],
+                state: null as never,
+              })),
+              stats: { encoderCalls: 1, jointCalls: 0, encodeMs: 0, decodeMs: 0 },
+            })
+            : reject(new Error("model failed")),
+      });
+    });
+  }
+  async settleNext(ok = true): Promise<void> {
+    this.pending.shift()!.settle(ok);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+function scheduler(maxBatch: number, maxInflight: number, streams: FakeStream[]) {
+  const runner = new ManualRunner();
+  const s = new BatchScheduler(runner, { maxBatch, maxInflight });
+  for (const f of streams) s.add(f as unknown as StreamSession);
+  return { s, runner };
+}
+
+Deno.test("BatchScheduler gives every ready stream one chunk before any gets a second", () => {
+  const a = new FakeStream("a", 5);
+  const b = new FakeStream("b", 1);
+  const c = new FakeStream("c", 2);
+  const { s, runner } = scheduler(6, 1, [a, b, c]);
+  s.wake();
+  assert.equal(runner.pending.length, 1);
+  assert.equal(runner.pending[0].request.windows.length, 6);
+  assert.deepEqual([a.taken, b.taken, c.taken], [[3], [1], [2]]);
+  // One row per stream, its windows consecutive.
+  assert.deepEqual(runner.pending[0].request.rows.map((r) => r.parts.map((p) => p.window)), [
+    [0, 1, 2],
+    [3],
+    [4, 5],
+  ]);
+});
+
+Deno.test("BatchScheduler holds at most maxInflight batches and starts the next when one ends", async () => {
+  const streams = [new FakeStream("a", 1), new FakeStream("b", 1), new FakeStream("c", 1)];
+  const { s, runner } = scheduler(1, 2, streams);
+  s.wake();
+  assert.equal(runner.pending.length, 2);
+  assert.equal(s.inflight, 2);
+  await runner.settleNext();
+  assert.equal(runner.pending.length, 2, "the third stream's batch started");
+  assert.deepEqual(streams.map((f) => f.taken.length), [1, 1, 1]);
+  await runner.settleNext();
+  await runner.settleNext();
+  assert.equal(s.inflight, 0);
+  await s.idle();
+});
+
+Deno.test("BatchScheduler rotates so that no stream starves when more are ready than fit", async () => {
+  const streams = Array.from({ length: 5 }, (_, i) => new FakeStream(String(i), 100));
+  const { s, runner } = scheduler(2, 1, streams);
+  s.wake();
+  for (let i = 0; i < 9; i++) await runner.settleNext();
+  const served = streams.map((f) => f.taken.length);
+  assert.ok(Math.max(...served) - Math.min(...served) <= 1, `uneven service: ${served}`);
+  await runner.settleNext();
+});
+
+Deno.test("BatchScheduler reports a failed batch's streams and keeps scheduling others", async () => {
+  const a = new FakeStream("a", 1);
+  const b = new FakeStream("b", 1);
+  const { s, runner } = scheduler(1, 1, [a, b]);
+  const failedSessions: unknown[][] = [];
+  s.onBatchFailed = (sessions) => failedSessions.push(sessions);
+  s.wake();
+  await runner.settleNext(false);
+  assert.deepEqual(failedSessions, [[a]]);
+  assert.equal(a.failed, 1);
+  assert.equal(runner.pending.length, 1, "b's batch runs");
+  await runner.settleNext();
+  assert.equal(b.completed, 1);
+});
+
+Deno.test("BatchScheduler skips removed streams and rejects a nonsensical configuration", () => {
+  const a = new FakeStream("a", 1);
+  const { s, runner } = scheduler(4, 1, [a]);
+  s.remove(a as unknown as StreamSession);
+  s.wake();
+  assert.equal(runner.pending.length, 0);
+  assert.throws(() => new BatchScheduler(runner, { maxBatch: 0, maxInflight: 1 }), RangeError);
+});
