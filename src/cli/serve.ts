@@ -68,6 +68,7 @@ export async function launchServer(
       },
       extractor: new LogMelExtractor({ sampleRate: modelConfig.sampleRate }),
       spec: engine.model.spec,
+      tentative: config.tentative === 1,
       vocab,
       maxBacklogFrames: config.maxBacklogS * (1000 / frameMs),
     },

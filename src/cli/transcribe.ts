@@ -15,7 +15,7 @@ Options:
   --model DIR        model directory (env MODEL; default: the bundled test model)
   --int8             use the int8 export (*.int8.onnx) of the model
   --json             one JSON object per file: file, text, tokens, token_ids,
-                     timestamps (seconds), frames, durations, duration_sec
+                     timestamps (seconds), frames, durations, words, duration_sec
   --device D         auto | cuda | cpu (env DEVICE; default auto: CUDA if usable)
   --threads N        ONNX Runtime intra-op threads (env ORT_THREADS; default: ORT's)
   --batch N          files encoded per batch (default 8)
@@ -97,6 +97,7 @@ function print(json: boolean, file: string, t: Transcript): void {
     timestamps: t.timestamps,
     frames: t.frames,
     durations: t.durations,
+    words: t.words,
     duration_sec: Math.round(t.audioSeconds * 1000) / 1000,
   }));
 }

@@ -32,6 +32,18 @@ export interface RowPart {
 export interface InferenceRow {
   parts: RowPart[];
   state: TdtState;
+  /**
+   * Frames after the committed ones (a window's right context), decoded speculatively from the
+   * state the committed part ends in; nothing of it is carried forward.
+   */
+  tentative?: RowPart;
+}
+
+/** A row's speculative tokens; frames relative to the tentative part's first frame. */
+export interface TentativeResult {
+  tokens: number[];
+  frames: number[];
+  durations: number[];
 }
 
 export interface InferenceRequest {
@@ -48,6 +60,8 @@ export interface InferenceStats {
 
 export interface InferenceResult {
   rows: TdtRowResult[];
+  /** Per row: its tentative tokens, or null when it asked for none. */
+  tentative: (TentativeResult | null)[];
   stats: InferenceStats;
 }
 
@@ -88,27 +102,8 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
   const t1 = performance.now();
 
   const rows: TdtRow[] = req.rows.map((r) => {
-    const total = r.parts.reduce((n, p) => n + p.encoderCount, 0);
-    const frames = new Float32Array(total * dim);
-    let at = 0;
-    for (const p of r.parts) {
-      const { out, row } = encoded[p.window];
-      if (p.encoderOffset < 0 || p.encoderOffset + p.encoderCount > out.lengths[row]) {
-        throw new RangeError(
-          `row part [${p.encoderOffset}, +${p.encoderCount}) is outside the window's ${
-            out.lengths[row]
-          } encoder frames`,
-        );
-      }
-      // [batch, dim, frames] → frame-major [frames, dim] for the decoder.
-      const base = row * dim * out.frames;
-      for (let t = 0; t < p.encoderCount; t++, at++) {
-        const src = base + p.encoderOffset + t;
-        const dst = at * dim;
-        for (let d = 0; d < dim; d++) frames[dst + d] = out.data[src + d * out.frames];
-      }
-    }
-    return { frames, numFrames: total, state: r.state };
+    const frames = gatherFrames(r.parts, encoded, dim);
+    return { frames, numFrames: frames.length / dim, state: r.state };
   });
 
   let jointCalls = 0;
@@ -119,9 +114,55 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
     },
   };
   const results = decodeTdtBatch(counting, model.spec, rows);
+
+  // Speculative pass over the right contexts, from the committed states, in one more batch.
+  const tentative: (TentativeResult | null)[] = req.rows.map(() => null);
+  const specRows: TdtRow[] = [];
+  const specOf: number[] = [];
+  req.rows.forEach((r, i) => {
+    if (!r.tentative || r.tentative.encoderCount < 1) return;
+    const frames = gatherFrames([r.tentative], encoded, dim);
+    specRows.push({ frames, numFrames: frames.length / dim, state: results[i].state });
+    specOf.push(i);
+  });
+  if (specRows.length > 0) {
+    decodeTdtBatch(counting, model.spec, specRows).forEach((r, k) => {
+      tentative[specOf[k]] = { tokens: r.tokens, frames: r.frames, durations: r.durations };
+    });
+  }
   const t2 = performance.now();
   return {
     rows: results,
+    tentative,
     stats: { encoderCalls, jointCalls, encodeMs: t1 - t0, decodeMs: t2 - t1 },
   };
+}
+
+/** The encoder frames of `parts`, in order, frame-major [frames, dim] for the decoder. */
+function gatherFrames(
+  parts: RowPart[],
+  encoded: { out: EncoderOutput; row: number }[],
+  dim: number,
+): Float32Array {
+  const total = parts.reduce((n, p) => n + p.encoderCount, 0);
+  const frames = new Float32Array(total * dim);
+  let at = 0;
+  for (const p of parts) {
+    const { out, row } = encoded[p.window];
+    if (p.encoderOffset < 0 || p.encoderOffset + p.encoderCount > out.lengths[row]) {
+      throw new RangeError(
+        `row part [${p.encoderOffset}, +${p.encoderCount}) is outside the window's ${
+          out.lengths[row]
+        } encoder frames`,
+      );
+    }
+    // [batch, dim, frames] → frame-major [frames, dim].
+    const base = row * dim * out.frames;
+    for (let t = 0; t < p.encoderCount; t++, at++) {
+      const src = base + p.encoderOffset + t;
+      const dst = at * dim;
+      for (let d = 0; d < dim; d++) frames[dst + d] = out.data[src + d * out.frames];
+    }
+  }
+  return frames;
 }

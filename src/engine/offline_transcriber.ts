@@ -1,5 +1,6 @@
 import type { LogMelExtractor } from "../audio/log_mel.ts";
 import { initialTdtState } from "../decode/tdt_state.ts";
+import { type WordTiming, wordTimings } from "../decode/words.ts";
 import type { Vocabulary } from "../model/vocabulary.ts";
 import { encodedLength } from "../stream/step_plan.ts";
 import {
@@ -27,6 +28,8 @@ export interface Transcript {
   timestamps: number[];
   /** Predicted duration of each token, in encoder frames. */
   durations: number[];
+  /** Words with start and end in seconds. */
+  words: WordTiming[];
   audioSeconds: number;
 }
 
@@ -91,6 +94,11 @@ export function toTranscript(
     frames,
     timestamps: frames.map((f) => Math.round(f * step * 1e6) / 1e6),
     durations,
+    words: wordTimings(
+      { pieces: model.vocab.pieces, ids: tokenIds, frames, durations },
+      step,
+      audioSeconds,
+    ),
     audioSeconds,
   };
 }

@@ -1,3 +1,4 @@
+import type { WordTiming } from "../decode/words.ts";
 import type { WireErrorCode } from "./wire_errors.ts";
 
 /**
@@ -112,9 +113,14 @@ function violation(code: WireErrorCode, message: string): ParseResult {
   return { ok: false, error: { code, message } };
 }
 
+/**
+ * Server messages. The seed's fields (`type`, `text`) never change; the others are extensions:
+ * `stable` is the committed prefix of `text` (it only grows), the rest of `text` is tentative;
+ * `words` time what the message shows, in seconds from the start of the utterance.
+ */
 export type ServerMessage =
-  | { type: "partial"; text: string }
-  | { type: "final"; text: string }
+  | { type: "partial"; text: string; stable?: string; words?: WordTiming[] }
+  | { type: "final"; text: string; words?: WordTiming[] }
   | { type: "error"; code: WireErrorCode; message: string };
 
 export function encodeServerMessage(message: ServerMessage): string {

@@ -133,15 +133,17 @@ export class BatchScheduler {
     const rows: InferenceRow[] = taken.map((w) => {
       const base = windows.length;
       windows.push(...w.work.windows);
+      const t = w.work.tentative;
       return {
         parts: w.work.parts.map((p) => ({ ...p, window: p.window + base })),
         state: w.work.state,
+        tentative: t ? { ...t, window: t.window + base } : undefined,
       };
     });
     this.#inflight++;
     this.#runner.run({ windows, rows }).then(
       (result) => {
-        taken.forEach((w, i) => w.session.completeWork(w, result.rows[i]));
+        taken.forEach((w, i) => w.session.completeWork(w, result.rows[i], result.tentative?.[i]));
         this.onBatch({ streams: taken.length, windows: windows.length, result });
       },
       (error: Error) => {

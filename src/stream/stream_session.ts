@@ -1,4 +1,6 @@
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
+import { type WordTiming, wordTimings } from "../decode/words.ts";
+import type { TentativeResult } from "../engine/batch_inference.ts";
 import type { Vocabulary } from "../model/vocabulary.ts";
 import type { ClientMessage, ProtocolViolation, ServerMessage } from "../server/protocol.ts";
 import { Utterance, type UtteranceContext, type UtteranceWork } from "./utterance.ts";
@@ -129,26 +131,50 @@ export class StreamSession {
   }
 
   /** A batch came back: commit its tokens, send a partial if the text changed, finals if done. */
-  completeWork(w: SessionWork, result: TdtRowResult): void {
+  completeWork(w: SessionWork, result: TdtRowResult, tentative?: TentativeResult | null): void {
     if (this.#closed || this.#utterances[0] !== w.utterance) return; // reset meanwhile
-    w.utterance.complete(w.work, result);
+    const u = w.utterance;
+    u.complete(w.work, result, tentative);
     const steps = w.work.steps;
     const frames = steps[steps.length - 1].chunkEnd - steps[0].chunkStart;
     this.#ctx.observer?.stepDone({
       latencyMs: performance.now() - w.work.readyAt,
       chunks: steps.length,
-      audioSeconds: frames * this.#ctx.extractor.config.hopLength /
-        this.#ctx.extractor.config.sampleRate,
+      audioSeconds: frames * this.#secondsPerFeatureFrame,
       tokens: result.tokens.length,
     });
-    if (!w.utterance.finished) {
-      const text = this.#ctx.vocab.decode(w.utterance.tokens);
+    if (!u.finished) {
+      const ids = [...u.tokens, ...u.tentative.tokens];
+      const text = this.#ctx.vocab.decode(ids);
       if (text !== this.#lastPartial) {
         this.#lastPartial = text;
-        this.#send({ type: "partial", text });
+        this.#send({
+          type: "partial",
+          text,
+          stable: this.#ctx.vocab.decode(u.tokens),
+          words: this.#words(
+            ids,
+            [...u.frames, ...u.tentative.frames],
+            [...u.durations, ...u.tentative.durations],
+            u,
+          ),
+        });
       }
     }
     this.#finishReady();
+  }
+
+  get #secondsPerFeatureFrame(): number {
+    const c = this.#ctx.extractor.config;
+    return c.hopLength / c.sampleRate;
+  }
+
+  #words(ids: number[], frames: number[], durations: number[], u: Utterance): WordTiming[] {
+    return wordTimings(
+      { pieces: this.#ctx.vocab.pieces, ids, frames, durations },
+      this.#secondsPerFeatureFrame * this.#ctx.geometry.subsampling,
+      u.samplesReceived / this.#ctx.extractor.config.sampleRate,
+    );
   }
 
   /** A batch failed: nothing of it is committed (the server ends the stream). */
@@ -160,7 +186,11 @@ export class StreamSession {
     while (this.#utterances.length > 0 && this.#utterances[0].finished) {
       const u = this.#utterances.shift()!;
       this.#lastPartial = "";
-      this.#send({ type: "final", text: this.#ctx.vocab.decode(u.tokens) });
+      this.#send({
+        type: "final",
+        text: this.#ctx.vocab.decode(u.tokens),
+        words: this.#words(u.tokens, u.frames, u.durations, u),
+      });
     }
   }
 

@@ -4,13 +4,15 @@ import type { StreamingLogMel } from "../audio/streaming_log_mel.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
 import { initialTdtState, type TdtState } from "../decode/tdt_state.ts";
-import type { InferenceWindow, RowPart } from "../engine/batch_inference.ts";
-import { planStep, type StepGeometry, type StepWindow } from "./step_plan.ts";
+import type { InferenceWindow, RowPart, TentativeResult } from "../engine/batch_inference.ts";
+import { encodedLength, planStep, type StepGeometry, type StepWindow } from "./step_plan.ts";
 
 export interface UtteranceContext {
   geometry: StepGeometry;
   extractor: LogMelExtractor;
   spec: TdtSpec;
+  /** Decode each window's right context speculatively, to show words sooner. */
+  tentative?: boolean;
 }
 
 /** The chunks of one utterance sent to the model in one batch. */
@@ -19,6 +21,8 @@ export interface UtteranceWork {
   windows: InferenceWindow[];
   /** Parts with window indices relative to `windows`. */
   parts: RowPart[];
+  /** The last window's right context, decoded speculatively (not before EOS-flushed steps). */
+  tentative?: RowPart;
   state: TdtState;
   /** When the last of these chunks became decodable (performance.now()), for step latency. */
   readyAt: number;
@@ -44,6 +48,8 @@ export class Utterance {
   /** Encoder frame of each token, from the utterance start. */
   readonly frames: number[] = [];
   readonly durations: number[] = [];
+  /** Speculative tokens after the committed ones (absolute frames); replaced every step. */
+  tentative: TentativeResult = { tokens: [], frames: [], durations: [] };
   /** Set when the stream sent a dangling odd byte before EOS. */
   droppedOddByte = false;
 
@@ -141,14 +147,33 @@ export class Utterance {
       encoderCount: s.encoderCount,
     }));
     this.#inFlight = true;
-    const last = steps[steps.length - 1].index - this.#readyTimesBase;
-    const readyAt = this.#readyTimes[last] ?? performance.now();
-    return { steps, windows, parts, state: this.#state, readyAt };
+    const lastStep = steps[steps.length - 1];
+    const readyAt = this.#readyTimes[lastStep.index - this.#readyTimesBase] ?? performance.now();
+    let tentative: RowPart | undefined;
+    if (this.#ctx.tentative && !this.#ended) {
+      const g = this.#ctx.geometry;
+      const from = lastStep.encoderOffset + lastStep.encoderCount;
+      const count = encodedLength(lastStep.windowEnd - lastStep.windowStart, g.subsampling) - from;
+      if (count > 0) {
+        tentative = { window: steps.length - 1, encoderOffset: from, encoderCount: count };
+      }
+    }
+    return { steps, windows, parts, tentative, state: this.#state, readyAt };
   }
 
   /** Takes a batch's tokens; returns true when the text may have changed. */
-  complete(work: UtteranceWork, result: TdtRowResult): boolean {
+  complete(work: UtteranceWork, result: TdtRowResult, tentative?: TentativeResult | null): boolean {
     this.#inFlight = false;
+    this.tentative = { tokens: [], frames: [], durations: [] };
+    if (tentative && work.tentative) {
+      const last = work.steps[work.steps.length - 1];
+      const base = last.windowStart / this.#ctx.geometry.subsampling + work.tentative.encoderOffset;
+      this.tentative = {
+        tokens: tentative.tokens,
+        frames: tentative.frames.map((f) => base + f),
+        durations: tentative.durations,
+      };
+    }
     const g = this.#ctx.geometry;
     const firstEncoderFrame = work.steps[0].chunkStart / g.subsampling;
     for (let i = 0; i < result.tokens.length; i++) {

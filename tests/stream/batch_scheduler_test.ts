@@ -62,6 +62,7 @@ class ManualRunner {
                 durations: [],
                 state: null as never,
               })),
+              tentative: request.rows.map(() => null),
               stats: { encoderCalls: 1, jointCalls: 0, encodeMs: 0, decodeMs: 0 },
             })
             : reject(new Error("model failed")),
