@@ -3,6 +3,11 @@ import { OrtRuntime } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { readAudioFile } from "../audio/read_audio.ts";
 import { transcribeClips, type Transcript } from "../engine/offline_transcriber.ts";
+import {
+  renderTranscript,
+  TRANSCRIPT_FORMATS,
+  type TranscriptFormat,
+} from "../format/transcript_formats.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { defaultModelDir, deviceOption, positiveInt } from "./common_options.ts";
 import { UsageError } from "./usage_error.ts";
@@ -16,6 +21,8 @@ Options:
   --int8             use the int8 export (*.int8.onnx) of the model
   --json             one JSON object per file: file, text, tokens, token_ids,
                      timestamps (seconds), frames, durations, words, duration_sec
+  --format F         text | json | verbose_json | srt | vtt (the renderers of the HTTP
+                     route /v1/audio/transcriptions); --json is the detailed form above
   --device D         auto | cuda | cpu (env DEVICE; default auto: CUDA if usable)
   --threads N        ONNX Runtime intra-op threads (env ORT_THREADS; default: ORT's)
   --batch N          files encoded per batch (default 8)
@@ -34,6 +41,7 @@ export async function transcribeCommand(args: string[]): Promise<number> {
         model: { type: "string" },
         int8: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
+        format: { type: "string" },
         device: { type: "string" },
         threads: { type: "string" },
         batch: { type: "string" },
@@ -54,6 +62,12 @@ export async function transcribeCommand(args: string[]): Promise<number> {
   const intraOpThreads = threads === undefined ? undefined : positiveInt(threads, "--threads");
   const batchSize = values.batch === undefined ? 8 : positiveInt(values.batch, "--batch");
   const modelDir = values.model ?? Deno.env.get("MODEL") ?? defaultModelDir();
+  const format = values.format;
+  if (format !== undefined && !TRANSCRIPT_FORMATS.includes(format as TranscriptFormat)) {
+    throw new UsageError(
+      `--format must be one of ${TRANSCRIPT_FORMATS.join(", ")}, got "${format}"`,
+    );
+  }
 
   using runtime = OrtRuntime.load();
   using model = ParakeetModel.load(runtime, modelDir, {
@@ -79,7 +93,19 @@ export async function transcribeCommand(args: string[]): Promise<number> {
     }
     if (clips.length === 0) continue;
     const { transcripts } = transcribeClips(model, extractor, clips.map((c) => c.samples));
-    clips.forEach((c, k) => print(values.json, c.file, transcripts[k]));
+    clips.forEach((c, k) => {
+      const t = transcripts[k];
+      if (format === undefined) print(values.json, c.file, t);
+      else {
+        const out = renderTranscript(
+          { text: t.text, words: t.words, duration: t.audioSeconds },
+          format as TranscriptFormat,
+        );
+        Deno.stdout.writeSync(
+          new TextEncoder().encode(out.body.endsWith("\n") ? out.body : out.body + "\n"),
+        );
+      }
+    });
   }
   return failures > 0 ? 1 : 0;
 }

@@ -29,6 +29,9 @@ export interface ServerConfig {
   closeTimeoutS: number;
   inferenceTimeoutS: number;
   shutdownTimeoutS: number;
+  maxUploadBytes: number;
+  maxUploads: number;
+  fileChunkS: number;
 }
 
 type Kind = "int" | "string" | "enum";
@@ -72,6 +75,9 @@ export const KNOBS: readonly Knob[] = [
   { env: "SLOW_CONSUMER_S", key: "slowConsumerS", kind: "int", default: 10, min: 1, max: 3600, help: "seconds over that mark before closing (→ slow_consumer)" },
   { env: "CLOSE_TIMEOUT_S", key: "closeTimeoutS", kind: "int", default: 10, min: 1, max: 600, help: "release a stream this long after close() even if the peer never answers" },
   { env: "INFERENCE_TIMEOUT_S", key: "inferenceTimeoutS", kind: "int", default: 60, min: 1, max: 3600, help: "a batch running longer fails its streams (1011)" },
+  { env: "MAX_UPLOAD_BYTES", key: "maxUploadBytes", kind: "int", default: 104_857_600, min: 1024, max: 4 * 1_073_741_824, help: "largest file for POST /v1/audio/transcriptions (→ 413)" },
+  { env: "MAX_UPLOADS", key: "maxUploads", kind: "int", default: 4, min: 1, max: 1024, help: "files transcribed at once over HTTP (→ 503)" },
+  { env: "FILE_CHUNK_S", key: "fileChunkS", kind: "int", default: 8, min: 1, max: 60, help: "uploaded files are decoded in windows of this chunk (+2 s right context; one window when shorter)" },
   { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, time allowed to flush finals" },
 ];
 

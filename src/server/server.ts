@@ -2,6 +2,8 @@ import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import type { ServerConfig } from "./config.ts";
+import type { ServerMessage } from "./protocol.ts";
+import { handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
@@ -48,6 +50,9 @@ export interface ServerStats {
  */
 const CLOSE_LINGER_MS = 250;
 
+/** Right context of uploaded files' windows (2 s): files are not waiting for live audio. */
+const FILE_RIGHT_CONTEXT_FRAMES = 200;
+
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, context, log } = deps;
@@ -57,6 +62,34 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
   const connections = new Set<WsConnection>();
   const bySession = new Map<StreamSession, WsConnection>();
+  /** Uploaded files being decoded, and where their messages go. */
+  const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
+  const uploadContext: StreamContext = {
+    ...context,
+    geometry: {
+      ...context.geometry,
+      chunkFrames: config.fileChunkS * 100,
+      rightFrames: FILE_RIGHT_CONTEXT_FRAMES,
+    },
+    tentative: false,
+    maxBacklogFrames: Infinity,
+  };
+  const transcription: TranscriptionDeps = {
+    maxUploadBytes: config.maxUploadBytes,
+    openSession: (send) => {
+      const s = new StreamSession(nextId++, uploadContext, send);
+      s.background = true;
+      uploads.set(s, send);
+      scheduler.add(s);
+      return s;
+    },
+    closeSession: (s) => {
+      s.close();
+      uploads.delete(s);
+      scheduler.remove(s);
+    },
+    wake: () => scheduler.wake(),
+  };
   let nextId = 1;
   let draining = false;
   const stats: ServerStats = {
@@ -75,10 +108,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   scheduler.onBatchFailed = (sessions, error) => {
     log(`batch of ${sessions.length} stream(s) failed: ${error.message}`);
     for (const s of sessions) {
-      bySession.get(s)?.fail(
-        "internal_error",
-        `Inference failed for this stream: ${error.message}`,
-      );
+      const message = `Inference failed for this stream: ${error.message}`;
+      bySession.get(s)?.fail("internal_error", message);
+      uploads.get(s)?.({ type: "error", code: "internal_error", message });
     }
   };
 
@@ -107,13 +139,24 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
   });
 
-  const handler = (req: Request): Response => {
+  const handler = (req: Request): Response | Promise<Response> => {
     const url = new URL(req.url);
     if (url.pathname === "/status" && req.method === "GET") {
       return new Response("ok", { headers: { "content-type": "text/plain" } });
     }
     if (url.pathname === "/v1/status" && req.method === "GET") {
       return Response.json(statusBody());
+    }
+    if (url.pathname === "/v1/audio/transcriptions") {
+      if (draining) return refuse("shutting_down", 503, "The server is shutting down");
+      if (uploads.size >= config.maxUploads) {
+        return refuse(
+          "uploads",
+          503,
+          `The server is transcribing ${config.maxUploads} files already (MAX_UPLOADS); retry later`,
+        );
+      }
+      return handleTranscription(req, transcription);
     }
     if (url.pathname === "/ws") {
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {

@@ -92,13 +92,17 @@ export class BatchScheduler {
     const n = this.#sessions.length;
     if (n === 0) return [];
     const capacity = this.#opts.maxBatch;
-    // Ready chunks per stream, in round-robin order from the cursor.
+    // Ready chunks per stream, in round-robin order from the cursor. Background streams
+    // (uploads) only get batches that no live stream needs.
     const order: { session: StreamSession; ready: number; share: number }[] = [];
+    const background: typeof order = [];
     for (let k = 0; k < n; k++) {
       const session = this.#sessions[(this.#cursor + k) % n];
       const ready = session.readyChunks(capacity);
-      if (ready > 0) order.push({ session, ready, share: 0 });
+      if (ready > 0) (session.background ? background : order).push({ session, ready, share: 0 });
     }
+    // One background chunk per batch: its window may be long, and live streams come next.
+    if (order.length === 0 && background.length > 0) order.push({ ...background[0], ready: 1 });
     if (order.length === 0) return [];
     // Water-filling: one chunk each in turn until the batch is full or nobody has more.
     let used = 0;

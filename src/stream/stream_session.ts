@@ -50,6 +50,11 @@ export class StreamSession {
   #closed = false;
   /** Warnings for the log (e.g. a dangling odd byte dropped at EOS). */
   onWarning: (message: string) => void = () => {};
+  /**
+   * Background streams (uploaded files) are decoded only in batches that no live stream
+   * needs, so a long file never delays live partials.
+   */
+  background = false;
 
   constructor(id: number, ctx: StreamContext, send: (message: ServerMessage) => void) {
     this.id = id;
@@ -106,6 +111,17 @@ export class StreamSession {
         return null;
       case "keepalive":
         return null;
+    }
+  }
+
+  /** Float samples at the model's rate (an uploaded file), then optionally EOS. */
+  pushSamples(samples: Float32Array, end: boolean): void {
+    if (this.#closed) return;
+    const u = this.#receiving();
+    u.pushSamples(samples);
+    if (end) {
+      u.end();
+      this.#finishReady();
     }
   }
 

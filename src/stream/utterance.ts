@@ -93,6 +93,13 @@ export class Utterance {
     this.#noteReady();
   }
 
+  /** Audio already decoded to float samples (uploaded files): no PCM16 round trip. */
+  pushSamples(samples: Float32Array): void {
+    if (this.#ended) throw new Error("Cannot add audio to an utterance after its EOS");
+    this.#mel.push(samples);
+    this.#noteReady();
+  }
+
   #noteReady(): void {
     const now = performance.now();
     while (this.#plan(this.#readyTimesBase + this.#readyTimes.length) !== null) {
