@@ -12,6 +12,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "serve streaming speech-to-text over WebSocket (the default)",
     load: async () => (await import("./src/cli/serve.ts")).serveCommand,
   },
+  "fetch-model": {
+    summary: "download a model's ONNX files into the model cache (resumable, verified)",
+    load: async () => (await import("./src/cli/fetch_model.ts")).fetchModelCommand,
+  },
   transcribe: {
     summary: "transcribe audio files offline (text, or --json)",
     load: async () => (await import("./src/cli/transcribe.ts")).transcribeCommand,
