@@ -15,6 +15,12 @@ Serves streaming speech-to-text over WebSocket (ws://HOST:PORT/ws), with GET /st
 and GET /v1/status (JSON state). Every knob is an environment variable or the flag beside it;
 flags win.
 
+Without MODEL, the small test model bundled in models/test/tiny-tdt is served (the OFFLINE
+DEFAULT): it knows only spoken numbers, the log says so loudly and /v1/status reports
+"bundled": true. scripts/main.sh fetches Parakeet-TDT-0.6B-v3 first and falls back to it only
+when MODEL is unset and the hub is unreachable; an explicit MODEL never falls back (a missing
+directory stops the server). Fetch the real model with: parakeet-server fetch-model
+
 Knobs:
 ${knobHelp()}`;
 

@@ -73,6 +73,12 @@ export async function copyRepo(): Promise<string> {
     if (st.isSymlink) Deno.symlinkSync(Deno.readLinkSync(`${ROOT}/${rel}`), dest);
     else Deno.copyFileSync(`${ROOT}/${rel}`, dest);
   }
+  installTools(dir);
+  return dir;
+}
+
+/** What setup.sh would install (Deno, the CPU ONNX Runtime), taken from this checkout. */
+export function installTools(dir: string): void {
   Deno.mkdirSync(`${dir}/.tools/bin`, { recursive: true });
   Deno.symlinkSync(Deno.realPathSync(`${ROOT}/.tools/bin/deno`), `${dir}/.tools/bin/deno`);
   Deno.mkdirSync(`${dir}/.tools/lib`);
@@ -83,14 +89,13 @@ export async function copyRepo(): Promise<string> {
       else Deno.copyFileSync(src, `${dir}/.tools/lib/${e.name}`);
     }
   }
-  return dir;
 }
 
 /** True when `pid` is a live process (not a zombie). */
 export function alive(pid: number): boolean {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat);
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
   } catch {
     return false;
   }
