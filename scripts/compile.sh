@@ -17,6 +17,8 @@ cd "$root"
 deno=$root/.tools/bin/deno
 [ -x "$deno" ] || deno=$(command -v deno || true)
 [ -n "$deno" ] || { echo "compile: deno not found; run bash scripts/setup.sh" >&2; exit 1; }
+# An empty DENORT_BIN means unset (deno compile would take "" as a path).
+[ -n "${DENORT_BIN:-}" ] || unset DENORT_BIN
 if [ -n "${DENORT_BIN:-}" ] && [ ! -f "$DENORT_BIN" ]; then
   echo "compile: DENORT_BIN=$DENORT_BIN is not a file; point it at an unzipped denort $DENO_VERSION binary" >&2
   exit 1
