@@ -2,6 +2,7 @@ import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import type { ServerConfig } from "./config.ts";
+import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
 import type { ServerMessage } from "./protocol.ts";
 import { handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { WsConnection } from "./ws_connection.ts";
@@ -55,7 +56,7 @@ const FILE_RIGHT_CONTEXT_FRAMES = 200;
 
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
-  const { config, context, log } = deps;
+  const { config, log } = deps;
   const scheduler = new BatchScheduler(deps.runner, {
     maxBatch: config.maxBatch,
     maxInflight: config.maxInflightSteps,
@@ -64,6 +65,15 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const bySession = new Map<StreamSession, WsConnection>();
   /** Uploaded files being decoded, and where their messages go. */
   const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
+  const metrics = new ServerMetrics(deps.model, {
+    openStreams: () => connections.size,
+    openUploads: () => uploads.size,
+    inflightBatches: () => scheduler.inflight,
+  });
+  const context: StreamContext = {
+    ...deps.context,
+    observer: chainObservers(deps.context.observer, metrics.observer("stream")),
+  };
   const uploadContext: StreamContext = {
     ...context,
     geometry: {
@@ -73,6 +83,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     tentative: false,
     maxBacklogFrames: Infinity,
+    observer: chainObservers(deps.context.observer, metrics.observer("upload")),
   };
   const transcription: TranscriptionDeps = {
     maxUploadBytes: config.maxUploadBytes,
@@ -102,6 +113,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
 
   scheduler.onBatch = (r) => {
+    metrics.batchDone(r);
     stats.batches++;
     if (r.error) stats.batchFailures++;
   };
@@ -116,6 +128,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const refuse = (reason: string, status: number, message: string): Response => {
     stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
+    metrics.refused.inc(1, { reason });
     return new Response(message + "\n", { status, headers: { "content-type": "text/plain" } });
   };
 
@@ -144,8 +157,24 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (url.pathname === "/status" && req.method === "GET") {
       return new Response("ok", { headers: { "content-type": "text/plain" } });
     }
+    // Readiness for load balancers and Kubernetes: 503 while a new stream would be refused
+    // (full or draining), so traffic goes to another instance; /status stays the liveness check.
+    if (url.pathname === "/ready" && req.method === "GET") {
+      const state = draining
+        ? "draining"
+        : connections.size >= config.maxStreams
+        ? "full"
+        : "ready";
+      return new Response(`${state} (${connections.size}/${config.maxStreams} streams)\n`, {
+        status: state === "ready" ? 200 : 503,
+        headers: { "content-type": "text/plain" },
+      });
+    }
     if (url.pathname === "/v1/status" && req.method === "GET") {
       return Response.json(statusBody());
+    }
+    if (url.pathname === "/metrics" && req.method === "GET") {
+      return new Response(metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } });
     }
     if (url.pathname === "/v1/audio/transcriptions") {
       if (draining) return refuse("shutting_down", 503, "The server is shutting down");
@@ -197,7 +226,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
             bySession.delete(c.session);
             scheduler.remove(c.session);
             stats.openStreams = connections.size;
+            metrics.droppedPartials.inc(c.droppedPartials);
           },
+          error: (code) => metrics.errors.inc(1, { code }),
           log,
         },
       );
@@ -205,10 +236,12 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       bySession.set(conn.session, conn);
       scheduler.add(conn.session);
       stats.streamsTotal++;
+      metrics.streamsTotal.inc();
       stats.openStreams = connections.size;
       socket.addEventListener("close", (e) => {
         const key = String(e.code);
         stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
+        metrics.closes.inc(1, { code: key });
       });
       return response;
     }

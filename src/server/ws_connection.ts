@@ -25,6 +25,8 @@ export interface ConnectionHooks {
   /** Called exactly once, when every resource of the connection must be let go. */
   release(conn: WsConnection): void;
   log(message: string): void;
+  /** An error message is being sent (for metrics). */
+  error?(code: WireErrorCode): void;
 }
 
 /**
@@ -161,6 +163,7 @@ export class WsConnection {
   /** Tells the client what went wrong; closes when the error's close code says so. */
   fail(code: WireErrorCode, message: string): void {
     if (this.closing) return;
+    this.#hooks.error?.(code);
     if (this.#socket.readyState === WebSocket.OPEN) {
       this.#socket.send(encodeServerMessage({ type: "error", code, message }));
     }
