@@ -20,6 +20,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "transcribe audio files offline (text, or --json)",
     load: async () => (await import("./src/cli/transcribe.ts")).transcribeCommand,
   },
+  client: {
+    summary: "stream an audio file to a server, show partials, print the final",
+    load: async () => (await import("./src/cli/client.ts")).clientCommand,
+  },
+  warmup: {
+    summary: "latency probe: first partial, partial latency, EOS → final",
+    load: async () => (await import("./src/cli/warmup.ts")).warmupCommand,
+  },
+  bench: {
+    summary: "concurrency benchmark: many real-time streams, latency percentiles (--ramp)",
+    load: async () => (await import("./src/cli/bench.ts")).benchCommand,
+  },
 };
 
 function usage(): string {

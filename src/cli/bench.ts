@@ -1,0 +1,211 @@
+import { parseArgs } from "node:util";
+import { phaseHeld, type PhaseReport, runPhase } from "../client/bench_phase.ts";
+import { LiveLine } from "../client/live_line.ts";
+import { loadClipPcm16 } from "../client/load_clip.ts";
+import { floatToPcm16, frameBytesFor, toneSamples } from "../client/pcm.ts";
+import { RampSearch } from "../client/ramp.ts";
+import { ms, summaryLine, table } from "../client/report.ts";
+import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
+import { intOption, numberOption } from "./client_options.ts";
+import { UsageError } from "./usage_error.ts";
+
+const TONE_UTTERANCE_S = 10;
+
+const HELP = `Usage: parakeet-server bench [options]
+
+Concurrency benchmark: opens many streams at once, each sending audio paced at real time, and
+reports partial latency p50/p95/p99, EOS → final latency, the achieved real-time factor, errors
+and closes. A progress line runs on stderr.
+
+Options:
+  --url URL          server WebSocket (default ws://127.0.0.1:8000/ws)
+  --streams N        concurrent streams (default 64; at most 1024)
+  --duration S       seconds of audio each stream sends (default 30; at most 3600)
+  --file F           audio to stream, looped; each pass is one utterance ended by EOS
+                     (default: the seed's synthetic 440 Hz tone in ${TONE_UTTERANCE_S} s utterances —
+                     a tone may give no partials on a speech model; use speech for partials)
+  --frame-ms N       audio per frame in ms (default 20)
+  --ramp             find the most streams whose p95 latency holds --target-ms: doubles from
+                     --ramp-start, then bisects (to 10%), each load run for --duration seconds
+  --target-ms N      latency target for --ramp (default STEP_MS + 100 from /v1/status)
+  --ramp-start N     first load of the ramp (default 1)
+  --max-streams N    largest load the ramp tries (default 256)
+  --max-phases N     most loads the ramp runs (default 10)
+  --json             the report as one JSON object on stdout
+  -h, --help         this help
+
+Partial latency = arrival − send time of the last byte of the audio the partial covers (the
+end of the step that produced it plus its right context; README, "Clients, warmup and
+benchmark"). Exit code 1 when a phase had errors, abnormal closes or refused connections.`;
+
+const FINAL_TIMEOUT_MS = 15_000;
+/** Stream starts spread over this long, so the steps of all streams do not fall together. */
+const STAGGER_MS = 1000;
+
+export async function benchCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        url: { type: "string", default: "ws://127.0.0.1:8000/ws" },
+        streams: { type: "string", default: "64" },
+        duration: { type: "string", default: "30" },
+        file: { type: "string" },
+        "frame-ms": { type: "string", default: "20" },
+        ramp: { type: "boolean", default: false },
+        "target-ms": { type: "string" },
+        "ramp-start": { type: "string", default: "1" },
+        "max-streams": { type: "string", default: "256" },
+        "max-phases": { type: "string", default: "10" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  let url: URL;
+  try {
+    url = parseWsUrl(values.url);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const streams = intOption(values.streams, "--streams", 1, 1024);
+  const durationS = numberOption(values.duration, "--duration", 0.5, 3600);
+  const frameMs = numberOption(values["frame-ms"], "--frame-ms", 1, 60_000);
+  const rampStart = intOption(values["ramp-start"], "--ramp-start", 1, 1024);
+  const maxStreams = intOption(values["max-streams"], "--max-streams", 1, 1024);
+  const maxPhases = intOption(values["max-phases"], "--max-phases", 1, 50);
+  if (values.ramp && rampStart > maxStreams) {
+    throw new UsageError(
+      `--ramp-start (${rampStart}) must not exceed --max-streams (${maxStreams})`,
+    );
+  }
+  const target = values["target-ms"] === undefined
+    ? undefined
+    : numberOption(values["target-ms"], "--target-ms", 1, 600_000);
+
+  const input = values.file
+    ? { kind: "file", file: values.file, ...(await loadClipPcm16(values.file)) }
+    : {
+      kind: "tone",
+      file: null,
+      pcm: floatToPcm16(toneSamples(TONE_UTTERANCE_S)),
+      seconds: TONE_UTTERANCE_S,
+    };
+  const info = await fetchServerInfo(url);
+  const targetMs = target ?? info.knobs.stepMs + 100;
+  const progress = new LiveLine(Deno.stderr);
+
+  const run = async (n: number): Promise<PhaseReport> => {
+    const report = await runPhase({
+      url: url.href,
+      streams: n,
+      durationS,
+      clip: input.pcm,
+      frameBytes: frameBytesFor(frameMs),
+      knobs: info.knobs,
+      staggerMs: Math.min(STAGGER_MS, durationS * 500),
+      finalTimeoutMs: FINAL_TIMEOUT_MS,
+      onProgress: (p) =>
+        progress.update(
+          `[bench ${n} streams] ${
+            p.elapsedS.toFixed(0)
+          }/${durationS} s  open ${p.open}  partials ${p.partials}  p95 (5 s) ${
+            ms(p.recentP95Ms)
+          }  finals ${p.finals}  errors ${p.errors}`,
+        ),
+    });
+    progress.done();
+    return report;
+  };
+
+  const phases: PhaseReport[] = [];
+  let ramp: Record<string, unknown> | null = null;
+  if (values.ramp) {
+    const search = new RampSearch({ start: rampStart, max: maxStreams, maxPhases });
+    const verdicts: { streams: number; held: boolean; why: string }[] = [];
+    for (let n = search.next(); n !== null; n = search.next()) {
+      const r = await run(n);
+      phases.push(r);
+      const v = phaseHeld(r, targetMs);
+      verdicts.push({ streams: n, ...v });
+      search.record(n, v.held);
+      progress.print(`[ramp] ${n} streams: ${v.held ? "held" : "missed"} (${v.why})`);
+    }
+    ramp = {
+      target_ms: targetMs,
+      best_streams: search.best,
+      first_failure: search.firstFailure,
+      capped: search.firstFailure === null && search.best >= maxStreams,
+      verdicts,
+    };
+  } else {
+    phases.push(await run(streams));
+  }
+
+  const report = {
+    url: url.href,
+    input: input.kind === "file"
+      ? { file: input.file, utterance_seconds: round3(input.seconds) }
+      : { tone_hz: 440, utterance_seconds: TONE_UTTERANCE_S },
+    knobs: info.status?.knobs ?? {
+      STEP_MS: info.knobs.stepMs,
+      RIGHT_CONTEXT_MS: info.knobs.rightContextMs,
+    },
+    knobs_source: info.knobsSource,
+    frame_ms: frameMs,
+    phases,
+    ramp,
+  };
+  if (values.json) console.log(JSON.stringify(report));
+  else {
+    for (const p of phases) console.log(phaseText(p) + "\n");
+    if (ramp) {
+      console.log(
+        `ramp: ${ramp.best_streams} stream(s) held p95 ≤ ${targetMs} ms` +
+          (ramp.first_failure !== null ? `; ${ramp.first_failure} did not` : "") +
+          (ramp.capped ? ` (the --max-streams cap; more may hold)` : ""),
+      );
+    }
+  }
+  // In a ramp, missing the target is the point; only failures of the plain run fail the command.
+  const failed = values.ramp
+    ? false
+    : phases.some((p) =>
+      p.connect_failures.count > 0 || p.abnormal_streams > 0 ||
+      Object.keys(p.errors).length > 0
+    );
+  return failed ? 1 : 0;
+}
+
+function phaseText(p: PhaseReport): string {
+  const errs = Object.entries(p.errors).map(([k, v]) => `${k} ×${v}`).join(", ") || "none";
+  const closes = Object.entries(p.closes).map(([k, v]) => `${k} ×${v}`).join(", ") || "none";
+  return table([
+    ["streams", `${p.connected}/${p.streams} connected, ${p.duration_s} s of audio each`],
+    ["partial latency", `${summaryLine(p.partial_latency_ms)} (basis: ${p.partial_latency_basis})`],
+    ["EOS → final", `${summaryLine(p.eos_to_final_ms)}; ${p.finals_missing} missing`],
+    [
+      "real-time factor",
+      `${p.realtime_factor_per_stream} per stream (${p.throughput_x_realtime}× real time in all; ${p.audio_seconds_sent} s of audio in ${p.wall_seconds} s)`,
+    ],
+    ["errors", errs],
+    ["closes", `${closes}; abnormal ${p.abnormal_streams}`],
+    [
+      "connect failures",
+      p.connect_failures.count
+        ? `${p.connect_failures.count}: ${p.connect_failures.first}`
+        : "none",
+    ],
+    ["client send slip", `max ${p.max_send_slip_ms} ms`],
+  ]);
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -1,0 +1,251 @@
+import { partialLatencyMs, SendLog, type StepKnobs, type WordTime } from "./coverage.ts";
+import { frameDueMs, sleep } from "./pacing.ts";
+import { bytesToMs } from "./pcm.ts";
+
+/** How long to wait for the WebSocket upgrade before giving up. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** After our close frame, how long to wait for the server's before counting the close lost. */
+const CLOSE_TIMEOUT_MS = 3_000;
+
+export interface StreamRunOptions {
+  url: string;
+  /** PCM16 LE mono 16 kHz; played once per utterance. */
+  clip: Uint8Array;
+  /** Total audio to send; more than the clip repeats it, one utterance (and EOS) per pass. */
+  totalBytes: number;
+  frameBytes: number;
+  /** 1 = real time, 10 = ten times faster, 0 = unpaced. */
+  rtf: number;
+  knobs: StepKnobs;
+  /** How long to wait for the outstanding finals after the last EOS. */
+  finalTimeoutMs: number;
+  /** Aborting cuts the current utterance short (EOS now) and drains the finals. */
+  signal?: AbortSignal;
+  onPartial?: (p: PartialRecord) => void;
+  onFinal?: (f: FinalRecord) => void;
+  onError?: (e: ServerError) => void;
+}
+
+export interface PartialRecord {
+  utterance: number;
+  text: string;
+  /** performance.now() at arrival. */
+  at: number;
+  /** Since the first audio frame was sent. */
+  sinceStartMs: number;
+  latencyMs: number;
+  /** Audio (ms from the utterance's start) the partial is taken to cover; see coverage.ts. */
+  coveredMs: number;
+  /** "words" when located from the partial's word times, else "sent" (a lower bound). */
+  basis: "words" | "sent";
+}
+
+export interface FinalRecord {
+  utterance: number;
+  text: string;
+  at: number;
+  eosToFinalMs: number;
+  audioMs: number;
+}
+
+export interface ServerError {
+  code: string;
+  message: string;
+  at: number;
+}
+
+export interface StreamResult {
+  /** Null when connected; else why not (refused, unreachable, timed out). */
+  connectError: string | null;
+  openedAt: number | null;
+  /** When the first audio frame went out. */
+  firstSendAt: number | null;
+  partials: PartialRecord[];
+  finals: FinalRecord[];
+  errors: ServerError[];
+  /** Utterances ended with EOS; each should get one final. */
+  utterancesSent: number;
+  bytesSent: number;
+  closeCode: number | null;
+  closeReason: string;
+  /** The server closed first, or the close did not complete, or finals are missing. */
+  abnormal: boolean;
+  endedAt: number;
+  /** How far behind its schedule our own sending fell at worst (a loaded client machine). */
+  maxSendSlipMs: number;
+}
+
+const EOS = new TextEncoder().encode("__CTRL__:EOS");
+
+/**
+ * One WebSocket stream: sends the clip paced at `rtf`, an EOS after each pass, collects partials
+ * (with their latency) and finals (with EOS → final latency), and closes with 1000 when every
+ * final is in. Never throws: every failure is in the result.
+ */
+export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
+  const result: StreamResult = {
+    connectError: null,
+    openedAt: null,
+    firstSendAt: null,
+    partials: [],
+    finals: [],
+    errors: [],
+    utterancesSent: 0,
+    bytesSent: 0,
+    closeCode: null,
+    closeReason: "",
+    abnormal: false,
+    endedAt: 0,
+    maxSendSlipMs: 0,
+  };
+  if (opts.clip.length === 0) throw new Error("cannot stream an empty clip (0 bytes of audio)");
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(opts.url);
+  } catch (err) {
+    result.connectError = (err as Error).message;
+    result.endedAt = performance.now();
+    return result;
+  }
+  ws.binaryType = "arraybuffer";
+  const logs: SendLog[] = [];
+  const eosAt: number[] = [];
+  let weClosed = false;
+  const closed = Promise.withResolvers<void>();
+  const finalsWanted = Promise.withResolvers<void>();
+  let sendingDone = false;
+  const checkFinals = () => {
+    if (sendingDone && result.finals.length >= result.utterancesSent) {
+      finalsWanted.resolve();
+    }
+  };
+
+  ws.onmessage = (e) => {
+    const at = performance.now();
+    if (typeof e.data !== "string") return;
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(e.data);
+    } catch {
+      result.errors.push({ code: "client_bad_json", message: `not JSON: ${e.data}`, at });
+      return;
+    }
+    // Utterances are decoded in order, so a message belongs to the oldest one without a final.
+    const u = result.finals.length;
+    if (m.type === "partial" && logs[u]) {
+      const words = Array.isArray(m.words) ? (m.words as WordTime[]) : null;
+      const lastEnd = words && words.length ? Number(words[words.length - 1].end) : null;
+      const { latencyMs, coveredMs } = partialLatencyMs(opts.knobs, logs[u], at, lastEnd);
+      const p: PartialRecord = {
+        utterance: u,
+        text: String(m.text ?? ""),
+        at,
+        sinceStartMs: at - (result.firstSendAt ?? at),
+        latencyMs,
+        coveredMs,
+        basis: lastEnd === null ? "sent" : "words",
+      };
+      result.partials.push(p);
+      opts.onPartial?.(p);
+    } else if (m.type === "final") {
+      const f: FinalRecord = {
+        utterance: u,
+        text: String(m.text ?? ""),
+        at,
+        eosToFinalMs: eosAt[u] !== undefined ? at - eosAt[u] : NaN,
+        audioMs: logs[u] ? bytesToMs(logs[u].bytes) : 0,
+      };
+      result.finals.push(f);
+      opts.onFinal?.(f);
+      checkFinals();
+    } else if (m.type === "error") {
+      const err = { code: String(m.code), message: String(m.message ?? ""), at };
+      result.errors.push(err);
+      opts.onError?.(err);
+    }
+  };
+  ws.onclose = (e) => {
+    result.closeCode = e.code;
+    result.closeReason = e.reason;
+    if (!weClosed) result.abnormal = true;
+    finalsWanted.resolve();
+    closed.resolve();
+  };
+
+  const opened = await new Promise<string | null>((resolve) => {
+    const timer = setTimeout(
+      () => resolve(`no WebSocket upgrade within ${CONNECT_TIMEOUT_MS} ms`),
+      CONNECT_TIMEOUT_MS,
+    );
+    ws.onopen = () => {
+      clearTimeout(timer);
+      resolve(null);
+    };
+    ws.onerror = (e) => {
+      clearTimeout(timer);
+      resolve((e as ErrorEvent).message || "connection failed");
+    };
+  });
+  if (opened !== null) {
+    result.connectError = opened;
+    try {
+      ws.close();
+    } catch { /* already failed */ }
+    result.endedAt = performance.now();
+    return result;
+  }
+  ws.onerror = () => {};
+  result.openedAt = performance.now();
+
+  const start = performance.now();
+  const { clip, frameBytes, totalBytes } = opts;
+  const open = () => ws.readyState === WebSocket.OPEN;
+  while (result.bytesSent < totalBytes && open() && !opts.signal?.aborted) {
+    const log = new SendLog();
+    logs.push(log);
+    let pos = 0;
+    while (
+      pos < clip.length && result.bytesSent < totalBytes && open() && !opts.signal?.aborted
+    ) {
+      const n = Math.min(frameBytes, clip.length - pos, totalBytes - result.bytesSent);
+      const due = frameDueMs(start, result.bytesSent + n, opts.rtf);
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait, opts.signal);
+      else result.maxSendSlipMs = Math.max(result.maxSendSlipMs, -wait);
+      if (!open() || opts.signal?.aborted) {
+        if (pos === 0) logs.pop(); // nothing of this utterance went out
+        break;
+      }
+      ws.send(clip.subarray(pos, pos + n));
+      result.firstSendAt ??= performance.now();
+      pos += n;
+      result.bytesSent += n;
+      log.add(pos, performance.now());
+    }
+    if (log.bytes > 0 && open()) {
+      ws.send(EOS);
+      eosAt.push(performance.now());
+      result.utterancesSent++;
+    }
+  }
+  sendingDone = true;
+  checkFinals();
+  if (open() && result.finals.length < result.utterancesSent) {
+    const timer = setTimeout(() => finalsWanted.resolve(), opts.finalTimeoutMs);
+    await finalsWanted.promise;
+    clearTimeout(timer);
+  }
+  if (open()) {
+    weClosed = true;
+    ws.close(1000);
+    const timer = setTimeout(() => closed.resolve(), CLOSE_TIMEOUT_MS);
+    await closed.promise;
+    clearTimeout(timer);
+    if (result.closeCode === null) result.abnormal = true;
+  } else {
+    await closed.promise;
+  }
+  if (result.finals.length < result.utterancesSent) result.abnormal = true;
+  result.endedAt = performance.now();
+  return result;
+}
