@@ -15,6 +15,7 @@ export interface ServerConfig {
   rightContextMs: number;
   leftContextMs: number;
   tentative: number;
+  endpointMs: number;
   maxBatch: number;
   maxInflightSteps: number;
   maxStreams: number;
@@ -62,6 +63,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "RIGHT_CONTEXT_MS", key: "rightContextMs", kind: "int", default: 160, min: 0, max: 60_000, multipleOf: 80, help: "look-ahead each step waits for (latency vs accuracy)" },
   { env: "LEFT_CONTEXT_MS", key: "leftContextMs", kind: "int", default: 2000, min: 0, max: 60_000, multipleOf: 80, help: "past audio re-encoded each step (accuracy vs compute)" },
   { env: "TENTATIVE", key: "tentative", kind: "int", default: 1, min: 0, max: 1, help: "1: decode the right context speculatively for sooner partial words (partials gain stable/tentative text)" },
+  { env: "ENDPOINT_MS", key: "endpointMs", kind: "int", default: 0, min: 0, max: 60_000, help: "close a segment after this much trailing non-speech (0: off; per stream: /ws?endpoint_ms=)" },
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },

@@ -121,6 +121,14 @@ function violation(code: WireErrorCode, message: string): ParseResult {
 export type ServerMessage =
   | { type: "partial"; text: string; stable?: string; words?: WordTiming[] }
   | { type: "final"; text: string; words?: WordTiming[] }
+  | {
+    type: "segment";
+    index: number;
+    text: string;
+    words: WordTiming[];
+    start: number;
+    end: number;
+  }
   | { type: "error"; code: WireErrorCode; message: string };
 
 export function encodeServerMessage(message: ServerMessage): string {

@@ -199,12 +199,21 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           `The server is at capacity (${config.maxStreams} open streams); retry later`,
         );
       }
+      const endpoint = url.searchParams.get("endpoint_ms");
+      const endpointMs = endpoint === null ? config.endpointMs : Number(endpoint);
+      if (!/^\d{1,5}$/.test(endpoint ?? "0") || endpointMs > 60_000) {
+        return refuse(
+          "bad_request",
+          400,
+          `endpoint_ms must be a whole number of milliseconds from 0 to 60000, got "${endpoint}"`,
+        );
+      }
       const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 30 });
       const id = nextId++;
       const conn = new WsConnection(
         socket,
         (send) => {
-          const s = new StreamSession(id, context, send);
+          const s = new StreamSession(id, context, send, { endpointMs });
           s.onWarning = log;
           return s;
         },

@@ -56,10 +56,22 @@ export class StreamSession {
    */
   background = false;
 
-  constructor(id: number, ctx: StreamContext, send: (message: ServerMessage) => void) {
+  /**
+   * Endpointing (0: off): after this much trailing non-speech — encoder frames with no token —
+   * the current segment is closed with a `segment` message and later partials start afresh.
+   */
+  readonly endpointMs: number;
+
+  constructor(
+    id: number,
+    ctx: StreamContext,
+    send: (message: ServerMessage) => void,
+    opts: { endpointMs?: number } = {},
+  ) {
     this.id = id;
     this.#ctx = ctx;
     this.#send = send;
+    this.endpointMs = opts.endpointMs ?? 0;
   }
 
   get closed(): boolean {
@@ -150,6 +162,7 @@ export class StreamSession {
   completeWork(w: SessionWork, result: TdtRowResult, tentative?: TentativeResult | null): void {
     if (this.#closed || this.#utterances[0] !== w.utterance) return; // reset meanwhile
     const u = w.utterance;
+    const before = u.tokens.length;
     u.complete(w.work, result, tentative);
     const steps = w.work.steps;
     const frames = steps[steps.length - 1].chunkEnd - steps[0].chunkStart;
@@ -159,25 +172,63 @@ export class StreamSession {
       audioSeconds: frames * this.#secondsPerFeatureFrame,
       tokens: result.tokens.length,
     });
+    if (this.endpointMs > 0) this.#endpoint(u, before);
     if (!u.finished) {
-      const ids = [...u.tokens, ...u.tentative.tokens];
+      const from = u.segmentStart;
+      const ids = [...u.tokens.slice(from), ...u.tentative.tokens];
       const text = this.#ctx.vocab.decode(ids);
       if (text !== this.#lastPartial) {
         this.#lastPartial = text;
         this.#send({
           type: "partial",
           text,
-          stable: this.#ctx.vocab.decode(u.tokens),
+          stable: this.#ctx.vocab.decode(u.tokens.slice(from)),
           words: this.#words(
             ids,
-            [...u.frames, ...u.tentative.frames],
-            [...u.durations, ...u.tentative.durations],
+            [...u.frames.slice(from), ...u.tentative.frames],
+            [...u.durations.slice(from), ...u.tentative.durations],
             u,
           ),
         });
       }
     }
     this.#finishReady();
+  }
+
+  /**
+   * Closes segments at every pause of at least `endpointMs`: between tokens committed by this
+   * batch (a backlog can commit several chunks at once), and after the last one.
+   */
+  #endpoint(u: Utterance, firstNew: number): void {
+    const frameMs = this.#secondsPerFeatureFrame * this.#ctx.geometry.subsampling * 1000;
+    const endOf = (i: number) => u.frames[i] + Math.max(1, u.durations[i]);
+    for (let i = Math.max(firstNew, u.segmentStart + 1); i < u.tokens.length; i++) {
+      if ((u.frames[i] - endOf(i - 1)) * frameMs >= this.endpointMs) this.#closeSegment(u, i);
+    }
+    const last = u.tokens.length - 1;
+    if (
+      last >= u.segmentStart && (u.decodedEncoderFrames - endOf(last)) * frameMs >= this.endpointMs
+    ) {
+      this.#closeSegment(u, u.tokens.length);
+    }
+  }
+
+  /** Sends tokens [segmentStart, end) as a segment (if any) and starts the next one at `end`. */
+  #closeSegment(u: Utterance, end = u.tokens.length): void {
+    const from = u.segmentStart;
+    if (end <= from) return;
+    const ids = u.tokens.slice(from, end);
+    const words = this.#words(ids, u.frames.slice(from, end), u.durations.slice(from, end), u);
+    this.#send({
+      type: "segment",
+      index: u.segmentCount++,
+      text: this.#ctx.vocab.decode(ids),
+      words,
+      start: words[0]?.start ?? 0,
+      end: words[words.length - 1]?.end ?? 0,
+    });
+    u.segmentStart = end;
+    this.#lastPartial = "";
   }
 
   get #secondsPerFeatureFrame(): number {
@@ -201,6 +252,7 @@ export class StreamSession {
   #finishReady(): void {
     while (this.#utterances.length > 0 && this.#utterances[0].finished) {
       const u = this.#utterances.shift()!;
+      if (this.endpointMs > 0) this.#closeSegment(u);
       this.#lastPartial = "";
       this.#send({
         type: "final",

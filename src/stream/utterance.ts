@@ -71,6 +71,18 @@ export class Utterance {
     return this.#mel.samplesReceived;
   }
 
+  /** Encoder frames decoded and committed so far. */
+  get decodedEncoderFrames(): number {
+    const g = this.#ctx.geometry;
+    const frames = Math.min(this.#nextChunk * g.chunkFrames, this.#mel.validFrameCount);
+    return encodedLength(frames, g.subsampling);
+  }
+
+  /** Tokens before this index belong to segments already closed by endpointing. */
+  segmentStart = 0;
+  /** Segments closed so far. */
+  segmentCount = 0;
+
   /** Feature frames received but not yet decoded: the backlog. */
   get backlogFrames(): number {
     return Math.max(

@@ -111,3 +111,54 @@ Deno.test("tentative decoding never changes the final", async () => {
   };
   assert.deepEqual(await finals("1"), await finals("0"));
 });
+
+interface SegmentMessage extends Message {
+  index: number;
+  start: number;
+  end: number;
+}
+
+Deno.test("endpointing: three utterances separated by silence give three segments that join to the final", async () => {
+  const silence = new Uint8Array(32_000 * 1.5); // 1.5 s of zeros
+  const parts = ["seven_eight.wav", "digits_pi.wav", "six_thousand.wav"].map(clipPcmBytes);
+  const pcm = new Uint8Array(parts.reduce((n, p) => n + p.length, 0) + 2 * silence.length);
+  let at = 0;
+  parts.forEach((p, i) => {
+    pcm.set(p, at);
+    at += p.length + (i < 2 ? silence.length : 0);
+  });
+  // A right context the tiny model needs to hear whole words (it was trained on whole clips).
+  await using srv = await startTestServer({ RIGHT_CONTEXT_MS: "960" });
+  const messages = await session(`${srv.url}?endpoint_ms=800`, pcm);
+  const segments = messages.filter((m) => m.type === "segment") as SegmentMessage[];
+  const final = messages.find((m) => m.type === "final")!;
+  assert.equal(segments.length, 3, JSON.stringify(segments.map((s) => s.text)));
+  assert.deepEqual(segments.map((s) => s.index), [0, 1, 2]);
+  assert.equal(segments.map((s) => s.text).join(" "), final.text);
+  for (let i = 1; i < segments.length; i++) assert.ok(segments[i].start >= segments[i - 1].end);
+  // After a segment closes, partials start afresh: none repeats an earlier segment's text.
+  const afterFirst = messages.slice(messages.indexOf(segments[0]) + 1);
+  for (const p of afterFirst.filter((m) => m.type === "partial")) {
+    assert.ok(!p.text!.startsWith(segments[0].text!), `partial "${p.text}" repeats segment 0`);
+  }
+  // Off by default: the seed's messages only.
+  const plain = await session(srv.url, pcm);
+  assert.ok(!plain.some((m) => m.type === "segment"));
+  assert.equal(plain.find((m) => m.type === "final")!.text, final.text);
+});
+
+Deno.test("endpoint_ms that is not a number of milliseconds is refused before the upgrade", async () => {
+  await using srv = await startTestServer();
+  for (const bad of ["-5", "abc", "100000"]) {
+    const res = await fetch(`${srv.http}/ws?endpoint_ms=${bad}`, {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    assert.equal(res.status, 400, bad);
+    assert.match(await res.text(), /endpoint_ms must be a whole number/);
+  }
+});
