@@ -1,0 +1,216 @@
+/**
+ * `/metrics`: the hand-written exposition is checked byte for byte where the format is strict
+ * (escaping, buckets), then parsed by prometheus_client's reference parser after real streams.
+ */
+import assert from "node:assert/strict";
+import {
+  escapeLabelValue,
+  formatValue,
+  MetricRegistry,
+  METRICS_CONTENT_TYPE,
+  ServerMetrics,
+  SlidingSum,
+} from "../../src/server/metrics.ts";
+import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
+import { startTestServer, streamAudio } from "../server/harness.ts";
+import { parseExposition, parserAvailable, sampleValue, SKIP_MESSAGE } from "./prometheus.ts";
+
+const canParse = parserAvailable();
+if (!canParse) console.error(SKIP_MESSAGE);
+
+Deno.test("label values escape backslash, quote and newline, and nothing else", () => {
+  assert.equal(escapeLabelValue('a\\b"c\nd\te'), 'a\\\\b\\"c\\nd\te');
+  assert.equal(formatValue(Infinity), "+Inf");
+  assert.equal(formatValue(-Infinity), "-Inf");
+  assert.equal(formatValue(NaN), "NaN");
+  assert.equal(formatValue(0.25), "0.25");
+});
+
+Deno.test("exposition text: HELP/TYPE lines, labelled counters, cumulative histogram buckets", () => {
+  const r = new MetricRegistry();
+  const c = r.counter("x_total", "Things.\nSecond line \\ backslash", ["kind"]);
+  c.inc(2, { kind: 'say "hi"' });
+  c.inc(1, { kind: "plain" });
+  const h = r.histogram("lat_seconds", "Latency", [0.1, 1]);
+  h.observe(0.05);
+  h.observe(0.5);
+  h.observe(7);
+  r.gauge("g", "A gauge", [], () => 3);
+  assert.equal(
+    r.render(),
+    [
+      "# HELP x_total Things.\\nSecond line \\\\ backslash",
+      "# TYPE x_total counter",
+      'x_total{kind="say \\"hi\\""} 2',
+      'x_total{kind="plain"} 1',
+      "# HELP lat_seconds Latency",
+      "# TYPE lat_seconds histogram",
+      'lat_seconds_bucket{le="0.1"} 1',
+      'lat_seconds_bucket{le="1"} 2',
+      'lat_seconds_bucket{le="+Inf"} 3',
+      "lat_seconds_sum 7.55",
+      "lat_seconds_count 3",
+      "# HELP g A gauge",
+      "# TYPE g gauge",
+      "g 3",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("metric misuse fails loudly: wrong labels, negative increments, bad names", () => {
+  const r = new MetricRegistry();
+  const c = r.counter("c_total", "C", ["code"]);
+  assert.throws(() => c.inc(1), /takes labels \{code\}, got \{\}/);
+  assert.throws(() => c.inc(1, { code: "1", other: "2" }), /takes labels/);
+  assert.throws(() => c.inc(-1, { code: "1" }), /cannot go up by -1/);
+  assert.throws(() => c.set(3, { code: "1" }), /cannot be set/);
+  assert.throws(() => r.counter("c_total", "again"), /registered twice/);
+  assert.throws(() => r.counter("bad-name", "x"), /invalid metric name/);
+  assert.throws(() => r.counter("ok", "x", ["le"]), /invalid label name "le"/);
+  assert.throws(() => r.histogram("h", "x", [1, 1]), /buckets must increase/);
+});
+
+Deno.test("the real-time factor looks back one minute, in bounded memory", () => {
+  let now = 0;
+  const sum = new SlidingSum(60_000, () => now);
+  sum.add(1);
+  now = 30_000;
+  sum.add(2);
+  assert.equal(sum.total(), 3);
+  now = 60_500;
+  assert.equal(sum.total(), 2, "the value from second 0 has left the window");
+  now = 200_000;
+  assert.equal(sum.total(), 0);
+
+  now = 0;
+  const m = new ServerMetrics(
+    { dir: "/m/x", device: "cpu", precision: "fp32", ortVersion: "1" },
+    { openStreams: () => 0, openUploads: () => 0, inflightBatches: () => 0 },
+    () => now,
+  );
+  assert.equal(m.realTimeFactor(), 0, "nothing decoded yet");
+  m.batchDone({
+    streams: 1,
+    windows: 1,
+    result: {
+      rows: [],
+      stats: { encoderCalls: 1, jointCalls: 4, encodeMs: 150, decodeMs: 50 },
+    } as never,
+  });
+  m.observer("stream").stepDone({ latencyMs: 30, chunks: 1, audioSeconds: 2, tokens: 3 });
+  assert.equal(m.realTimeFactor(), 0.1, "0.2 s of inference for 2 s of audio");
+});
+
+Deno.test({
+  name: "GET /metrics after streams: prometheus_client parses it; counters count what happened",
+  ignore: !canParse,
+  fn: async () => {
+    await using srv = await startTestServer();
+    const clips = ["digits_pi.wav", "seven_eight.wav", "nine_hundred.wav"];
+    const outcomes = await Promise.all(
+      clips.map((c) => streamAudio(srv.url, clipPcmBytes(c), { rtf: 8 })),
+    );
+    for (const [i, o] of outcomes.entries()) {
+      assert.equal(o.finals.length, 1, clips[i]);
+      assert.ok(o.finals[0].length > 0, clips[i]);
+    }
+    // One invalid text frame (kept open, error counted), one refused upgrade, one upload.
+    const ws = new WebSocket(srv.url);
+    await new Promise((r) => ws.onopen = r);
+    const gotError = new Promise((r) => ws.onmessage = r);
+    ws.send("hello");
+    await gotError;
+    ws.close(1000);
+    await new Promise((r) => ws.onclose = r);
+    assert.equal((await (await fetch(`${srv.http}/ws`)).text()).length > 0, true);
+    const form = new FormData();
+    form.append("file", new Blob([Deno.readFileSync(`${CLIPS_DIR}/no_eight.wav`)]), "a.wav");
+    const upload = await fetch(`${srv.http}/v1/audio/transcriptions`, {
+      method: "POST",
+      body: form,
+    });
+    assert.equal(upload.status, 200, await upload.text());
+    // Close events are counted when the server sees them; give the last one a moment.
+    await new Promise((r) => setTimeout(r, 100));
+
+    const res = await fetch(`${srv.http}/metrics`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), METRICS_CONTENT_TYPE);
+    const text = await res.text();
+    const f = await parseExposition(text);
+    const v = (name: string, labels: Record<string, string> = {}) => sampleValue(f, name, labels);
+
+    assert.equal(f["parakeet_streams"].type, "counter");
+    assert.equal(v("parakeet_streams_total"), 4);
+    assert.equal(v("parakeet_open_streams"), 0);
+    assert.equal(v("parakeet_refused_total", { reason: "not_websocket" }), 1);
+    assert.equal(v("parakeet_errors_total", { code: "invalid_message" }), 1);
+    assert.equal(v("parakeet_ws_closes_total", { code: "1000" }), 4);
+    assert.ok(v("parakeet_batches_total") > 0);
+    assert.equal(v("parakeet_batch_failures_total"), 0);
+    assert.ok(v("parakeet_steps_total", { source: "stream" }) >= clips.length);
+    assert.ok(v("parakeet_steps_total", { source: "upload" }) >= 1);
+    assert.ok(v("parakeet_encoder_calls_total") > 0);
+    assert.ok(v("parakeet_joint_calls_total") > 0);
+    assert.ok(v("parakeet_tokens_total", { source: "stream" }) > 0);
+    // Every sample of the streamed clips is decoded; only the last chunk is partial.
+    const streamed = clips.reduce((n, c) => n + clipPcmBytes(c).length / 32000, 0);
+    const audio = v("parakeet_audio_seconds_total", { source: "stream" });
+    assert.ok(Math.abs(audio - streamed) < 0.01 * clips.length + 1e-6, `${audio} vs ${streamed}`);
+
+    assert.equal(f["parakeet_batch_windows"].type, "histogram");
+    const batches = v("parakeet_batches_total");
+    assert.equal(v("parakeet_batch_windows_count"), batches);
+    assert.equal(v("parakeet_batch_windows_bucket", { le: "+Inf" }), batches);
+    assert.equal(v("parakeet_encoder_seconds_count"), batches);
+    assert.ok(v("parakeet_encoder_seconds_sum") > 0);
+    assert.ok(v("parakeet_decoder_seconds_sum") > 0);
+    const steps = v("parakeet_steps_total", { source: "stream" });
+    assert.equal(v("parakeet_step_latency_seconds_count", { source: "stream" }), steps);
+    assert.ok(v("parakeet_step_latency_seconds_sum", { source: "stream" }) > 0);
+    assert.ok(v("parakeet_real_time_factor") > 0);
+    assert.ok(v("parakeet_inference_seconds_total") > 0);
+
+    const info = f["parakeet_model_info"].samples[0];
+    assert.deepEqual(Object.keys(info.labels).sort(), [
+      "device",
+      "model",
+      "ort_version",
+      "precision",
+    ]);
+    assert.deepEqual(
+      { model: info.labels.model, device: info.labels.device, precision: info.labels.precision },
+      { model: "tiny-tdt", device: "cpu", precision: "fp32" },
+    );
+    assert.equal(info.value, 1);
+    // Buckets are cumulative and ordered as the parser read them.
+    const buckets = f["parakeet_step_latency_seconds"].samples
+      .filter((s) => s.name.endsWith("_bucket") && s.labels.source === "stream")
+      .map((s) => Number(s.value));
+    assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b));
+  },
+});
+
+Deno.test({
+  name: "exposition with hostile label values survives the reference parser",
+  ignore: !canParse,
+  fn: async () => {
+    const m = new ServerMetrics(
+      { dir: '/models/we"ird\\dir\nname/', device: "cpu", precision: "int8", ortVersion: "1.30" },
+      { openStreams: () => 2, openUploads: () => 0, inflightBatches: () => 1 },
+    );
+    m.refused.inc(1, { reason: 'a,b="c"' });
+    const f = await parseExposition(m.render());
+    assert.equal(f["parakeet_model_info"].samples[0].labels.model, 'we"ird\\dir\nname');
+    assert.equal(sampleValue(f, "parakeet_refused_total", { reason: 'a,b="c"' }), 1);
+    assert.equal(sampleValue(f, "parakeet_open_streams"), 2);
+  },
+});
+
+Deno.test("GET /metrics answers only GET; other methods fall through to 404", async () => {
+  await using srv = await startTestServer();
+  const res = await fetch(`${srv.http}/metrics`, { method: "POST" });
+  await res.body?.cancel();
+  assert.equal(res.status, 404);
+});
