@@ -39,9 +39,22 @@ echo "parakeet-server: chain started (PID $pid); log: logs/$(basename "$log") (l
 
 if [ -t 1 ] && [ "${NO_TAIL:-0}" != 1 ]; then
   echo "Tailing the log; Ctrl+C stops the tail, the server keeps running (stop: bash scripts/stop.sh)."
-  trap 'echo; echo "tail stopped; server still running (PID $pid)."; exit 0' INT
-  tail -n +1 -F "$log"
-  exit 0
+  # shellcheck disable=SC2317 # called by the trap
+  on_int() {
+    echo
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "tail stopped; the server keeps running (PID $pid). Stop it with: bash scripts/stop.sh"
+      exit 0
+    fi
+    echo "tail stopped; the chain is no longer running (see $log)"
+    exit 1
+  }
+  trap on_int INT
+  # --pid: the tail ends by itself when the chain (or the server it became) exits.
+  tail -n +1 -F --pid="$pid" "$log" || true
+  echo "parakeet-server: the process $pid exited; see $log" >&2
+  rm -f "$pid_file"
+  exit 1
 fi
 
 timeout_s=${LAUNCH_TIMEOUT_S:-1800}

@@ -8,7 +8,16 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./asserts.ts";
 import { startFixtureHub } from "./fixture_hub.ts";
-import { alive, copyRepo, freePort, installTools, killGroup, run } from "./ops_helpers.ts";
+import {
+  alive,
+  copyRepo,
+  freePort,
+  hasTool,
+  installTools,
+  killGroup,
+  run,
+  waitFor,
+} from "./ops_helpers.ts";
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   // A clean environment: nothing of the test runner's MODEL, PORT, … leaks into the chain.
@@ -208,4 +217,57 @@ Deno.test("MODEL unset and the hub reachable: the model is fetched into the cach
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(cache, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "on a terminal main.sh tails the log; Ctrl+C ends the tail and the server keeps running",
+  ignore: !(await hasTool("script")),
+  fn: async () => {
+    const dir = await copyRepo();
+    const port = freePort();
+    const deadHub = `http://127.0.0.1:${freePort()}/resolve`;
+    let pid = 0;
+    try {
+      // `script` gives main.sh a terminal; ^C typed into it reaches the foreground (main.sh and
+      // its tail) only, never the chain, which runs in its own session.
+      const child = new Deno.Command("script", {
+        args: ["-qfec", "exec bash scripts/main.sh", "/dev/null"],
+        cwd: dir,
+        env: baseEnv({ PORT: String(port), MODEL_BASE_URL: deadHub }),
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let out = "";
+      const reading = (async () => {
+        for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out += c;
+      })();
+      const listening = await waitFor(
+        () => out.includes(`listening on ws://127.0.0.1:${port}/ws`),
+        30_000,
+      );
+      assert(listening, `the tail never showed the server listening:\n${out}`);
+      const writer = child.stdin.getWriter();
+      await writer.write(new Uint8Array([3])); // Ctrl+C
+      await writer.close();
+      const st = await child.status;
+      await reading;
+      assertEquals(st.code, 0, out);
+      assertStringIncludes(out, "tail stopped; the server keeps running");
+      pid = readPid(dir);
+      assert(alive(pid));
+      assertEquals(await getText(`http://127.0.0.1:${port}/status`), "ok");
+      const stop = await run("bash", ["scripts/stop.sh"], {
+        cwd: dir,
+        clearEnv: true,
+        env: baseEnv({}),
+      });
+      assertEquals(stop.code, 0, stop.stdout);
+      assert(!alive(pid));
+    } finally {
+      if (pid) killGroup(pid);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
