@@ -1,0 +1,337 @@
+/**
+ * The benchmark harness, run by hand (not by the tests):
+ *   deno run -A --no-lock bench/run.ts [--quick] [--phase-s 6] [--max-streams 64]
+ * Measures, on this machine, side by side: start-up time to /status ok; memory per open
+ * stream; streams held at p95 partial latency ≤ STEP_MS + 100 with the batched scheduler and
+ * with MAX_BATCH=1; the encoder-only stream limit for the same window; µs per decoder_joint call
+ * through our FFI and through onnxruntime-node. Writes bench/results/<date>-<host>.json and
+ * bench/results/capacity.svg. Models: models/test/tiny-tdt (overhead) and
+ * .tools/models/mid-random (compute; build it first, see models/README.md).
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { OrtRuntime } from "../ffi/mod.ts";
+import { runPhase } from "../src/client/bench_phase.ts";
+import { loadClipPcm16 } from "../src/client/load_clip.ts";
+import { frameBytesFor } from "../src/client/pcm.ts";
+import { barChartSvg } from "./chart.ts";
+import { describeMachine, loadAverage, rssMb } from "./machine.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const MAIN = `${ROOT}main.ts`;
+const TINY = `${ROOT}models/test/tiny-tdt`;
+const MID = `${ROOT}.tools/models/mid-random`;
+const CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
+const STARTUP_TIMEOUT_MS = 120_000;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    "phase-s": { type: "string", default: "6" },
+    "max-streams": { type: "string", default: "64" },
+    quick: { type: "boolean", default: false },
+    /** Run only these sections (comma-separated) and merge them into today's results file. */
+    only: { type: "string" },
+  },
+});
+const phaseS = Number(values["phase-s"]);
+const maxStreams = Number(values["max-streams"]);
+const log = (s: string) => console.error(`[bench] ${s}`);
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface Server extends AsyncDisposable {
+  url: string;
+  pid: number;
+  startupMs: number;
+}
+
+/** `main.ts serve` as its own process; resolves once /status answers ok. */
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = freePort();
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "serve"],
+    env: { HOST: "127.0.0.1", PORT: String(port), DEVICE: "cpu", ...env },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const status = `http://127.0.0.1:${port}/status`;
+  for (;;) {
+    if (performance.now() - t0 > STARTUP_TIMEOUT_MS) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not answer ${status} within ${STARTUP_TIMEOUT_MS} ms`);
+    }
+    try {
+      const res = await fetch(status);
+      const body = await res.text();
+      if (res.ok && body === "ok") break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const startupMs = performance.now() - t0;
+  return {
+    url: `ws://127.0.0.1:${port}/ws`,
+    pid: child.pid,
+    startupMs,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+async function runJson(args: string[], external = false): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(external ? args[0] : Deno.execPath(), {
+    args: external ? args.slice(1) : args,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(`${args.join(" ")} exited ${out.code}: ${text}`);
+  return JSON.parse(text.split("\n").at(-1)!);
+}
+
+const results: Record<string, unknown> = {};
+const errors: Record<string, string> = {};
+const only = values.only?.split(",");
+async function section(name: string, fn: () => Promise<unknown>) {
+  if (only && !only.includes(name)) return;
+  log(`${name}…`);
+  const t0 = performance.now();
+  try {
+    results[name] = await fn();
+  } catch (err) {
+    errors[name] = (err as Error).message;
+    log(`${name} failed: ${(err as Error).message}`);
+  }
+  log(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+const ortVersion = (() => {
+  using rt = OrtRuntime.load();
+  return rt.version;
+})();
+const machine = await describeMachine(ortVersion);
+const haveMid = (() => {
+  try {
+    return Deno.statSync(`${MID}/encoder-model.onnx`).isFile;
+  } catch {
+    return false;
+  }
+})();
+const computeModel = haveMid ? MID : TINY;
+
+await section("startup_to_status_ok", async () => {
+  const rows = [];
+  for (const [name, dir] of [["tiny", TINY], ...(haveMid ? [["mid", MID]] : [])]) {
+    await using s = await startServer({ MODEL: dir });
+    rows.push({ model: name, startup_ms: Math.round(s.startupMs), idle_rss_mb: rssMb(s.pid) });
+  }
+  return rows;
+});
+
+await section("memory_per_stream", async () => {
+  const streams = 16;
+  await using s = await startServer({ MODEL: computeModel });
+  const idle = rssMb(s.pid);
+  const { pcm } = await loadClipPcm16(CLIP);
+  let peak = idle;
+  const timer = setInterval(() => (peak = Math.max(peak, rssMb(s.pid))), 250);
+  try {
+    await runPhase({
+      url: s.url,
+      streams,
+      durationS: 6,
+      clip: pcm,
+      frameBytes: frameBytesFor(20),
+      knobs: { stepMs: 240, rightContextMs: 160 },
+      staggerMs: 500,
+      finalTimeoutMs: 15_000,
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  return {
+    model: computeModel.endsWith("mid-random") ? "mid" : "tiny",
+    streams,
+    idle_rss_mb: Math.round(idle),
+    peak_rss_mb: Math.round(peak),
+    mb_per_stream: Math.round((peak - idle) / streams * 100) / 100,
+    note: "peak RSS while the streams send real-time audio, minus idle RSS, ÷ streams",
+  };
+});
+
+await section("capacity", async () => {
+  const rows = [];
+  for (const maxBatch of ["32", "1"]) {
+    await using s = await startServer({ MODEL: computeModel, MAX_BATCH: maxBatch });
+    const rep = await runJson([
+      "run",
+      "-A",
+      MAIN,
+      "bench",
+      "--url",
+      s.url,
+      "--file",
+      CLIP,
+      "--ramp",
+      "--duration",
+      String(phaseS),
+      "--max-streams",
+      String(maxStreams),
+      "--max-phases",
+      values.quick ? "4" : "9",
+      "--json",
+    ]);
+    const ramp = rep.ramp as Record<string, unknown>;
+    rows.push({
+      MAX_BATCH: Number(maxBatch),
+      streams_held: ramp.best_streams,
+      first_failure: ramp.first_failure,
+      target_ms: ramp.target_ms,
+      capped: ramp.capped,
+      verdicts: ramp.verdicts,
+      phases: rep.phases,
+    });
+  }
+  return { model: computeModel.endsWith("mid-random") ? "mid" : "tiny", phase_s: phaseS, rows };
+});
+
+await section("encoder_limit", () =>
+  runJson([
+    "run",
+    "-A",
+    `${ROOT}bench/encoder_limit.ts`,
+    computeModel,
+    "2400",
+    "240",
+    "1,8,32",
+    "3",
+  ]));
+
+await section("joint_call_us", async () => {
+  const rows = [];
+  for (const [name, dir] of [["tiny", TINY], ...(haveMid ? [["mid", MID]] : [])]) {
+    const ours = await runJson([
+      "run",
+      "-A",
+      `${ROOT}bench/joint_calls_ours.ts`,
+      dir,
+      "3000",
+      "1",
+    ]);
+    const node = await runJson([
+      "run",
+      "-A",
+      "--no-lock",
+      `${ROOT}bench/joint_calls_ortnode.ts`,
+      dir,
+      String(ours.encoder_dim),
+      String(ours.state_layers),
+      String(ours.state_hidden),
+      "3000",
+      "1",
+    ]);
+    rows.push({ model: name, ours, onnxruntime_node: node });
+  }
+  return rows;
+});
+
+await section("tdt_decode", async () => {
+  const clips = [...Deno.readDirSync(`${ROOT}tests/fixtures/clips`)]
+    .filter((e) => e.name.endsWith(".wav")).map((e) => `${ROOT}tests/fixtures/clips/${e.name}`)
+    .sort();
+  const rows = [];
+  for (const [name, dir] of [["tiny", TINY], ...(haveMid ? [["mid", MID]] : [])]) {
+    const ours = await runJson([
+      "run",
+      "-A",
+      `${ROOT}bench/tdt_decode_ours.ts`,
+      dir,
+      "16",
+      ...clips,
+    ]);
+    const onnxAsr = await runJson([
+      `${ROOT}.tools/venv-check/bin/python`,
+      `${ROOT}bench/tdt_decode_onnx_asr.py`,
+      dir,
+      "16",
+      ...clips,
+    ], true);
+    rows.push({
+      model: name,
+      ours,
+      onnx_asr: onnxAsr,
+      speedup: Math.round(Number(ours.tokens_per_s) / Number(onnxAsr.tokens_per_s) * 10) / 10,
+    });
+  }
+  return rows;
+});
+
+machine.load_average_end = loadAverage();
+const date = new Date().toISOString().slice(0, 10);
+const file = `${ROOT}bench/results/${date}-${Deno.hostname()}.json`;
+if (only) {
+  // Merge into today's run: earlier sections keep their numbers and their machine record.
+  const prev = JSON.parse(await Deno.readTextFile(file));
+  Object.assign(prev.results, results);
+  for (const k of Object.keys(results)) delete prev.errors[k];
+  Object.assign(prev.errors, errors);
+  prev.partial_reruns = [...(prev.partial_reruns ?? []), {
+    date: new Date().toISOString(),
+    sections: only,
+    load_average: machine.load_average,
+    load_average_end: machine.load_average_end,
+  }];
+  await Deno.writeTextFile(file, JSON.stringify(prev, null, 2) + "\n");
+  log(`merged ${only.join(", ")} into ${file}`);
+  Deno.exit(0);
+}
+const out = {
+  date: new Date().toISOString(),
+  machine,
+  knobs: { STEP_MS: 240, RIGHT_CONTEXT_MS: 160, LEFT_CONTEXT_MS: 2000 },
+  results,
+  errors,
+  not_measured: [
+    "full-size (627 M) model capacity at the seed's and CPU-tuned knobs",
+    "GPU estimate (bench gpu)",
+  ],
+};
+await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+await Deno.writeTextFile(file, JSON.stringify(out, null, 2) + "\n");
+log(`wrote ${file}`);
+
+const cap = results.capacity as { rows: { MAX_BATCH: number; streams_held: number }[] } | undefined;
+const enc = results.encoder_limit as
+  | { rows: { batch: number; stream_limit: number }[] }
+  | undefined;
+if (cap || enc) {
+  const bars = [
+    ...(cap?.rows ?? []).map((r) => ({
+      label: r.MAX_BATCH === 1 ? "MAX_BATCH=1 (seed design)" : `batched (MAX_BATCH=${r.MAX_BATCH})`,
+      value: r.streams_held,
+    })),
+    ...(enc?.rows ?? []).map((r) => ({
+      label: `encoder-only limit, batch ${r.batch}`,
+      value: r.stream_limit,
+    })),
+  ];
+  await Deno.writeTextFile(
+    `${ROOT}bench/results/capacity.svg`,
+    barChartSvg(
+      `Real-time streams held at p95 partial ≤ STEP+100 ms (${
+        computeModel.endsWith("mid-random") ? "mid 16 M" : "tiny"
+      } model, ${machine.cores} CPU cores)`,
+      "streams",
+      bars,
+    ),
+  );
+  log("wrote bench/results/capacity.svg");
+}
