@@ -4,6 +4,8 @@
  * so nothing is downloaded beyond the npm package, whose CPU binary is inside it.
  * Usage: deno run -A --no-lock bench/joint_calls_ortnode.ts MODEL_DIR ENC_DIM LAYERS HIDDEN [N] [BATCH]
  */
+// Pinned inline on purpose: a benchmark-only comparison that the product must not depend on.
+// deno-lint-ignore no-import-prefix
 import * as ort from "npm:onnxruntime-node@1.23.0";
 import { jointFeedArrays, timeCalls } from "./joint_feeds.ts";
 

@@ -1,5 +1,5 @@
 /** The machine a benchmark ran on, from /proc and the tools themselves (Linux). */
-export async function describeMachine(ortVersion: string): Promise<Record<string, unknown>> {
+export function describeMachine(ortVersion: string): Record<string, unknown> {
   const read = (p: string) => {
     try {
       return Deno.readTextFileSync(p);

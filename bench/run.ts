@@ -117,7 +117,7 @@ const ortVersion = (() => {
   using rt = OrtRuntime.load();
   return rt.version;
 })();
-const machine = await describeMachine(ortVersion);
+const machine = describeMachine(ortVersion);
 const haveMid = (() => {
   try {
     return Deno.statSync(`${MID}/encoder-model.onnx`).isFile;
