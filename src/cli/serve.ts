@@ -3,6 +3,7 @@ import { InferenceEngine } from "../engine/inference_engine.ts";
 import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
+import { loadAccessPolicy } from "../server/auth.ts";
 import { ConfigError, knobHelp, loadServerConfig, type ServerConfig } from "../server/config.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
@@ -39,6 +40,12 @@ export async function launchServer(
   } = {},
 ): Promise<{ server: RunningServer; engine: InferenceEngine }> {
   const log = opts.quiet ? () => {} : logLine;
+  // Before the model loads: a bad token file should stop the server at once.
+  const access = loadAccessPolicy(config);
+  if (access.tokens.length > 0) {
+    log(`access: a token is required (${access.tokens.length} accepted)`);
+  }
+  if (access.origins) log(`access: browser origins allowed: ${[...access.origins].join(", ")}`);
   const bundled = config.model === null;
   const modelDir = config.model ?? defaultModelDir();
   if (bundled) {
@@ -87,6 +94,7 @@ export async function launchServer(
     },
     log,
     signal: opts.signal,
+    access,
   });
   log(`listening on ws://${server.hostname}:${server.port}/ws`);
   return { server, engine };
@@ -105,7 +113,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     throw err;
   }
   const stop = new AbortController();
-  const { server, engine } = await launchServer(config, { signal: stop.signal });
+  const { server, engine } = await launchServer(config, { signal: stop.signal }).catch((err) => {
+    throw err instanceof ConfigError ? new UsageError(err.message) : err;
+  });
   const onSignal = () => {
     logLine("signal received: draining");
     stop.abort();

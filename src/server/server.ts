@@ -1,9 +1,11 @@
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
+import { type AccessPolicy, checkAccess, loadAccessPolicy } from "./auth.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
 import type { ServerMessage } from "./protocol.ts";
+import { isStaticPath, serveStatic } from "./static_files.ts";
 import { handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { WsConnection } from "./ws_connection.ts";
 
@@ -24,6 +26,8 @@ export interface ServerDeps {
   log: (line: string) => void;
   /** Aborting starts the same graceful shutdown as SIGTERM. */
   signal?: AbortSignal;
+  /** Tokens and origins (default: from the config's AUTH_TOKEN, AUTH_TOKEN_FILE, ALLOWED_ORIGINS). */
+  access?: AccessPolicy;
 }
 
 export interface RunningServer {
@@ -126,10 +130,19 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
   };
 
-  const refuse = (reason: string, status: number, message: string): Response => {
+  const access = deps.access ?? loadAccessPolicy(config);
+  const refuse = (
+    reason: string,
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ): Response => {
     stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
     metrics.refused.inc(1, { reason });
-    return new Response(message + "\n", { status, headers: { "content-type": "text/plain" } });
+    return new Response(message + "\n", {
+      status,
+      headers: { "content-type": "text/plain", ...headers },
+    });
   };
 
   const statusBody = () => ({
@@ -154,6 +167,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const handler = (req: Request): Response | Promise<Response> => {
     const url = new URL(req.url);
+    // Before anything else, upgrades included; the demo's own files need no token.
+    const denied = checkAccess(access, req, url, isStaticPath(url.pathname));
+    if (denied) return refuse(denied.reason, denied.status, denied.message, denied.headers);
     if (url.pathname === "/status" && req.method === "GET") {
       return new Response("ok", { headers: { "content-type": "text/plain" } });
     }
@@ -254,6 +270,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       });
       return response;
     }
+    if (isStaticPath(url.pathname)) return serveStatic(req, url.pathname);
     return new Response("Not found\n", { status: 404 });
   };
 

@@ -4,12 +4,16 @@ b"__CTRL__:EOS". Prints one JSON line per server message (with the time since EO
 and a last line with the close code.
 
     python seed_client.py --url ws://127.0.0.1:8000/ws --file a.wav [--rtf 1] [--frame-ms 20]
-                          [--oversize BYTES]
+                          [--oversize BYTES] [--token TOKEN]
+
+With --token, the token goes in an `Authorization: Bearer` header. A refused handshake prints
+{"type": "refused", "status": N} and exits with status 1.
 """
 
 import argparse
 import asyncio
 import json
+import sys
 import time
 import wave
 
@@ -23,7 +27,9 @@ async def main() -> None:
     parser.add_argument("--rtf", type=float, default=1.0)
     parser.add_argument("--frame-ms", type=int, default=20)
     parser.add_argument("--oversize", type=int, default=0, help="send one frame of this many bytes first")
+    parser.add_argument("--token", default=None, help="sent as Authorization: Bearer TOKEN")
     args = parser.parse_args()
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token is not None else None
 
     with wave.open(args.file, "rb") as w:
         assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getsampwidth() == 2
@@ -32,7 +38,13 @@ async def main() -> None:
     eos_at = None
     failed = asyncio.Event()
 
-    async with websockets.connect(args.url, max_size=None) as ws:
+    try:
+        ws = await websockets.connect(args.url, max_size=None, additional_headers=headers)
+    except websockets.InvalidStatus as refused:
+        print(json.dumps({"type": "refused", "status": refused.response.status_code}), flush=True)
+        sys.exit(1)
+
+    async with ws:
         async def receive() -> None:
             try:
                 async for message in ws:
