@@ -129,6 +129,11 @@ Deno.test("main.sh → offline default on a CPU machine; rerun refuses; stop.sh 
     assertEquals(idle.code, 0);
     assertStringIncludes(idle.stdout, "no server running (no .run.pid)");
   } finally {
+    if (!pid) {
+      try {
+        pid = readPid(dir);
+      } catch { /* the chain never started */ }
+    }
     if (pid) killGroup(pid);
     await Deno.remove(dir, { recursive: true });
   }
@@ -158,6 +163,9 @@ Deno.test("an explicitly requested model never falls back to the bundled one", a
       assert(!log.includes("OFFLINE DEFAULT") && !log.includes("listening on"), log);
     }
   } finally {
+    try {
+      killGroup(readPid(dir)); // only if a chain wrongly started a server
+    } catch { /* none: as expected */ }
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -213,6 +221,11 @@ Deno.test("MODEL unset and the hub reachable: the model is fetched into the cach
       busy.close();
     }
   } finally {
+    if (!pid) {
+      try {
+        pid = readPid(dir);
+      } catch { /* the chain never started */ }
+    }
     if (pid) killGroup(pid);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(cache, { recursive: true });
@@ -266,6 +279,12 @@ Deno.test({
       assertEquals(stop.code, 0, stop.stdout);
       assert(!alive(pid));
     } finally {
+      // Even when an assertion failed before `pid` was read: the server must not outlive us.
+      if (!pid) {
+        try {
+          pid = readPid(dir);
+        } catch { /* the chain never started */ }
+      }
       if (pid) killGroup(pid);
       await Deno.remove(dir, { recursive: true });
     }
