@@ -14,5 +14,7 @@ for knob in MODEL PRECISION DEVICE STEP_MS RIGHT_CONTEXT_MS LEFT_CONTEXT_MS MAX_
   MAX_INFLIGHT_STEPS MAX_STREAMS ORT_THREADS SHUTDOWN_TIMEOUT_S MODEL_BASE_URL; do
   [ -n "${!knob:-}" ] && envs+=(-e "$knob=${!knob}")
 done
-exec docker run --rm -it "${gpus[@]}" -p "$port:$port" -v "$cache:/cache/hf" \
+tty=()
+[ -t 0 ] && [ -t 1 ] && tty=(-it) # -it fails without a terminal (CI, scripts)
+exec docker run --rm "${tty[@]}" "${gpus[@]}" -p "$port:$port" -v "$cache:/cache/hf" \
   --stop-timeout 45 "${envs[@]}" "$image" "$@"
