@@ -1,6 +1,7 @@
 import type { Joiner, TdtSpec } from "../decode/joiner.ts";
 import { decodeTdtBatch, type TdtRow, type TdtRowResult } from "../decode/tdt_greedy.ts";
 import type { TdtState } from "../decode/tdt_state.ts";
+import { ModelOutputError } from "../model/ort_joiner.ts";
 import type { EncoderOutput } from "../model/parakeet_model.ts";
 
 /** What batch inference needs of a model (ParakeetModel, or a fake in tests). */
@@ -32,6 +33,8 @@ export interface RowPart {
 export interface InferenceRow {
   parts: RowPart[];
   state: TdtState;
+  /** The stream this row belongs to (logs, test-only fault injection). */
+  tag?: number;
   /**
    * Frames after the committed ones (a window's right context), decoded speculatively from the
    * state the committed part ends in; nothing of it is carried forward.
@@ -96,6 +99,11 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
     const batch = new Float32Array(members.length * size);
     members.forEach((w, b) => batch.set(req.windows[w].features, b * size));
     const out = model.encode(batch, members.length, columns, members.map(() => valid));
+    if (out.data.length !== out.batch * out.dim * out.frames || out.batch !== members.length) {
+      throw new ModelOutputError(
+        `encoder returned ${out.data.length} values for dims [${out.batch}, ${out.dim}, ${out.frames}] (batch of ${members.length})`,
+      );
+    }
     encoderCalls++;
     members.forEach((w, b) => (encoded[w] = { out, row: b }));
   }

@@ -7,9 +7,11 @@
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { runInference } from "./batch_inference.ts";
+import { applyFault, faultFor, FAULTS_ENV, faultsFromEnv } from "./fault_injection.ts";
 import { type FromWorker, serializeError, type ToWorker } from "./worker_protocol.ts";
 
 let runtime: OrtRuntime | undefined;
+const faults = faultsFromEnv();
 let model: ParakeetModel | undefined;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
@@ -23,6 +25,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       try {
         runtime = OrtRuntime.load({ libPath: msg.spec.libPath });
         const warnings: string[] = [];
+        if (faults.length > 0) {
+          warnings.push(`${FAULTS_ENV} is set: test-only fault injection is active`);
+        }
         model = ParakeetModel.load(runtime, msg.spec.modelDir, {
           precision: msg.spec.precision,
           device: msg.spec.device,
@@ -46,7 +51,8 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         return;
       }
       try {
-        const result = runInference(model, msg.request);
+        const fault = faults.length ? faultFor(faults, msg.request) : undefined;
+        const result = runInference(fault ? applyFault(fault, model) : model, msg.request);
         const transfer: Transferable[] = [];
         for (const r of result.rows) {
           transfer.push(r.state.state1.buffer as ArrayBuffer, r.state.state2.buffer as ArrayBuffer);

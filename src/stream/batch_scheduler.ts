@@ -142,6 +142,7 @@ export class BatchScheduler {
         parts: w.work.parts.map((p) => ({ ...p, window: p.window + base })),
         state: w.work.state,
         tentative: t ? { ...t, window: t.window + base } : undefined,
+        tag: w.session.id,
       };
     });
     this.#inflight++;
