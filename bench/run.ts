@@ -243,6 +243,66 @@ await section("joint_call_us", async () => {
   return rows;
 });
 
+/** The full-size (627 M) architecture: "how many real-time streams of Parakeet on this CPU". */
+const FULL = `${ROOT}.tools/models/full-random`;
+await section("full_model_capacity", async () => {
+  const rows = [];
+  const configs: [string, Record<string, string>][] = [
+    ["seed knobs, fp32", { STEP_MS: "240", RIGHT_CONTEXT_MS: "160", LEFT_CONTEXT_MS: "2000" }],
+    ["seed knobs, int8", {
+      STEP_MS: "240",
+      RIGHT_CONTEXT_MS: "160",
+      LEFT_CONTEXT_MS: "2000",
+      PRECISION: "int8",
+    }],
+    ["CPU knobs 960, int8", {
+      STEP_MS: "960",
+      RIGHT_CONTEXT_MS: "160",
+      LEFT_CONTEXT_MS: "960",
+      PRECISION: "int8",
+    }],
+    ["CPU knobs 1920, int8", {
+      STEP_MS: "1920",
+      RIGHT_CONTEXT_MS: "160",
+      LEFT_CONTEXT_MS: "640",
+      PRECISION: "int8",
+    }],
+  ];
+  for (const [label, knobs] of configs) {
+    await using s = await startServer({ MODEL: FULL, ...knobs });
+    const rep = await runJson([
+      "run",
+      "-A",
+      MAIN,
+      "bench",
+      "--url",
+      s.url,
+      "--file",
+      CLIP,
+      "--ramp",
+      "--duration",
+      String(phaseS),
+      "--max-streams",
+      "16",
+      "--max-phases",
+      "5",
+      "--json",
+    ]);
+    const ramp = rep.ramp as Record<string, unknown>;
+    rows.push({
+      config: label,
+      knobs,
+      startup_ms: Math.round(s.startupMs),
+      idle_rss_mb: Math.round(rssMb(s.pid)),
+      streams_held: ramp.best_streams,
+      first_failure: ramp.first_failure,
+      target_ms: ramp.target_ms,
+      verdicts: ramp.verdicts,
+    });
+  }
+  return rows;
+});
+
 await section("tdt_decode", async () => {
   const clips = [...Deno.readDirSync(`${ROOT}tests/fixtures/clips`)]
     .filter((e) => e.name.endsWith(".wav")).map((e) => `${ROOT}tests/fixtures/clips/${e.name}`)
@@ -291,6 +351,7 @@ if (only) {
   }];
   await Deno.writeTextFile(file, JSON.stringify(prev, null, 2) + "\n");
   log(`merged ${only.join(", ")} into ${file}`);
+  await writeChart(prev);
   Deno.exit(0);
 }
 const out = {
@@ -308,27 +369,34 @@ await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
 await Deno.writeTextFile(file, JSON.stringify(out, null, 2) + "\n");
 log(`wrote ${file}`);
 
-const cap = results.capacity as { rows: { MAX_BATCH: number; streams_held: number }[] } | undefined;
-const enc = results.encoder_limit as
-  | { rows: { batch: number; stream_limit: number }[] }
-  | undefined;
-if (cap || enc) {
+await writeChart(out);
+
+/** bench/results/capacity.svg from a results file: streams held per configuration. */
+async function writeChart(
+  run: { results: Record<string, unknown>; machine: Record<string, unknown> },
+) {
+  const r = run.results;
+  const cap = r.capacity as { rows: { MAX_BATCH: number; streams_held: number }[] } | undefined;
+  const enc = r.encoder_limit as { rows: { batch: number; stream_limit: number }[] } | undefined;
+  const full = r.full_model_capacity as { config: string; streams_held: number }[] | undefined;
   const bars = [
-    ...(cap?.rows ?? []).map((r) => ({
-      label: r.MAX_BATCH === 1 ? "MAX_BATCH=1 (seed design)" : `batched (MAX_BATCH=${r.MAX_BATCH})`,
-      value: r.streams_held,
+    ...(cap?.rows ?? []).map((row) => ({
+      label: `mid 16 M: ${
+        row.MAX_BATCH === 1 ? "MAX_BATCH=1 (seed)" : `batched (${row.MAX_BATCH})`
+      }`,
+      value: row.streams_held,
     })),
-    ...(enc?.rows ?? []).map((r) => ({
-      label: `encoder-only limit, batch ${r.batch}`,
-      value: r.stream_limit,
+    ...(enc?.rows ?? []).filter((row) => row.batch === 32).map((row) => ({
+      label: `mid 16 M: encoder-only limit`,
+      value: row.stream_limit,
     })),
+    ...(full ?? []).map((row) => ({ label: `full 627 M: ${row.config}`, value: row.streams_held })),
   ];
+  if (bars.length === 0) return;
   await Deno.writeTextFile(
     `${ROOT}bench/results/capacity.svg`,
     barChartSvg(
-      `Real-time streams held at p95 partial ≤ STEP+100 ms (${
-        computeModel.endsWith("mid-random") ? "mid 16 M" : "tiny"
-      } model, ${machine.cores} CPU cores)`,
+      `Real-time streams held at p95 partial latency ≤ STEP_MS + 100 ms (${run.machine.cores} CPU cores)`,
       "streams",
       bars,
     ),
