@@ -18,6 +18,7 @@ export const STATIC_FILES: Readonly<Record<string, { file: string; type: string 
   "/index.html": { file: "index.html", type: TYPES.html },
   "/app.js": { file: "app.js", type: TYPES.js },
   "/pcm_worklet.js": { file: "pcm_worklet.js", type: TYPES.js },
+  "/resampler.js": { file: "resampler.js", type: TYPES.js },
   "/style.css": { file: "style.css", type: TYPES.css },
 };
 
