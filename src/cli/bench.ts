@@ -7,7 +7,7 @@ import { RampSearch } from "../client/ramp.ts";
 import { ms, summaryLine, table } from "../client/report.ts";
 import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
 import { intOption, numberOption } from "./client_options.ts";
-import { UsageError } from "./usage_error.ts";
+import { asUsageError, UsageError } from "./usage_error.ts";
 
 const TONE_UTTERANCE_S = 10;
 
@@ -43,9 +43,8 @@ const FINAL_TIMEOUT_MS = 15_000;
 const STAGGER_MS = 1000;
 
 export async function benchCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = asUsageError(() =>
+    parseArgs({
       args,
       options: {
         url: { type: "string", default: "ws://127.0.0.1:8000/ws" },
@@ -61,21 +60,14 @@ export async function benchCommand(args: string[]): Promise<number> {
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+    })
+  );
   const { values } = parsed;
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  let url: URL;
-  try {
-    url = parseWsUrl(values.url);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const url = asUsageError(() => parseWsUrl(values.url));
   const streams = intOption(values.streams, "--streams", 1, 1024);
   const durationS = numberOption(values.duration, "--duration", 0.5, 3600);
   const frameMs = numberOption(values["frame-ms"], "--frame-ms", 1, 60_000);

@@ -3,7 +3,7 @@ import { modelCacheDir } from "../fetch/cache_dir.ts";
 import { FetchError } from "../fetch/download.ts";
 import { DEFAULT_MODEL, MODELS } from "../fetch/manifest.ts";
 import { fetchModel } from "../fetch/model_fetch.ts";
-import { UsageError } from "./usage_error.ts";
+import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server fetch-model [NAME] [options]
 
@@ -27,9 +27,8 @@ Exit status: 0 when every file is in place, 1 when one could not be fetched (the
 it and what to do), 2 for a usage mistake.`;
 
 export async function fetchModelCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = asUsageError(() =>
+    parseArgs({
       args,
       allowPositionals: true,
       options: {
@@ -39,10 +38,8 @@ export async function fetchModelCommand(args: string[]): Promise<number> {
         timeout: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+    })
+  );
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(HELP);

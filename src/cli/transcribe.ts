@@ -10,7 +10,7 @@ import {
 } from "../format/transcript_formats.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { defaultModelDir, deviceOption, positiveInt } from "./common_options.ts";
-import { UsageError } from "./usage_error.ts";
+import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server transcribe FILE… [options]
 
@@ -32,9 +32,8 @@ Audio: WAV (PCM 8/16/24/32-bit, float; any channels, any rate) is read directly;
 other formats go through ffmpeg when it is installed.`;
 
 export async function transcribeCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = asUsageError(() =>
+    parseArgs({
       args,
       allowPositionals: true,
       options: {
@@ -47,10 +46,8 @@ export async function transcribeCommand(args: string[]): Promise<number> {
         batch: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+    })
+  );
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(HELP);

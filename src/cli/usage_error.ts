@@ -2,3 +2,12 @@
 export class UsageError extends Error {
   override name = "UsageError";
 }
+
+/** Runs `parse`; any error it throws becomes a UsageError (exit 2, with a hint to --help). */
+export function asUsageError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

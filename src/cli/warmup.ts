@@ -7,7 +7,7 @@ import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
 import { runStream } from "../client/stream_runner.ts";
 import { reportOutcome } from "./client.ts";
 import { numberOption } from "./client_options.ts";
-import { UsageError } from "./usage_error.ts";
+import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server warmup --file F [options]
 
@@ -34,9 +34,8 @@ Measures (ms, from this client's clock):
 const FINAL_TIMEOUT_MS = 60_000;
 
 export async function warmupCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = asUsageError(() =>
+    parseArgs({
       args,
       options: {
         file: { type: "string" },
@@ -47,22 +46,15 @@ export async function warmupCommand(args: string[]): Promise<number> {
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+    })
+  );
   const { values } = parsed;
   if (values.help) {
     console.log(HELP);
     return 0;
   }
   if (!values.file) throw new UsageError("--file is required (the audio file to stream)");
-  let url: URL;
-  try {
-    url = parseWsUrl(values.url);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const url = asUsageError(() => parseWsUrl(values.url));
   const rtf = numberOption(values.rtf, "--rtf", 0, 1000);
   const frameMs = numberOption(values["frame-ms"], "--frame-ms", 1, 60_000);
   const { pcm, seconds } = await loadClipPcm16(values.file);
