@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { startServerProcess } from "./server_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIPS = ["digits_pi.wav", "seven_eight.wav", "yes_countdown.wav", "six_thousand.wav"];
@@ -76,24 +77,7 @@ if (import.meta.main) {
     options: { minutes: { type: "string", default: "30" }, out: { type: "string" } },
   });
   const minutes = Number(values.minutes);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}main.ts`, "serve", "--host", "127.0.0.1", "--port", "0"],
-    env: { MODEL: `${ROOT}models/test/tiny-tdt`, DEVICE: "cpu", RIGHT_CONTEXT_MS: "960" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let port = 0;
-  let head = "";
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(head);
-    head += value;
-    port = Number(head.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1] ?? 0);
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
+  const { child, port } = await startServerProcess({ RIGHT_CONTEXT_MS: "960" });
   const rss: [number, number][] = [];
   const t0 = Date.now();
   const sampler = setInterval(() => {

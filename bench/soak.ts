@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { startServerProcess } from "./server_process.ts";
 import { writeSoakPlot } from "./soak_plot.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -244,30 +245,11 @@ function slope(xs: number[], ys: number[]): number {
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? ((l: string) => console.error(l));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}main.ts`, "serve", "--host", "127.0.0.1", "--port", "0"],
-    env: {
-      MODEL: `${ROOT}models/test/tiny-tdt`,
-      DEVICE: "cpu",
-      IDLE_TIMEOUT_S: "5",
-      CLOSE_TIMEOUT_S: "2",
-      MAX_BACKLOG_S: "30",
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let port = 0;
-  let head = "";
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${head}`);
-    head += value;
-    port = Number(head.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1] ?? 0);
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain the server's log */ }
-  })();
+  const { child, port } = await startServerProcess({
+    IDLE_TIMEOUT_S: "5",
+    CLOSE_TIMEOUT_S: "2",
+    MAX_BACKLOG_S: "30",
+  });
   const url = `ws://127.0.0.1:${port}/ws`;
   const http = `http://127.0.0.1:${port}`;
   try {
