@@ -7,6 +7,7 @@
 import { assert, assertEquals } from "./asserts.ts";
 import { alive, freePort, ROOT, waitFor } from "./ops_helpers.ts";
 import { findTool } from "./ops_tools.ts";
+import { clipPcmBytes } from "../engine/fixtures.ts";
 
 const NGINX = await findTool("nginx", "apt-get install nginx-light");
 const TINY = `${ROOT}/models/test/tiny-tdt`;
@@ -54,20 +55,6 @@ async function up(port: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The WAV's PCM16 data (the fixture clips are 16 kHz mono PCM16). */
-function pcm(path: string): Uint8Array {
-  const bytes = Deno.readFileSync(path);
-  const view = new DataView(bytes.buffer);
-  let off = 12;
-  while (off + 8 <= bytes.length) {
-    const id = new TextDecoder().decode(bytes.subarray(off, off + 4));
-    const size = view.getUint32(off + 4, true);
-    if (id === "data") return bytes.subarray(off + 8, off + 8 + size);
-    off += 8 + size + (size & 1);
-  }
-  throw new Error(`${path}: no data chunk`);
 }
 
 interface Client {
@@ -197,7 +184,7 @@ Deno.test({
       );
 
       // 3. Audio on every stream, no EOS; then SIGTERM on B: its 4 streams get their finals.
-      const audio = pcm(CLIP);
+      const audio = clipPcmBytes(CLIP.split("/").pop()!);
       for (const c of clients) {
         for (let off = 0; off < audio.length; off += 640) c.ws.send(audio.subarray(off, off + 640));
       }
