@@ -21,6 +21,10 @@ interface StreamLog {
   maxMessageBytes: number;
   /** [minute, largest message in that minute] */
   maxBytesByMinute: number[];
+  /** Partials only (the final carries the whole utterance once). */
+  maxPartialBytesByMinute: number[];
+  /** Partials whose stable text is not at `text_offset` of the final text. */
+  misplacedPartials: number;
 }
 
 function pcmOf(clip: string): Uint8Array {
@@ -34,7 +38,10 @@ async function stream(url: string, seconds: number, t0: number): Promise<StreamL
     partials: 0,
     maxMessageBytes: 0,
     maxBytesByMinute: [],
+    maxPartialBytesByMinute: [],
+    misplacedPartials: 0,
   };
+  const placed: [number, string][] = [];
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   const gotFinal = Promise.withResolvers<void>();
@@ -44,10 +51,23 @@ async function stream(url: string, seconds: number, t0: number): Promise<StreamL
     log.maxBytesByMinute[minute] = Math.max(log.maxBytesByMinute[minute] ?? 0, text.length);
     log.maxMessageBytes = Math.max(log.maxMessageBytes, text.length);
     const m = JSON.parse(text);
-    if (m.type === "partial") log.partials++;
+    if (m.type === "partial") {
+      log.partials++;
+      log.maxPartialBytesByMinute[minute] = Math.max(
+        log.maxPartialBytesByMinute[minute] ?? 0,
+        text.length,
+      );
+      placed.push([m.text_offset ?? 0, m.stable]);
+    }
     if (m.type === "segment") log.segments.push(m.text);
     if (m.type === "final") {
       log.final = m.text;
+      // Segments restart partials, so only a stream without endpointing is checked here.
+      if (log.segments.length === 0) {
+        log.misplacedPartials = placed.filter(([at, stable]) =>
+          !m.text.slice(at).startsWith(stable)
+        ).length;
+      }
       gotFinal.resolve();
     }
   };
@@ -118,6 +138,10 @@ if (import.meta.main) {
       final: endpointed.final?.slice(0, 200),
     },
     checks: {
+      // PARTIAL_MAX_WORDS: the last minute's partials are no larger than the second minute's.
+      partialsBounded: (plain.maxPartialBytesByMinute.at(-1) ?? Infinity) <=
+        1.5 * (plain.maxPartialBytesByMinute[1] ?? 0),
+      partialsPlacedInFinal: plain.misplacedPartials === 0,
       finalsEqual: plain.final !== null && plain.final === endpointed.final,
       segmentsJoinToFinal: endpointed.segments.join(" ") === endpointed.final,
     },

@@ -41,7 +41,8 @@ function renderPartial(m) {
   // `stable` is the settled prefix; older servers send none: everything is tentative then.
   let stable = typeof m.stable === "string" ? m.stable : "";
   if (!text.startsWith(stable)) stable = "";
-  ui.stable.textContent = stable;
+  // Partials of a long utterance repeat only its last words (PARTIAL_MAX_WORDS).
+  ui.stable.textContent = (m.text_offset > 0 ? "… " : "") + stable;
   ui.tentative.textContent = text.slice(stable.length);
   document.body.dataset.partials = String(Number(document.body.dataset.partials ?? 0) + 1);
 }

@@ -84,6 +84,7 @@ export async function launchServer(
       tentative: config.tentative === 1,
       vocab,
       maxBacklogFrames: config.maxBacklogS * (1000 / frameMs),
+      partialMaxWords: config.partialMaxWords,
     },
     model: {
       dir: files.dir,

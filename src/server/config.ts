@@ -16,6 +16,7 @@ export interface ServerConfig {
   leftContextMs: number;
   tentative: number;
   endpointMs: number;
+  partialMaxWords: number;
   maxBatch: number;
   maxInflightSteps: number;
   maxStreams: number;
@@ -67,6 +68,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "LEFT_CONTEXT_MS", key: "leftContextMs", kind: "int", default: 2000, min: 0, max: 60_000, multipleOf: 80, help: "past audio re-encoded each step (accuracy vs compute)" },
   { env: "TENTATIVE", key: "tentative", kind: "int", default: 1, min: 0, max: 1, help: "1: decode the right context speculatively for sooner partial words (partials gain stable/tentative text)" },
   { env: "ENDPOINT_MS", key: "endpointMs", kind: "int", default: 0, min: 0, max: 60_000, help: "close a segment after this much trailing non-speech (0: off; per stream: /ws?endpoint_ms=)" },
+  { env: "PARTIAL_MAX_WORDS", key: "partialMaxWords", kind: "int", default: 100, min: 0, max: 100_000, help: "most words a partial repeats; older ones are left out and text_offset says so (0: all)" },
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },

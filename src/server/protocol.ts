@@ -119,7 +119,14 @@ function violation(code: WireErrorCode, message: string): ParseResult {
  * `words` time what the message shows, in seconds from the start of the utterance.
  */
 export type ServerMessage =
-  | { type: "partial"; text: string; stable?: string; words?: WordTiming[] }
+  | {
+    type: "partial";
+    text: string;
+    stable?: string;
+    words?: WordTiming[];
+    /** Characters of the utterance's text left out before `text` (PARTIAL_MAX_WORDS). */
+    text_offset?: number;
+  }
   | { type: "final"; text: string; words?: WordTiming[] }
   | {
     type: "segment";

@@ -11,6 +11,12 @@ export interface StreamContext extends UtteranceContext {
   maxBacklogFrames: number;
   /** Told of every decoded step, for metrics. */
   observer?: StreamObserver;
+  /**
+   * Most words a partial repeats (0: all). Older committed words are left out and
+   * `text_offset` says where the partial's text starts, so partials stay bounded however long
+   * an utterance grows (a session without endpointing is one utterance).
+   */
+  partialMaxWords?: number;
 }
 
 export interface StepReport {
@@ -47,6 +53,8 @@ export class StreamSession {
   /** [0] is being decoded; the last one receives audio unless it has ended. */
   #utterances: Utterance[] = [];
   #lastPartial = "";
+  /** Where partials of the current segment start: a word-start token and its text offset. */
+  #partialCut = { utterance: null as Utterance | null, segmentStart: 0, token: 0, chars: 0 };
   #closed = false;
   /** Warnings for the log (e.g. a dangling odd byte dropped at EOS). */
   onWarning: (message: string) => void = () => {};
@@ -174,7 +182,7 @@ export class StreamSession {
     });
     if (this.endpointMs > 0) this.#endpoint(u, before);
     if (!u.finished) {
-      const from = u.segmentStart;
+      const { token: from, chars: textOffset } = this.#advancePartialCut(u);
       const ids = [...u.tokens.slice(from), ...u.tentative.tokens];
       const text = this.#ctx.vocab.decode(ids);
       if (text !== this.#lastPartial) {
@@ -189,10 +197,47 @@ export class StreamSession {
             [...u.durations.slice(from), ...u.tentative.durations],
             u,
           ),
+          ...(textOffset > 0 ? { text_offset: textOffset } : {}),
         });
       }
     }
     this.#finishReady();
+  }
+
+  /**
+   * Moves the start of partials forward, to a word start among the committed tokens, so that at
+   * most `partialMaxWords` words follow it (tentative ones included). It never moves back, and
+   * the text before it only grows by committed words, so `chars` is kept incrementally: the
+   * decoded text of [segmentStart, cut) plus the space that separates it from the rest.
+   */
+  #advancePartialCut(u: Utterance): { token: number; chars: number } {
+    const cut = this.#partialCut;
+    if (cut.utterance !== u || cut.segmentStart !== u.segmentStart) {
+      Object.assign(cut, { utterance: u, segmentStart: u.segmentStart, token: u.segmentStart });
+      cut.chars = 0;
+    }
+    const max = this.#ctx.partialMaxWords ?? 0;
+    if (max <= 0) return cut;
+    const pieces = this.#ctx.vocab.pieces;
+    const wordStart = (id: number) => /^\u2581[\p{L}\p{N}]/u.test(pieces[id] ?? "");
+    const all = [...u.tokens, ...u.tentative.tokens];
+    let words = 0;
+    let target = cut.token;
+    for (let i = all.length - 1; i > cut.token; i--) {
+      if (!wordStart(all[i])) continue;
+      if (++words === max) {
+        target = i;
+        break;
+      }
+    }
+    target = Math.min(target, u.tokens.length);
+    while (target > cut.token && !wordStart(u.tokens[target] ?? -1)) target--;
+    if (target > cut.token) {
+      const skipped = this.#ctx.vocab.decode(u.tokens.slice(cut.token, target));
+      cut.chars += skipped.length > 0 ? skipped.length + 1 : 0;
+      cut.token = target;
+    }
+    return cut;
   }
 
   /**

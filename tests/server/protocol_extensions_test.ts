@@ -162,3 +162,46 @@ Deno.test("endpoint_ms that is not a number of milliseconds is refused before th
     assert.match(await res.text(), /endpoint_ms must be a whole number/);
   }
 });
+
+Deno.test("PARTIAL_MAX_WORDS bounds partials of a long utterance; text_offset places them in the final text", async () => {
+  const pcm = concatBytes(
+    ["digits_pi.wav", "yes_countdown.wav", "six_thousand.wav"].map(clipPcmBytes),
+  );
+  await using capped = await startTestServer({ PARTIAL_MAX_WORDS: "2" });
+  const messages = await session(capped.url, pcm, 4) as (Message & { text_offset?: number })[];
+  const final = messages.find((m) => m.type === "final")!;
+  const partials = messages.filter((m) => m.type === "partial");
+  assert.ok(final.text!.split(" ").length >= 8, `a long utterance: "${final.text}"`);
+  let lastOffset = 0;
+  for (const p of partials) {
+    const offset = p.text_offset ?? 0;
+    assert.ok(offset >= lastOffset, "text_offset never moves back");
+    lastOffset = offset;
+    const stableWords = p.stable!.split(" ").filter(Boolean).length;
+    assert.ok(stableWords <= 2, `stable "${p.stable}" repeats more than 2 words`);
+    assert.ok(p.text!.startsWith(p.stable!));
+    assert.ok(
+      final.text!.slice(offset).startsWith(p.stable!),
+      `"${p.stable}" is not at ${offset} of "${final.text}"`,
+    );
+    if (offset > 0) assert.equal(final.text![offset - 1], " ", "the offset is a word start");
+    assert.ok(p.words!.length <= 2 + p.text!.slice(p.stable!.length).split(" ").length);
+  }
+  assert.ok(lastOffset > 0, "later partials left words out");
+
+  await using uncapped = await startTestServer({ PARTIAL_MAX_WORDS: "0" });
+  const all = await session(uncapped.url, pcm, 4) as (Message & { text_offset?: number })[];
+  assert.ok(all.every((m) => m.text_offset === undefined));
+  const longest = Math.max(...all.filter((m) => m.type === "partial").map((m) => m.text!.length));
+  assert.ok(longest > final.text!.length / 2, "PARTIAL_MAX_WORDS=0 repeats everything");
+});
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
