@@ -29,7 +29,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./src/cli/warmup.ts")).warmupCommand,
   },
   bench: {
-    summary: "concurrency benchmark: many real-time streams, latency percentiles (--ramp)",
+    summary: "concurrency benchmark (--ramp); `bench gpu`: a device's encoder-only capacity",
     load: async () => (await import("./src/cli/bench.ts")).benchCommand,
   },
 };
@@ -72,9 +72,8 @@ async function main(argv: string[]): Promise<number> {
     return await (await command.load())(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(
-        `parakeet-server ${first}: ${err.message}\nTry: parakeet-server ${first} --help`,
-      );
+      const cmd = err.command ?? first;
+      console.error(`parakeet-server ${cmd}: ${err.message}\nTry: parakeet-server ${cmd} --help`);
       return 2;
     }
     // Expected failures (a missing model, an unusable device, no ONNX Runtime) are told in one

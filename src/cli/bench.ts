@@ -1,17 +1,21 @@
 import { parseArgs } from "node:util";
-import { phaseHeld, type PhaseReport, runPhase } from "../client/bench_phase.ts";
+import type { PhaseReport } from "../client/bench_phase.ts";
+import {
+  describeBenchInput,
+  loadBenchInput,
+  loadRunner,
+  type RampResult,
+  runRamp,
+  TONE_UTTERANCE_S,
+} from "../client/bench_load.ts";
 import { LiveLine } from "../client/live_line.ts";
-import { loadClipPcm16 } from "../client/load_clip.ts";
-import { floatToPcm16, frameBytesFor, toneSamples } from "../client/pcm.ts";
-import { RampSearch } from "../client/ramp.ts";
-import { ms, summaryLine, table } from "../client/report.ts";
+import { summaryLine, table } from "../client/report.ts";
 import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
 import { intOption, numberOption } from "./client_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
 
-const TONE_UTTERANCE_S = 10;
-
 const HELP = `Usage: parakeet-server bench [options]
+       parakeet-server bench gpu [options]   (encoder-only capacity of a GPU; bench gpu --help)
 
 Concurrency benchmark: opens many streams at once, each sending audio paced at real time, and
 reports partial latency p50/p95/p99, EOS → final latency, the achieved real-time factor, errors
@@ -38,11 +42,10 @@ Partial latency = arrival − send time of the last byte of the audio the partia
 end of the step that produced it plus its right context; README, "Clients, warmup and
 benchmark"). Exit code 1 when a phase had errors, abnormal closes or refused connections.`;
 
-const FINAL_TIMEOUT_MS = 15_000;
-/** Stream starts spread over this long, so the steps of all streams do not fall together. */
-const STAGGER_MS = 1000;
-
 export async function benchCommand(args: string[]): Promise<number> {
+  if (args[0] === "gpu") {
+    return await (await import("./bench_gpu.ts")).benchGpuCommand(args.slice(1));
+  }
   const parsed = asUsageError(() =>
     parseArgs({
       args,
@@ -83,70 +86,28 @@ export async function benchCommand(args: string[]): Promise<number> {
     ? undefined
     : numberOption(values["target-ms"], "--target-ms", 1, 600_000);
 
-  const input = values.file
-    ? { kind: "file", file: values.file, ...(await loadClipPcm16(values.file)) }
-    : {
-      kind: "tone",
-      file: null,
-      pcm: floatToPcm16(toneSamples(TONE_UTTERANCE_S)),
-      seconds: TONE_UTTERANCE_S,
-    };
+  const input = await loadBenchInput(values.file);
   const info = await fetchServerInfo(url);
   const targetMs = target ?? info.knobs.stepMs + 100;
   const progress = new LiveLine(Deno.stderr);
+  const run = loadRunner({ url: url.href, input, durationS, frameMs, knobs: info.knobs, progress });
 
-  const run = async (n: number): Promise<PhaseReport> => {
-    const report = await runPhase({
-      url: url.href,
-      streams: n,
-      durationS,
-      clip: input.pcm,
-      frameBytes: frameBytesFor(frameMs),
-      knobs: info.knobs,
-      staggerMs: Math.min(STAGGER_MS, durationS * 500),
-      finalTimeoutMs: FINAL_TIMEOUT_MS,
-      onProgress: (p) =>
-        progress.update(
-          `[bench ${n} streams] ${
-            p.elapsedS.toFixed(0)
-          }/${durationS} s  open ${p.open}  partials ${p.partials}  p95 (5 s) ${
-            ms(p.recentP95Ms)
-          }  finals ${p.finals}  errors ${p.errors}`,
-        ),
-    });
-    progress.done();
-    return report;
-  };
-
-  const phases: PhaseReport[] = [];
-  let ramp: Record<string, unknown> | null = null;
+  let phases: PhaseReport[];
+  let ramp: RampResult | null = null;
   if (values.ramp) {
-    const search = new RampSearch({ start: rampStart, max: maxStreams, maxPhases });
-    const verdicts: { streams: number; held: boolean; why: string }[] = [];
-    for (let n = search.next(); n !== null; n = search.next()) {
-      const r = await run(n);
-      phases.push(r);
-      const v = phaseHeld(r, targetMs);
-      verdicts.push({ streams: n, ...v });
-      search.record(n, v.held);
-      progress.print(`[ramp] ${n} streams: ${v.held ? "held" : "missed"} (${v.why})`);
-    }
-    ramp = {
-      target_ms: targetMs,
-      best_streams: search.best,
-      first_failure: search.firstFailure,
-      capped: search.firstFailure === null && search.best >= maxStreams,
-      verdicts,
-    };
+    ({ phases, ramp } = await runRamp(
+      run,
+      { start: rampStart, max: maxStreams, maxPhases, targetMs },
+      (v) =>
+        progress.print(`[ramp] ${v.streams} streams: ${v.held ? "held" : "missed"} (${v.why})`),
+    ));
   } else {
-    phases.push(await run(streams));
+    phases = [await run(streams)];
   }
 
   const report = {
     url: url.href,
-    input: input.kind === "file"
-      ? { file: input.file, utterance_seconds: round3(input.seconds) }
-      : { tone_hz: 440, utterance_seconds: TONE_UTTERANCE_S },
+    input: describeBenchInput(input),
     knobs: info.status?.knobs ?? {
       STEP_MS: info.knobs.stepMs,
       RIGHT_CONTEXT_MS: info.knobs.rightContextMs,
@@ -199,5 +160,3 @@ function phaseText(p: PhaseReport): string {
     ["client send slip", `max ${p.max_send_slip_ms} ms`],
   ]);
 }
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;

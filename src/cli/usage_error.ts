@@ -1,6 +1,8 @@
 /** A mistake on the command line: printed with a hint to `--help`, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
+  /** The command whose --help to point at, when not the first word (e.g. "bench gpu"). */
+  command?: string;
 }
 
 /** Runs `parse`; any error it throws becomes a UsageError (exit 2, with a hint to --help). */

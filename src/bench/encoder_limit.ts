@@ -1,0 +1,91 @@
+/**
+ * The encoder-only limit of streaming capacity: batched encoder calls on windows of the
+ * streaming window's length (LEFT + STEP + RIGHT ms), timed per batch size. A stream at step C
+ * with window L+C+R needs (L+C+R)/C seconds of encoder input per second of audio, so the streams
+ * the encoder alone could hold are its window-audio throughput ÷ (L+C+R)/C. Shared by
+ * bench/encoder_limit.ts and `parakeet-server bench gpu`.
+ */
+import type { ParakeetModel } from "../model/parakeet_model.ts";
+
+/** What the measurement needs of a model (a ParakeetModel, or a stand-in in tests). */
+export type EncoderUnderTest = Pick<ParakeetModel, "featuresSize" | "encode"> & {
+  config: { windowStride: number };
+};
+
+export interface EncoderLimitOptions {
+  /** Window length in ms: LEFT_CONTEXT_MS + STEP_MS + RIGHT_CONTEXT_MS. */
+  windowMs: number;
+  stepMs: number;
+  batches: readonly number[];
+  /** Timed calls per batch size, after one untimed warm-up call. */
+  reps: number;
+  /** Called after each batch size is measured (for a progress line). */
+  onRow?: (row: EncoderLimitRow) => void;
+  /** The clock, injectable for tests (ms). */
+  now?: () => number;
+}
+
+export interface EncoderLimitRow {
+  batch: number;
+  /** Mean wall time of one batched encoder call, ms. */
+  ms_per_call: number;
+  /** Windows encoded per second (batch ÷ seconds per call). */
+  windows_per_s: number;
+  /** Seconds of window audio encoded per second. */
+  window_audio_s_per_s: number;
+  /** Streams the encoder alone could hold: window_audio_s_per_s ÷ recompute factor. */
+  stream_limit: number;
+}
+
+export interface EncoderLimit {
+  window_ms: number;
+  step_ms: number;
+  /** (L+C+R)/C: seconds of encoder input per second of streamed audio. */
+  recompute_factor: number;
+  /** Feature frames per window. */
+  frames: number;
+  reps: number;
+  rows: EncoderLimitRow[];
+}
+
+export function measureEncoderLimit(
+  model: EncoderUnderTest,
+  opts: EncoderLimitOptions,
+): EncoderLimit {
+  const { windowMs, stepMs, reps } = opts;
+  const now = opts.now ?? (() => performance.now());
+  const frameMs = model.config.windowStride * 1000;
+  const frames = Math.round(windowMs / frameMs);
+  if (!(frames >= 1) || !(stepMs > 0) || !(reps >= 1)) {
+    throw new RangeError(
+      `encoder limit needs a window of at least one frame, a step > 0 and reps ≥ 1 (window ${windowMs} ms, step ${stepMs} ms, reps ${reps})`,
+    );
+  }
+  const recompute = windowMs / stepMs;
+  const rows: EncoderLimitRow[] = [];
+  for (const batch of opts.batches) {
+    const feats = new Float32Array(batch * model.featuresSize * frames).map(() => Math.random());
+    const lengths = new Array(batch).fill(frames);
+    model.encode(feats, batch, frames, lengths); // warm-up (and, on a GPU, algorithm search)
+    const t0 = now();
+    for (let i = 0; i < reps; i++) model.encode(feats, batch, frames, lengths);
+    const sPerCall = (now() - t0) / 1000 / reps;
+    const windowsPerS = batch / sPerCall;
+    const windowAudioPerS = windowsPerS * windowMs / 1000;
+    const row = {
+      batch,
+      ms_per_call: round(sPerCall * 1000, 2),
+      windows_per_s: round(windowsPerS, 2),
+      window_audio_s_per_s: round(windowAudioPerS, 2),
+      stream_limit: round(windowAudioPerS / recompute, 1),
+    };
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  return { window_ms: windowMs, step_ms: stepMs, recompute_factor: recompute, frames, reps, rows };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

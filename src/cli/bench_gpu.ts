@@ -1,0 +1,394 @@
+import { parseArgs } from "node:util";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DeviceUnavailableError, OrtRuntime } from "../../ffi/mod.ts";
+import { type EncoderLimit, measureEncoderLimit } from "../bench/encoder_limit.ts";
+import { describeDevice, type DeviceDescription, deviceSlug } from "../bench/device_info.ts";
+import { flopReport, gflopsPerWindow, readFlopCounts } from "../bench/flops.ts";
+import { describeMachine, loadAverage } from "../bench/machine.ts";
+import { spawnServer, stopServer } from "../bench/server_process.ts";
+import { describeBenchInput, loadBenchInput, loadRunner, runRamp } from "../client/bench_load.ts";
+import { LiveLine } from "../client/live_line.ts";
+import { fetchServerInfo } from "../client/server_url.ts";
+import { ParakeetModel } from "../model/parakeet_model.ts";
+import { ConfigError, KNOBS, loadServerConfig } from "../server/config.ts";
+import { intOption, numberOption } from "./client_options.ts";
+import { defaultModelDir } from "./common_options.ts";
+import { asUsageError, UsageError } from "./usage_error.ts";
+
+const knobDefault = (env: string) => KNOBS.find((k) => k.env === env)!.default;
+
+const HELP = `Usage: parakeet-server bench gpu [options]
+
+The encoder-only capacity of one device for the streaming window: batched encoder calls on
+windows of LEFT + STEP + RIGHT ms, timed for each batch size. Reports window-audio seconds per
+second, the streams the encoder alone could hold (that ÷ (L+C+R)/C), and the device (nvidia-smi's
+name, memory and driver; for the CPU its model and cores). For the full-size model it also reports
+the achieved TFLOP/s beside the README's on-paper estimate. The report is written as JSON.
+
+Options:
+  --model DIR            model directory (env MODEL; default: serve's model without MODEL)
+  --device D             cuda | cpu (default cuda). Never falls back: without a usable CUDA
+                         the command exits 1 naming what is missing
+  --precision P          fp32 | int8 (default fp32; int8 operators that the CUDA provider lacks
+                         run on the CPU)
+  --batches LIST         batch sizes, comma-separated (default 1,8,32,64)
+  --step-ms N            STEP_MS of the window (default ${knobDefault("STEP_MS")})
+  --left-context-ms N    LEFT_CONTEXT_MS (default ${knobDefault("LEFT_CONTEXT_MS")})
+  --right-context-ms N   RIGHT_CONTEXT_MS (default ${knobDefault("RIGHT_CONTEXT_MS")})
+  --reps N               timed calls per batch size, after one warm-up call (default 5)
+  --full-size            count FLOPs as the full-size (0.6B) encoder although config.json does
+                         not say size "full" (the published Parakeet-TDT-0.6B export)
+  --live                 also start a server on the device (DEVICE, MODEL and the knobs above)
+                         and ramp real-time streams, as bench --ramp: the most streams held at
+                         p95 partial latency ≤ STEP_MS + 100 ms
+  --file F               audio the --live streams send (default: the 440 Hz tone of bench)
+  --duration S           seconds of audio per stream in each --live load (default 10)
+  --max-streams N        largest --live load (default 256)
+  --max-phases N         most --live loads (default 10)
+  --out FILE             where the report goes (default bench/results/gpu-<date>-<device>.json)
+  --json                 the report as one JSON object on stdout
+  -h, --help             this help
+
+The report is written to FILE.tmp-<pid> and renamed, so FILE is never half-written.`;
+
+const LIVE_ONLY = ["file", "duration", "max-streams", "max-phases"] as const;
+
+export async function benchGpuCommand(args: string[]): Promise<number> {
+  try {
+    return await benchGpu(args);
+  } catch (err) {
+    // Usage mistakes point at `bench gpu --help`, not at `bench --help`.
+    if (err instanceof UsageError) err.command = "bench gpu";
+    throw err;
+  }
+}
+
+async function benchGpu(args: string[]): Promise<number> {
+  const { values } = asUsageError(() =>
+    parseArgs({
+      args,
+      options: {
+        model: { type: "string" },
+        device: { type: "string", default: "cuda" },
+        precision: { type: "string", default: "fp32" },
+        batches: { type: "string", default: "1,8,32,64" },
+        "step-ms": { type: "string" },
+        "left-context-ms": { type: "string" },
+        "right-context-ms": { type: "string" },
+        reps: { type: "string", default: "5" },
+        "full-size": { type: "boolean", default: false },
+        live: { type: "boolean", default: false },
+        file: { type: "string" },
+        duration: { type: "string" },
+        "max-streams": { type: "string" },
+        "max-phases": { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    })
+  );
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const device = values.device;
+  if (device !== "cuda" && device !== "cpu") {
+    throw new UsageError(
+      `--device must be cuda or cpu, got "${device}" (no auto: a benchmark never falls back to another device)`,
+    );
+  }
+  const precision = values.precision;
+  if (precision !== "fp32" && precision !== "int8") {
+    throw new UsageError(`--precision must be fp32 or int8, got "${precision}"`);
+  }
+  const batches = parseBatches(values.batches);
+  const reps = intOption(values.reps, "--reps", 1, 10_000);
+  const knobs = windowKnobs(values);
+  if (!values.live) {
+    const stray = LIVE_ONLY.filter((k) => values[k] !== undefined);
+    if (stray.length) {
+      throw new UsageError(`--${stray.join(", --")}: options of --live, given without --live`);
+    }
+  }
+  const live = values.live
+    ? {
+      durationS: numberOption(values.duration ?? "10", "--duration", 1, 3600),
+      maxStreams: intOption(values["max-streams"] ?? "256", "--max-streams", 1, 1024),
+      maxPhases: intOption(values["max-phases"] ?? "10", "--max-phases", 1, 50),
+      input: await loadBenchInput(values.file),
+    }
+    : null;
+  const modelDir = values.model ?? Deno.env.get("MODEL") ?? defaultModelDir();
+  const windowMs = knobs.LEFT_CONTEXT_MS + knobs.STEP_MS + knobs.RIGHT_CONTEXT_MS;
+  const progress = new LiveLine(Deno.stderr);
+  const say = (s: string) => progress.print(`[bench gpu] ${s}`);
+
+  const loadAtStart = loadAverage();
+  const measured = (() => {
+    using runtime = OrtRuntime.load();
+    // With device cuda this throws DeviceUnavailableError naming the missing piece (the CUDA
+    // provider of a CPU build, libcuda.so.1, a CUDA runtime library, or the session's error).
+    using model = ParakeetModel.load(runtime, modelDir, { precision, device });
+    if (model.device !== device) {
+      // ParakeetModel never does this for cuda or cpu; a benchmark must not measure the wrong one.
+      throw new DeviceUnavailableError(`asked for ${device}, the model loaded on ${model.device}`);
+    }
+    say(
+      `${model.files.dir} (${precision}) on ${device}: ${windowMs} ms windows, batches ${
+        batches.join(",")
+      }, ${reps} rep(s)`,
+    );
+    const limit = measureEncoderLimit(model, {
+      windowMs,
+      stepMs: knobs.STEP_MS,
+      batches,
+      reps,
+      onRow: (r) =>
+        say(
+          `batch ${r.batch}: ${r.ms_per_call} ms per call, ${r.window_audio_s_per_s} s of window per s, ${r.stream_limit} streams`,
+        ),
+    });
+    return {
+      limit,
+      ortVersion: runtime.version,
+      modelInfo: describeModel(model.files.dir, model.files.config, precision),
+    };
+  })();
+  const dev = await describeDevice(device);
+  const host = describeMachine(
+    measured.ortVersion,
+    "load_average at start and end shows other work on this host's CPUs while measuring",
+  );
+  const flops = flopsFor(measured.limit, measured.modelInfo.size, values["full-size"], dev);
+
+  let liveReport: Record<string, unknown> | null = null;
+  if (live) {
+    say(`--live: starting a server on ${device}`);
+    const server = await spawnServer({
+      MODEL: modelDir,
+      DEVICE: device,
+      PRECISION: precision,
+      STEP_MS: String(knobs.STEP_MS),
+      LEFT_CONTEXT_MS: String(knobs.LEFT_CONTEXT_MS),
+      RIGHT_CONTEXT_MS: String(knobs.RIGHT_CONTEXT_MS),
+      MAX_STREAMS: String(Math.max(live.maxStreams, 128)),
+      // The bench client sends no token and no Origin: access control stays off.
+      AUTH_TOKEN: "",
+      AUTH_TOKEN_FILE: "",
+      ALLOWED_ORIGINS: "",
+    });
+    try {
+      const url = new URL(`ws://127.0.0.1:${server.port}/ws`);
+      const info = await fetchServerInfo(url);
+      const targetMs = knobs.STEP_MS + 100;
+      const run = loadRunner({
+        url: url.href,
+        input: live.input,
+        durationS: live.durationS,
+        frameMs: 20,
+        knobs: info.knobs,
+        progress,
+        label: "bench gpu --live",
+      });
+      const { phases, ramp } = await runRamp(
+        run,
+        { start: 1, max: live.maxStreams, maxPhases: live.maxPhases, targetMs },
+        (v) => say(`--live: ${v.streams} streams ${v.held ? "held" : "missed"} (${v.why})`),
+      );
+      const serverDevice = (info.status?.model as Record<string, unknown> | undefined)?.device;
+      if (serverDevice !== device) {
+        throw new DeviceUnavailableError(
+          `--live: the server reports device ${JSON.stringify(serverDevice)}, not ${device}`,
+        );
+      }
+      liveReport = {
+        server_device: serverDevice,
+        server_knobs: info.status?.knobs ?? null,
+        input: describeBenchInput(live.input),
+        duration_s: live.durationS,
+        ramp,
+        phases,
+      };
+    } finally {
+      await stopServer(server);
+    }
+  }
+
+  const best = measured.limit.rows.reduce((a, b) => (b.stream_limit > a.stream_limit ? b : a));
+  const report = {
+    date: new Date().toISOString(),
+    command: ["bench", "gpu", ...args],
+    device: dev,
+    host: { ...host, load_average: loadAtStart, load_average_end: loadAverage() },
+    model: measured.modelInfo,
+    knobs,
+    window_ms: windowMs,
+    encoder_limit: measured.limit,
+    best: { batch: best.batch, stream_limit: best.stream_limit },
+    flops: flops.report,
+    flops_note: flops.note,
+    live: liveReport,
+    notes: [
+      "encoder only: features, the TDT joint and the server's scheduling are not included",
+      "each call copies the batch to the device and the encoder output back, as the server does",
+    ],
+  };
+  const date = report.date.slice(0, 10);
+  const slug = dev.kind === "cpu"
+    ? `cpu-${deviceSlug(dev.name)}`
+    : deviceSlug(dev.gpus[0]?.name || "cuda");
+  const out = values.out ?? `bench/results/gpu-${date}-${slug}.json`;
+  if (values.out === undefined) await Deno.mkdir(dirname(out), { recursive: true });
+  await writeAtomically(out, JSON.stringify(report, null, 2) + "\n");
+
+  if (values.json) console.log(JSON.stringify(report));
+  else console.log(reportText(report.device, measured.limit, flops.report, liveReport));
+  say(`wrote ${out}`);
+  return 0;
+}
+
+/** "1,8,32,64" → [1, 8, 32, 64]; each a whole number from 1 to 1024. */
+export function parseBatches(value: string): number[] {
+  const parts = value.split(",").map((p) => p.trim());
+  const ok = parts.length > 0 &&
+    parts.every((p) => /^\d+$/.test(p) && Number(p) >= 1 && Number(p) <= 1024);
+  if (!ok) {
+    throw new UsageError(
+      `--batches must be batch sizes from 1 to 1024, comma-separated (e.g. 1,8,32), got "${value}"`,
+    );
+  }
+  return parts.map(Number);
+}
+
+/** The window's knobs from the flags, else the server's defaults; checked as the server does. */
+function windowKnobs(values: Record<string, unknown>) {
+  const args: string[] = [];
+  for (const flag of ["step-ms", "left-context-ms", "right-context-ms"]) {
+    const v = values[flag];
+    if (typeof v === "string") args.push(`--${flag}`, v);
+  }
+  try {
+    const c = loadServerConfig({}, args);
+    return {
+      STEP_MS: c.stepMs,
+      LEFT_CONTEXT_MS: c.leftContextMs,
+      RIGHT_CONTEXT_MS: c.rightContextMs,
+    };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function describeModel(dir: string, configFile: string, precision: string) {
+  let raw: Record<string, unknown> = {};
+  try {
+    raw = JSON.parse(Deno.readTextFileSync(configFile));
+  } catch { /* ParakeetModel.load read it already */ }
+  return {
+    dir,
+    precision,
+    size: typeof raw.size === "string" ? raw.size : null,
+    parameters: typeof raw.parameters === "number" ? raw.parameters : null,
+  };
+}
+
+/** Where encoder-flops-full-*.json may be: this checkout's bench/results, and the cwd's. */
+function flopDirs(): string[] {
+  const dirs = [`${Deno.cwd()}/bench/results`];
+  if (!Deno.build.standalone) {
+    dirs.unshift(fileURLToPath(new URL("../../bench/results", import.meta.url)));
+  }
+  return dirs;
+}
+
+function flopsFor(
+  limit: EncoderLimit,
+  size: string | null,
+  forceFull: boolean,
+  dev: DeviceDescription,
+): { report: ReturnType<typeof flopReport> | null; note: string | null } {
+  if (size !== "full" && !forceFull) {
+    return {
+      report: null,
+      note: `no FLOP count: config.json says size ${
+        JSON.stringify(size)
+      }, and the counts are of the full-size encoder (--full-size for the published 0.6B export)`,
+    };
+  }
+  const dirs = flopDirs();
+  const perWindow = gflopsPerWindow(readFlopCounts(dirs), limit.window_ms);
+  if (!perWindow) {
+    return {
+      report: null,
+      note: `no FLOP count: no encoder-flops-full-*.json in ${
+        dirs.join(" or ")
+      } (bench/encoder_flops.py writes them)`,
+    };
+  }
+  return {
+    report: flopReport(perWindow, limit.step_ms, limit.rows, dev.kind === "cuda" ? dev.name : null),
+    note: null,
+  };
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+function reportText(
+  dev: DeviceDescription,
+  limit: EncoderLimit,
+  flops: ReturnType<typeof flopReport> | null,
+  live: Record<string, unknown> | null,
+): string {
+  const devLine = dev.kind === "cpu"
+    ? `device: cpu, ${dev.name}, ${dev.cores} cores`
+    : `device: cuda, ${dev.name}${
+      dev.gpus[0] ? `, ${dev.gpus[0].memory_total}, driver ${dev.gpus[0].driver_version}` : ""
+    }`;
+  const head = ["batch", "ms/call", "windows/s", "window s/s", "streams (encoder only)"];
+  if (flops) head.push("TFLOP/s");
+  const rows = limit.rows.map((r, i) => {
+    const cells = [r.batch, r.ms_per_call, r.windows_per_s, r.window_audio_s_per_s, r.stream_limit]
+      .map(String);
+    if (flops) cells.push(String(flops.rows[i].achieved_tflops));
+    return cells;
+  });
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const fmt = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
+  const lines = [
+    devLine,
+    `window: ${limit.window_ms} ms, step ${limit.step_ms} ms (recompute ×${limit.recompute_factor}), ${limit.reps} timed call(s) per batch`,
+    fmt(head),
+    ...rows.map(fmt),
+  ];
+  if (flops) {
+    const p = flops.on_paper;
+    lines.push(
+      `${flops.gflops_per_window} GFLOP per window, ${flops.gflops_per_live_stream} GFLOP/s per live stream; best ${flops.best_achieved_tflops} TFLOP/s` +
+        (p.gpu
+          ? ` = ${
+            Math.round(p.achieved_utilisation! * 1000) / 10
+          }% of the ${p.gpu}'s ${p.tf32_dense_peak_tflops} TF32 TFLOP/s (the README assumed 30%: ${p.estimated_streams} streams)`
+          : ""),
+    );
+  }
+  if (live) {
+    const ramp = live.ramp as { best_streams: number; target_ms: number; capped: boolean };
+    lines.push(
+      `live: ${ramp.best_streams} stream(s) held p95 ≤ ${ramp.target_ms} ms` +
+        (ramp.capped ? " (the --max-streams cap; more may hold)" : ""),
+    );
+  }
+  return lines.join("\n");
+}
