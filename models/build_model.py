@@ -271,10 +271,11 @@ def evaluate(model, dev: Batches, rows: list[dict]) -> tuple[float, list[tuple[s
 
 
 def train(model, train_rows, dev_rows, work: str, minutes: float, batch_size: int, peak_lr: float,
-          seed: int, max_steps: int | None) -> dict:
+          seed: int, max_steps: int | None, *, warmup: int = 150, curriculum: int = 160,
+          curriculum_words: int = 3, eval_every: int = 500, threads: int = 2) -> dict:
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     ckpt_path = os.path.join(work, "train_state.pt")
     tr = Batches(train_rows, model.tokenizer, batch_size, seed)
     dev = Batches(dev_rows, model.tokenizer, 16, seed)
@@ -297,10 +298,9 @@ def train(model, train_rows, dev_rows, work: str, minutes: float, batch_size: in
                    ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
-    warmup, curriculum = 150, 160
     model.train()
     t_start = time.time() - state["elapsed"]
-    short = lambda: None if state.get("curriculum_done") else 3  # noqa: E731
+    short = lambda: None if state.get("curriculum_done") else curriculum_words  # noqa: E731
     batches = tr.epoch(state["epoch"], short())
     losses = []
     while True:
@@ -344,7 +344,7 @@ def train(model, train_rows, dev_rows, work: str, minutes: float, batch_size: in
         if state["step"] % 50 == 0:
             log.info("step %d  loss %.3f  lr %.2e  %.1f min", state["step"],
                      sum(losses[-50:]) / len(losses[-50:]), lr, state["elapsed"] / 60)
-        if state["step"] % 500 == 0 or state["step"] == state["total_steps"]:
+        if state["step"] % eval_every == 0 or state["step"] == state["total_steps"]:
             w, samples = evaluate(model, dev, dev_rows)
             state["history"].append({"step": state["step"], "minutes": round(state["elapsed"] / 60, 2),
                                      "loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),

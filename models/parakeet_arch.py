@@ -68,6 +68,10 @@ SIZES: dict[str, Size] = {
     # to 100 s, which keeps its positional table at 1 MB instead of 3.8 MB).
     "tiny": Size(d_model=96, n_layers=4, n_heads=4, subsampling_conv_channels=64,
                  pred_hidden=96, joint_hidden=96, vocab_size=64, pos_emb_max_len=1250),
+    # The trained demo model shipped in models/demo (about 3 M parameters: small enough to
+    # commit as fp32 + int8 under 20 MB, large enough to learn spoken numbers from many voices).
+    "demo": Size(d_model=128, n_layers=6, n_heads=4, subsampling_conv_channels=96,
+                 pred_hidden=128, joint_hidden=128, vocab_size=56, pos_emb_max_len=1250),
     # A middle size for benchmarks that should not take the full model's memory.
     "mid": Size(d_model=256, n_layers=8, n_heads=4, subsampling_conv_channels=128,
                 pred_hidden=320, joint_hidden=320, vocab_size=1024),

@@ -1,0 +1,268 @@
+/**
+ * What streaming costs in accuracy: the demo model's WER on held-out voices, offline and
+ * streamed through a real server process at a grid of LEFT_CONTEXT_MS × STEP_MS ×
+ * RIGHT_CONTEXT_MS, with the compute each setting costs.
+ *
+ *   deno run -A bench/demo_eval.ts [--model models/demo]
+ *     [--manifest .tools/demo-stage1/eval/manifest.jsonl] [--grid default|full] [--join 8]
+ *     [--out bench/results/demo-eval-<date>.json]
+ *
+ * The manifest (made by models/train_demo.py: held-out voices, augmented as in training) lists
+ * short clips; every `--join` consecutive clips are concatenated into one utterance of 15–25 s,
+ * so the left context has something to remember. Offline WER is reported per clip and per
+ * joined utterance, and per synthesiser family; streaming WER on the joined utterances.
+ * Utterances are streamed as fast as the server takes them: a stream's windows depend only on
+ * its audio, not on when it arrived (tests/reference checks identical finals across pacing), so
+ * the WER equals real-time streaming's. Cost is the server process's CPU seconds per second of
+ * audio, next to the recompute factor (L + C + R) / C.
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { OrtRuntime } from "../ffi/mod.ts";
+import { LogMelExtractor } from "../src/audio/log_mel.ts";
+import { readWav } from "../src/audio/wav.ts";
+import { transcribeClips } from "../src/engine/offline_transcriber.ts";
+import { ParakeetModel } from "../src/model/parakeet_model.ts";
+import { barChartSvg } from "./chart.ts";
+import { describeMachine, loadAverage } from "./machine.ts";
+import { startServerProcess } from "./server_process.ts";
+import { WerTally } from "./wer.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+interface Row {
+  audio_filepath: string;
+  text: string;
+  family: string;
+  voice: string;
+  duration: number;
+}
+
+interface Utterance {
+  text: string;
+  samples: Float32Array;
+  families: string[];
+}
+
+export interface Knobs {
+  left: number;
+  step: number;
+  right: number;
+}
+
+const DEFAULT_GRID: Knobs[] = [
+  { left: 2000, step: 240, right: 160 },
+  { left: 0, step: 240, right: 160 },
+  { left: 480, step: 240, right: 160 },
+  { left: 960, step: 240, right: 160 },
+  { left: 4000, step: 240, right: 160 },
+  { left: 2000, step: 240, right: 0 },
+  { left: 2000, step: 240, right: 480 },
+  { left: 2000, step: 240, right: 960 },
+  { left: 2000, step: 480, right: 160 },
+  { left: 2000, step: 960, right: 160 },
+];
+
+function fullGrid(): Knobs[] {
+  const out: Knobs[] = [];
+  for (const left of [0, 480, 960, 2000, 4000]) {
+    for (const step of [160, 240, 480, 960]) {
+      for (const right of [0, 160, 480, 960]) out.push({ left, step, right });
+    }
+  }
+  return out;
+}
+
+function toPcm16(samples: Float32Array): Uint8Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768)));
+  }
+  return new Uint8Array(out.buffer);
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+}
+
+async function streamOne(url: string, pcm: Uint8Array): Promise<string> {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const final = Promise.withResolvers<string>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data as string);
+    if (m.type === "final") final.resolve(m.text);
+    if (m.type === "error") final.reject(new Error(`${m.code}: ${m.message}`));
+  };
+  ws.onclose = () => final.reject(new Error("closed before the final"));
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  for (let i = 0; i < pcm.length; i += 3200) ws.send(pcm.slice(i, i + 3200));
+  ws.send("__CTRL__:EOS");
+  try {
+    return await final.promise;
+  } finally {
+    ws.onclose = null;
+    ws.close();
+  }
+}
+
+async function streamSetting(
+  model: string,
+  knobs: Knobs,
+  utterances: Utterance[],
+  concurrency: number,
+): Promise<{ wer: WerTally; cpuPerAudioS: number; wallS: number }> {
+  const { child, port } = await startServerProcess({
+    MODEL: model,
+    STEP_MS: String(knobs.step),
+    LEFT_CONTEXT_MS: String(knobs.left),
+    RIGHT_CONTEXT_MS: String(knobs.right),
+    MAX_MESSAGES_PER_S: "100000",
+    ORT_THREADS: "2",
+  });
+  try {
+    const url = `ws://127.0.0.1:${port}/ws`;
+    const hyps: string[] = new Array(utterances.length);
+    const cpu0 = cpuSeconds(child.pid);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < utterances.length) {
+          const i = next++;
+          hyps[i] = await streamOne(url, toPcm16(utterances[i].samples));
+        }
+      }),
+    );
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(child.pid) - cpu0;
+    const wer = new WerTally();
+    utterances.forEach((u, i) => wer.add(u.text, hyps[i]));
+    const audioS = utterances.reduce((n, u) => n + u.samples.length / 16000, 0);
+    return { wer, cpuPerAudioS: cpu / audioS, wallS };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+const label = (k: Knobs) => `L${k.left} C${k.step} R${k.right}`;
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: `${ROOT}models/demo` },
+      manifest: { type: "string", default: `${ROOT}.tools/demo-stage1/eval/manifest.jsonl` },
+      grid: { type: "string", default: "default" },
+      join: { type: "string", default: "4" },
+      concurrency: { type: "string", default: "8" },
+      out: { type: "string" },
+    },
+  });
+  const rows: Row[] = Deno.readTextFileSync(values.manifest).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const clips = rows.map((r) => readWav(Deno.readFileSync(r.audio_filepath), r.audio_filepath));
+  const join = Number(values.join);
+  const utterances: Utterance[] = [];
+  for (let s = 0; s < rows.length; s += join) {
+    const group = clips.slice(s, s + join);
+    const samples = new Float32Array(group.reduce((n, c) => n + c.samples.length, 0));
+    let at = 0;
+    for (const c of group) {
+      samples.set(c.samples, at);
+      at += c.samples.length;
+    }
+    const texts = rows.slice(s, s + join);
+    utterances.push({
+      text: texts.map((r) => r.text).join(" "),
+      samples,
+      families: texts.map((r) => r.family),
+    });
+  }
+
+  using runtime = OrtRuntime.load();
+  const machine = describeMachine(runtime.version);
+  const t0 = performance.now();
+  const offline = { clips: new WerTally(), joined: new WerTally() };
+  const byFamily: Record<string, WerTally> = {};
+  const examples: { ref: string; hyp: string; voice: string }[] = [];
+  {
+    using model = ParakeetModel.load(runtime, values.model, { device: "cpu" });
+    const extractor = new LogMelExtractor();
+    const perClip = transcribeClips(model, extractor, clips.map((c) => c.samples)).transcripts;
+    perClip.forEach((t, i) => {
+      const e = offline.clips.add(rows[i].text, t.text);
+      (byFamily[rows[i].family] ??= new WerTally()).add(rows[i].text, t.text);
+      if (e.errors > 0 && examples.length < 12) {
+        examples.push({ ref: rows[i].text, hyp: t.text, voice: rows[i].voice });
+      }
+    });
+    const joined = transcribeClips(model, extractor, utterances.map((u) => u.samples)).transcripts;
+    joined.forEach((t, i) => offline.joined.add(utterances[i].text, t.text));
+  }
+  console.log(
+    `offline: clips ${offline.clips.toJSON().wer}, joined ${offline.joined.toJSON().wer}`,
+  );
+
+  const grid = values.grid === "full" ? fullGrid() : DEFAULT_GRID;
+  const streaming = [];
+  for (const knobs of grid) {
+    const r = await streamSetting(values.model, knobs, utterances, Number(values.concurrency));
+    const row = {
+      ...knobs,
+      recompute_factor: Math.round((knobs.left + knobs.step + knobs.right) / knobs.step * 100) /
+        100,
+      first_partial_delay_ms: knobs.step + knobs.right,
+      ...r.wer.toJSON(),
+      gap_points: Math.round((r.wer.wer - offline.joined.wer) * 10000) / 100,
+      server_cpu_s_per_audio_s: Math.round(r.cpuPerAudioS * 10000) / 10000,
+      wall_s: Math.round(r.wallS * 10) / 10,
+    };
+    streaming.push(row);
+    console.log(JSON.stringify(row));
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const out = values.out ?? `${ROOT}bench/results/demo-eval-${date}.json`;
+  const config = JSON.parse(Deno.readTextFileSync(`${values.model}/config.json`));
+  const report = {
+    what: "demo model WER on held-out voices: offline and streamed through the server",
+    model: { dir: values.model, parameters: config.parameters, stage: config.stage },
+    manifest: values.manifest,
+    clips: rows.length,
+    joined_utterances: utterances.length,
+    audio_seconds: Math.round(clips.reduce((n, c) => n + c.samples.length, 0) / 160) / 100,
+    machine: { ...machine, load_average_end: loadAverage() },
+    minutes: Math.round((performance.now() - t0) / 600) / 100,
+    offline: {
+      clips: offline.clips.toJSON(),
+      joined: offline.joined.toJSON(),
+      by_family: Object.fromEntries(Object.entries(byFamily).map(([k, v]) => [k, v.toJSON()])),
+      examples,
+    },
+    streaming,
+  };
+  const tmp = `${out}.tmp`;
+  Deno.writeTextFileSync(tmp, JSON.stringify(report, null, 1) + "\n");
+  Deno.renameSync(tmp, out);
+  const svg = barChartSvg(
+    "Demo model WER (%) on held-out voices: offline vs streamed (L/C/R in ms)",
+    "%",
+    [
+      { label: "offline (whole utterance)", value: Math.round(offline.joined.wer * 1000) / 10 },
+      ...streaming.map((s) => ({
+        label: label(s),
+        value: Math.round(s.wer * 1000) / 10,
+        note: `(${s.recompute_factor}× compute)`,
+      })),
+    ],
+  );
+  Deno.writeTextFileSync(out.replace(/\.json$/, ".svg"), svg);
+  console.log(`wrote ${out}`);
+}

@@ -1,0 +1,281 @@
+"""Training and evaluation speech for the demo model: texts per stage, voices from every English
+synthesiser Debian ships (espeak-ng with its variants, flite, festival), and augmentation
+(speed, pitch, gain, white/pink noise, room-like reverberation).
+
+Voices are split by name: the held-out voices below never appear in training. Festival is the
+family the model sees little of (one diphone voice, 8% of the training clips); its other two
+English voices and flite's `slt` are held out, with unseen espeak-ng variants.
+
+Needs the programs espeak-ng, flite, text2wave (festival + festvox-kallpc16k, festvox-kdlpc16k,
+festvox-us-slt-hts) and sox.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing import Pool
+
+import numpy as np
+
+from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,
+                   TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, HELDOUT_FLITE_VOICES)
+
+DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+TRAIN_FESTIVAL_VOICES = ["kal_diphone"]
+HELDOUT_FESTIVAL_VOICES = ["ked_diphone", "cmu_us_slt_arctic_hts"]
+
+
+# ----------------------------------------------------------------------------- texts
+
+def digits_text(rng: random.Random) -> str:
+    """Stage 1: one to eight of zero..nine, with "oh" for zero now and then; three clips in ten
+    are longer, two to four such groups with a pause (a comma) between them, as a phone number
+    or a card number is read out, so the model also sees utterances of 5-12 s."""
+    def group(n: int) -> str:
+        return " ".join(rng.choice(DIGITS) if rng.random() > 0.07 else "oh" for _ in range(n))
+
+    if rng.random() < 0.3:
+        return ", ".join(group(rng.randint(2, 5)) for _ in range(rng.randint(2, 4)))
+    return group(rng.choice([1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8]))
+
+
+def label_of(spoken: str) -> str:
+    """The transcript the model learns: the words, without the punctuation that shapes speech."""
+    return " ".join(spoken.replace(",", " ").split())
+
+
+ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen"]
+TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+LETTERS = list("abcdefghijklmnopqrstuvwxyz")
+# Common English words (function words, everyday nouns, verbs, adjectives): the stage-2 vocabulary.
+COMMON_WORDS = """
+the a an and or but if then so of to in on at by for with from up down out over under about
+into after before again all any each few more most some such no not only own same than too
+very can will just should now i you he she it we they me him her us them my your his its our
+their this that these those what which who when where why how here there is are was were be
+been being have has had do does did say says said go goes went get got make made know knew
+think thought take took see saw come came want look use find give tell work call try ask need
+feel become leave put mean keep let begin seem help talk turn start show hear play run move
+like live believe hold bring happen write sit stand lose pay meet include continue set learn
+change lead understand watch follow stop create speak read spend grow open walk win offer
+remember love consider appear buy wait serve die send expect build stay fall cut reach kill
+remain time year people way day man thing woman life child world school state family student
+group country problem hand part place case week company system program question number night
+point home water room mother area money story fact month lot right study book eye job word
+business issue side kind head house service friend father power hour game line end member law
+car city name team minute idea kid body back parent face others level office door health
+person art war history party result morning reason research girl guy moment air teacher force
+education good new first last long great little other old big high different small large next
+early young important public bad able red blue green black white yellow today tomorrow
+yesterday please thank yes hello goodbye morning evening left right north south east west
+""".split()
+
+
+def _below_hundred(n: int) -> str:
+    if n < 10:
+        return ONES[n]
+    if n < 20:
+        return TEENS[n - 10]
+    return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+
+
+def number_words(n: int, rng: random.Random) -> str:
+    """An integer as people say it: "one hundred and twenty three", "three thousand four
+    hundred", a year as "nineteen eighty four"."""
+    if n < 100:
+        return _below_hundred(n)
+    if 1100 <= n <= 2099 and n % 100 != 0 and rng.random() < 0.6:  # a year
+        hi, lo = divmod(n, 100)
+        return _below_hundred(hi) + " " + (("oh " + ONES[lo]) if lo < 10 else _below_hundred(lo))
+    parts = []
+    if n >= 1000:
+        parts.append(_below_hundred(n // 1000) + " thousand")
+        n %= 1000
+    if n >= 100:
+        parts.append(ONES[n // 100] + " hundred")
+        n %= 100
+    if n:
+        parts.append(("and " if rng.random() < 0.6 else "") + _below_hundred(n))
+    return " ".join(parts)
+
+
+def numbers_and_words_text(rng: random.Random) -> str:
+    """Stage 2: digits, numbers as people say them, spelled letters and short sentences of
+    common words, alone or mixed."""
+    r = rng.random()
+    if r < 0.2:
+        return digits_text(rng)
+    if r < 0.45:
+        n = rng.choice([rng.randint(0, 99), rng.randint(100, 999), rng.randint(1000, 9999),
+                        rng.randint(1900, 2030)])
+        return number_words(n, rng)
+    if r < 0.55:
+        return " ".join(rng.choice(LETTERS) for _ in range(rng.randint(1, 6)))
+    words = [rng.choice(COMMON_WORDS) for _ in range(rng.randint(2, 8))]
+    if rng.random() < 0.3:
+        words.insert(rng.randint(0, len(words)), number_words(rng.randint(0, 999), rng))
+    return " ".join(words)
+
+
+STAGE_TEXTS = {1: digits_text, 2: numbers_and_words_text}
+
+
+# ----------------------------------------------------------------------------- voices
+
+@dataclass(frozen=True)
+class DemoVoice:
+    family: str  # "espeak", "flite" or "festival"
+    name: str
+    rate: float  # speaking rate factor: 1.0 is the voice's own speed
+    pitch: int  # espeak's 0..99; for flite and festival a sox pitch shift in cents
+
+    def label(self) -> str:
+        return f"{self.family}:{self.name}:r{self.rate:.2f}:p{self.pitch}"
+
+
+def random_voice(rng: random.Random, heldout: bool) -> DemoVoice:
+    r = rng.random()
+    rate = rng.uniform(0.75, 1.35)
+    if heldout:
+        if r < 0.5:
+            name = f"{rng.choice(HELDOUT_ESPEAK_VOICES + ['en-us', 'en-gb'])}+" \
+                   f"{rng.choice(HELDOUT_ESPEAK_VARIANTS)}"
+            return DemoVoice("espeak", name, rate, rng.randint(20, 80))
+        if r < 0.7:
+            return DemoVoice("flite", rng.choice(HELDOUT_FLITE_VOICES), rate, rng.randint(-250, 250))
+        return DemoVoice("festival", rng.choice(HELDOUT_FESTIVAL_VOICES), rate,
+                         rng.randint(-250, 250))
+    if r < 0.77:
+        variant = rng.choice(TRAIN_ESPEAK_VARIANTS)
+        name = rng.choice(TRAIN_ESPEAK_VOICES) + (f"+{variant}" if variant else "")
+        return DemoVoice("espeak", name, rate, rng.randint(20, 80))
+    if r < 0.92:
+        return DemoVoice("flite", rng.choice(TRAIN_FLITE_VOICES), rate, rng.randint(-300, 300))
+    return DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES), rate, rng.randint(-300, 300))
+
+
+def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
+    """The synthesiser's raw output (any rate) in `out_wav`."""
+    if voice.family == "espeak":
+        cmd = ["espeak-ng", "-v", voice.name, "-s", str(round(170 * voice.rate)), "-p",
+               str(voice.pitch), "-w", out_wav, text]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif voice.family == "flite":
+        cmd = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / voice.rate:.3f}",
+               "-t", text, "-o", out_wav]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif voice.family == "festival":
+        scheme = f"(voice_{voice.name}) (Parameter.set 'Duration_Stretch {1 / voice.rate:.3f})"
+        subprocess.run(["text2wave", "-eval", scheme, "-o", out_wav], input=text.encode(),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        raise ValueError(f"unknown synthesiser family {voice.family!r}")
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    gain_db: float
+    pad_start: float
+    pad_end: float
+    reverb: tuple[int, int, int] | None  # sox reverb: reverberance, HF damping, room scale (%)
+    noise: str | None  # "white" or "pink"
+    snr_db: float
+
+    def label(self) -> str:
+        parts = [f"g{self.gain_db:+.0f}"]
+        if self.reverb:
+            parts.append("rev%d/%d/%d" % self.reverb)
+        if self.noise:
+            parts.append(f"{self.noise}{self.snr_db:.0f}dB")
+        return ",".join(parts)
+
+
+def random_augmentation(rng: random.Random, clean: bool = False) -> Augmentation:
+    reverb = None
+    if not clean and rng.random() < 0.3:
+        reverb = (rng.randint(10, 60), rng.randint(20, 80), rng.randint(10, 70))
+    noise = None if clean or rng.random() < 0.5 else rng.choice(["white", "pink"])
+    return Augmentation(gain_db=rng.uniform(-12, 2), pad_start=rng.uniform(0.05, 0.6),
+                        pad_end=rng.uniform(0.1, 0.6), reverb=reverb, noise=noise,
+                        snr_db=rng.uniform(12, 40))
+
+
+def render(text: str, voice: DemoVoice, aug: Augmentation, out_wav: str, seed: int) -> np.ndarray:
+    """Synthesise, shift the pitch (flite, festival), reverberate, level, pad and add noise:
+    16 kHz mono PCM16 in `out_wav`, returned as int16 samples."""
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "raw.wav")
+        speak(text, voice, raw)
+        sox = ["sox", "-q", "-D", "-R", raw, "-r", "16000", "-c", "1", "-b", "16", "-e",
+               "signed-integer", os.path.join(tmp, "out.wav")]
+        if voice.family != "espeak" and voice.pitch:
+            sox += ["pitch", str(voice.pitch)]
+        sox += ["norm", "-3", "pad", f"{aug.pad_start:.3f}", f"{aug.pad_end:.3f}"]
+        if aug.reverb:
+            sox += ["reverb", *map(str, aug.reverb), "channels", "1"]
+        sox += ["norm", f"{-3.0 + aug.gain_db:.2f}"]
+        subprocess.run(sox, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        audio, _ = sf.read(os.path.join(tmp, "out.wav"), dtype="int16")
+    if aug.noise:
+        nrng = np.random.default_rng(seed)
+        x = audio.astype(np.float64)
+        noise = nrng.normal(0, 1, size=x.shape)
+        if aug.noise == "pink":  # 1/f power: scale the spectrum by 1/sqrt(f)
+            spec = np.fft.rfft(noise)
+            f = np.arange(len(spec), dtype=np.float64)
+            f[0] = 1
+            noise = np.fft.irfft(spec / np.sqrt(f), n=len(noise))
+        p_sig = np.mean(x ** 2) + 1e-9
+        noise *= math.sqrt(p_sig / 10 ** (aug.snr_db / 10) / (np.mean(noise ** 2) + 1e-12))
+        audio = np.clip(np.round(x + noise), -32768, 32767).astype(np.int16)
+    sf.write(out_wav, audio, 16000, subtype="PCM_16")
+    return audio
+
+
+# ----------------------------------------------------------------------------- corpora
+
+def _synth_job(job: tuple) -> dict:
+    idx, seed, out_dir, stage, heldout, clean = job
+    rng = random.Random(seed)
+    spoken = STAGE_TEXTS[stage](rng)
+    voice = random_voice(rng, heldout)
+    aug = random_augmentation(rng, clean)
+    path = os.path.join(out_dir, f"{idx:05d}.wav")
+    audio = render(spoken, voice, aug, path, seed)
+    return {"audio_filepath": path, "duration": round(len(audio) / 16000, 4),
+            "text": label_of(spoken),
+            "voice": voice.label(), "family": voice.family, "augmentation": aug.label()}
+
+
+def make_corpus(out_dir: str, n: int, seed: int, stage: int, heldout: bool, clean: bool = False,
+                procs: int = 2, log=print) -> str:
+    """`n` clips in `out_dir` with `manifest.jsonl`; reused when it is already complete."""
+    manifest = os.path.join(out_dir, "manifest.jsonl")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            if sum(1 for _ in f) == n:
+                return manifest
+    os.makedirs(out_dir, exist_ok=True)
+    t0 = time.time()
+    jobs = [(i, seed * 1_000_003 + i, out_dir, stage, heldout, clean) for i in range(n)]
+    with Pool(procs) as pool:
+        rows = pool.map(_synth_job, jobs, chunksize=16)
+    with open(manifest + ".tmp", "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    os.replace(manifest + ".tmp", manifest)
+    hours = sum(r["duration"] for r in rows) / 3600
+    log(f"synthesised {n} clips ({hours:.2f} h) in {time.time() - t0:.0f} s -> {out_dir}")
+    return manifest

@@ -1,0 +1,130 @@
+"""Trains the demo model (Parakeet-TDT-0.6B-v3's architecture, `demo` size) on synthetic speech
+on the CPU and exports it in the public parakeet-tdt-0.6b-v3 ONNX layout to models/demo.
+
+    .tools/venv-nemo/bin/python models/train_demo.py --stage 1 --out models/demo --steps 5000
+
+Stage 1 is digits (zero..nine and "oh"). Work files go to .tools/demo-stage<N>/: the synthetic
+corpora (training, a 96-clip held-out set watched during training, and the 400-clip held-out
+evaluation set `bench/demo_eval.ts` reads), the tokenizer, the
+`train_state.pt` checkpoint (rerunning the same command resumes from it) and `train.log`.
+Deterministic for a given seed and step count: same data, order and initialisation.
+
+Recipe (see models/README.md for what each part is for): pure TDT loss (models/tdt_loss.py,
+sigma 0.02); batch 32 in shuffled duration buckets; AdamW, warmup 150 steps, then a constant
+learning rate, linear decay over the last 15%; dropout 0.05; clips of at most 3 words for the
+first 300 steps; gradient clipping 1.0; 2 threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import build_model  # noqa: E402
+import demo_data  # noqa: E402
+import parakeet_arch  # noqa: E402
+
+log = logging.getLogger("train_demo")
+
+STAGES = {
+    1: {"size": "demo", "vocab": 56, "clips": 8000, "what": "digits zero..nine and oh"},
+    2: {"size": "demo", "vocab": 256, "clips": 12000,
+        "what": "digits, numbers as people say them, letters and common words"},
+}
+
+
+def init_encoder_from(model, nemo_path: str) -> int:
+    """Starts from another model's preprocessor and encoder (the acoustics it learned); the
+    prediction network and joint, whose vocabulary differs, start fresh."""
+    from nemo.collections.asr.models import EncDecRNNTBPEModel
+
+    src = EncDecRNNTBPEModel.restore_from(nemo_path, map_location="cpu").state_dict()
+    own = model.state_dict()
+    taken = {k: v for k, v in src.items()
+             if k.startswith(("encoder.", "preprocessor.")) and k in own and own[k].shape == v.shape}
+    model.load_state_dict(taken, strict=False)
+    return len(taken)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", type=int, choices=sorted(STAGES), default=1)
+    ap.add_argument("--out", required=True, help="model directory to write (e.g. models/demo)")
+    ap.add_argument("--work", help="work directory (default .tools/demo-stage<N>)")
+    ap.add_argument("--steps", type=int, required=True, help="training steps (batch 32)")
+    ap.add_argument("--clips", type=int, help="synthetic training clips (default per stage)")
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--curriculum-steps", type=int, default=300)
+    ap.add_argument("--nemo-out", help="also save the NeMo checkpoint (.nemo) here")
+    ap.add_argument("--no-export", action="store_true", help="train only")
+    ap.add_argument("--init-from", help="a .nemo whose encoder to start from (stage 2: stage 1's)")
+    ap.add_argument("--synth-only", action="store_true", help="make the corpora and stop")
+    ap.add_argument("--procs", type=int, default=2, help="synthesis processes")
+    args = ap.parse_args()
+
+    stage = STAGES[args.stage]
+    work = args.work or os.path.join(ROOT, ".tools", f"demo-stage{args.stage}")
+    os.makedirs(work, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                        handlers=[logging.StreamHandler(sys.stdout),
+                                  logging.FileHandler(os.path.join(work, "train.log"))])
+    import torch
+    from lightning.pytorch import seed_everything
+
+    torch.set_num_threads(2)
+    t_all = time.time()
+    clips = args.clips or stage["clips"]
+    train_m = demo_data.make_corpus(os.path.join(work, "train"), clips, args.seed, args.stage,
+                                    heldout=False, procs=args.procs, log=log.info)
+    dev_m = demo_data.make_corpus(os.path.join(work, "dev"), 96, args.seed + 1, args.stage,
+                                  heldout=True, procs=args.procs, log=log.info)
+    # The evaluation set: held-out voices, augmented as in training (reported per family).
+    demo_data.make_corpus(os.path.join(work, "eval"), 400, args.seed + 2, args.stage,
+                          heldout=True, procs=args.procs, log=log.info)
+    if args.synth_only:
+        return
+    train_rows = build_model.read_manifest(train_m)
+    dev_rows = build_model.read_manifest(dev_m)
+    size = parakeet_arch.SIZES[stage["size"]]
+    tok_dir = os.path.join(work, "tokenizer")
+    if not os.path.exists(os.path.join(tok_dir, "tokenizer.model")):
+        build_model.train_tokenizer([r["text"] for r in train_rows], tok_dir, stage["vocab"])
+
+    seed_everything(args.seed, workers=False)
+    model = build_model.build_nemo_model(size, tok_dir, 0.05)
+    log.info("stage %d (%s): %d parameters, vocabulary %d", args.stage, stage["what"],
+             build_model.count_params(model), model.tokenizer.vocab_size)
+    if args.init_from and not os.path.exists(os.path.join(work, "train_state.pt")):
+        log.info("encoder from %s: %d tensors", args.init_from, init_encoder_from(model, args.init_from))
+    state = build_model.train(model, train_rows, dev_rows, work, 0.0, 32, args.lr, args.seed,
+                              args.steps, curriculum=args.curriculum_steps,
+                              eval_every=args.eval_every)
+    model.eval()
+    if args.nemo_out:
+        model.save_to(args.nemo_out)
+    if args.no_export:
+        return
+    extra = {"trained": True, "stage": args.stage, "recognises": stage["what"],
+             "encoder_initialised_from": os.path.basename(args.init_from) if args.init_from else None,
+             "training": {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 1),
+                          "batch_size": 32, "clips": clips, "seed": args.seed, "lr": args.lr,
+                          "history": state["history"]}}
+    build_model.export(model, args.out, stage["size"], size, extra)
+    with open(os.path.join(work, "history.json"), "w") as f:
+        json.dump(state["history"], f, indent=1)
+    log.info("done in %.1f min", (time.time() - t_all) / 60)
+
+
+if __name__ == "__main__":
+    main()
