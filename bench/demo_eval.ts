@@ -4,7 +4,8 @@
  * RIGHT_CONTEXT_MS, with the compute each setting costs.
  *
  *   deno run -A bench/demo_eval.ts [--model models/demo]
- *     [--manifest .tools/demo-stage1/eval/manifest.jsonl] [--grid default|full] [--join 8]
+ *     [--manifest .tools/demo-stage1/eval/manifest.jsonl] [--grid default|full|none|L/C/R,…]
+ *     [--join 4]
  *     [--out bench/results/demo-eval-<date>.json]
  *
  * The manifest (made by models/train_demo.py: held-out voices, augmented as in training) lists
@@ -50,17 +51,18 @@ export interface Knobs {
   right: number;
 }
 
+/** Right context at the seed's step and left context, then left context and step at R = 480. */
 const DEFAULT_GRID: Knobs[] = [
   { left: 2000, step: 240, right: 160 },
-  { left: 0, step: 240, right: 160 },
-  { left: 480, step: 240, right: 160 },
-  { left: 960, step: 240, right: 160 },
-  { left: 4000, step: 240, right: 160 },
   { left: 2000, step: 240, right: 0 },
   { left: 2000, step: 240, right: 480 },
   { left: 2000, step: 240, right: 960 },
-  { left: 2000, step: 480, right: 160 },
-  { left: 2000, step: 960, right: 160 },
+  { left: 0, step: 240, right: 480 },
+  { left: 480, step: 240, right: 480 },
+  { left: 960, step: 240, right: 480 },
+  { left: 4000, step: 240, right: 480 },
+  { left: 2000, step: 480, right: 480 },
+  { left: 2000, step: 960, right: 480 },
 ];
 
 function fullGrid(): Knobs[] {
@@ -210,7 +212,16 @@ if (import.meta.main) {
     `offline: clips ${offline.clips.toJSON().wer}, joined ${offline.joined.toJSON().wer}`,
   );
 
-  const grid = values.grid === "full" ? fullGrid() : DEFAULT_GRID;
+  const grid = values.grid === "full"
+    ? fullGrid()
+    : values.grid === "none"
+    ? []
+    : values.grid === "default"
+    ? DEFAULT_GRID
+    : values.grid.split(",").map((g) => {
+      const [left, step, right] = g.split("/").map(Number); // L/C/R in ms
+      return { left, step, right };
+    });
   const streaming = [];
   for (const knobs of grid) {
     const r = await streamSetting(values.model, knobs, utterances, Number(values.concurrency));

@@ -67,7 +67,7 @@ while :; do
       status=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/status" 2>/dev/null || true)
     fi
     echo "parakeet-server: ${line#listening on } (PID $pid)${status:+, /status: $status}"
-    grep -q 'OFFLINE DEFAULT' "$log" && echo "parakeet-server: WARNING: serving the bundled test model (offline default; see logs/latest.log)"
+    grep -q 'OFFLINE DEFAULT' "$log" && echo "parakeet-server: WARNING: serving the bundled demo model (offline default; see logs/latest.log)"
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then

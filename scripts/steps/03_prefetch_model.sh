@@ -43,8 +43,8 @@ else
 fi
 step_warn "##############################################################################"
 step_warn "OFFLINE DEFAULT: MODEL is unset and $default is not available: $reason."
-step_warn "Serving the small test model bundled in models/test/tiny-tdt instead. It knows only"
-step_warn "spoken numbers; its transcripts of anything else are meaningless. /v1/status says"
+step_warn "Serving the small demo model bundled in models/demo instead. It recognises spoken"
+step_warn "digits only; its transcripts of anything else are meaningless. /v1/status says"
 step_warn "\"bundled\": true. To serve Parakeet: fetch it (./parakeet-server fetch-model) or set"
 step_warn "MODEL to its directory, then rerun."
 step_warn "##############################################################################"

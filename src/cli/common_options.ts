@@ -3,15 +3,16 @@ import type { DeviceRequest } from "../../ffi/mod.ts";
 import { UsageError } from "./usage_error.ts";
 
 /**
- * The small model shipped in the repository, used when no model is named. Models are real
- * files, never inside a compiled binary: when this module runs from `deno compile`'s embedded
- * tree (where the path does not exist), the model is looked up beside the executable
- * (`models/tiny-tdt`) and in the checkout around it (`dist/parakeet-server` → `models/test/`).
+ * The small demo model shipped in the repository (models/demo: spoken digits), used when no
+ * model is named. Models are real files, never inside a compiled binary: when this module runs
+ * from `deno compile`'s embedded tree (where the path does not exist), the model is looked up
+ * beside the executable (`models/demo`) and in the checkout around it (`dist/parakeet-server` →
+ * `models/demo`).
  */
 export function defaultModelDir(execPath: string = Deno.execPath()): string {
-  const source = fileURLToPath(new URL("../../models/test/tiny-tdt", import.meta.url));
+  const source = fileURLToPath(new URL("../../models/demo", import.meta.url));
   const exeDir = execPath.slice(0, execPath.lastIndexOf("/"));
-  const candidates = [source, `${exeDir}/models/tiny-tdt`, `${exeDir}/../models/test/tiny-tdt`];
+  const candidates = [source, `${exeDir}/models/demo`, `${exeDir}/../models/demo`];
   for (const dir of candidates) {
     try {
       if (Deno.statSync(`${dir}/config.json`).isFile) return dir;

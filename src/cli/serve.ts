@@ -4,7 +4,13 @@ import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
 import { loadAccessPolicy } from "../server/auth.ts";
-import { ConfigError, knobHelp, loadServerConfig, type ServerConfig } from "../server/config.ts";
+import {
+  applyModelDefaults,
+  ConfigError,
+  knobHelp,
+  loadServerConfig,
+  type ServerConfig,
+} from "../server/config.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
 import { defaultModelDir } from "./common_options.ts";
@@ -16,8 +22,8 @@ Serves streaming speech-to-text over WebSocket (ws://HOST:PORT/ws), with GET /st
 and GET /v1/status (JSON state). Every knob is an environment variable or the flag beside it;
 flags win.
 
-Without MODEL, the small test model bundled in models/test/tiny-tdt is served (the OFFLINE
-DEFAULT): it knows only spoken numbers, the log says so loudly and /v1/status reports
+Without MODEL, the small demo model bundled in models/demo is served (the OFFLINE DEFAULT):
+it recognises spoken digits and nothing else, the log says so loudly and /v1/status reports
 "bundled": true. scripts/main.sh fetches Parakeet-TDT-0.6B-v3 first and falls back to it only
 when MODEL is unset and the hub is unreachable; an explicit MODEL never falls back (a missing
 directory stops the server). Fetch the real model with: parakeet-server fetch-model
@@ -35,11 +41,13 @@ export async function launchServer(
   opts: {
     signal?: AbortSignal;
     quiet?: boolean;
+    /** Where log lines go (default stderr with a timestamp; `quiet` drops them). */
+    log?: (line: string) => void;
     /** Tests only: wraps the engine, e.g. to inject model failures. Not reachable from the CLI. */
     wrapRunner?: (engine: BatchRunner) => BatchRunner;
   } = {},
 ): Promise<{ server: RunningServer; engine: InferenceEngine }> {
-  const log = opts.quiet ? () => {} : logLine;
+  const log = opts.quiet ? () => {} : opts.log ?? logLine;
   // Before the model loads: a bad token file should stop the server at once.
   const access = loadAccessPolicy(config);
   if (access.tokens.length > 0) {
@@ -50,11 +58,25 @@ export async function launchServer(
   const modelDir = config.model ?? defaultModelDir();
   if (bundled) {
     log(
-      `WARNING: no MODEL given: serving the small bundled test model (${modelDir}); it is not Parakeet-TDT-0.6B-v3 and its transcripts are not meaningful`,
+      `WARNING: no MODEL given: serving the small bundled demo model (${modelDir}). It recognises spoken digits (zero to nine, "oh") and nothing else; it is not Parakeet-TDT-0.6B-v3. Set MODEL, or run: parakeet-server fetch-model`,
     );
   }
   const files = locateModelFiles(modelDir, config.precision);
-  const modelConfig = parseModelConfig(Deno.readTextFileSync(files.config), files.config);
+  const configText = Deno.readTextFileSync(files.config);
+  const modelConfig = parseModelConfig(configText, files.config);
+  const own = applyModelDefaults(
+    config,
+    JSON.parse(configText).streaming_defaults,
+    `${files.config} streaming_defaults`,
+  );
+  config = own.config;
+  if (own.applied.length > 0) {
+    log(
+      `knobs from the model's streaming_defaults (flags and the environment override them): ${
+        own.applied.join(" ")
+      }`,
+    );
+  }
   const vocab = Vocabulary.parse(Deno.readTextFileSync(files.vocab), files.vocab);
   const engine = await InferenceEngine.start({
     modelDir,

@@ -17,7 +17,7 @@ const HELP = `Usage: parakeet-server transcribe FILE… [options]
 Transcribes audio files offline and prints one line of text per file.
 
 Options:
-  --model DIR        model directory (env MODEL; default: the bundled test model)
+  --model DIR        model directory (env MODEL; default: the bundled demo model)
   --int8             use the int8 export (*.int8.onnx) of the model
   --json             one JSON object per file: file, text, tokens, token_ids,
                      timestamps (seconds), frames, durations, words, duration_sec

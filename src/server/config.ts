@@ -17,6 +17,8 @@ export interface ServerConfig {
   tentative: number;
   endpointMs: number;
   partialMaxWords: number;
+  /** Knobs given by a flag or the environment (the rest have their defaults). */
+  explicitKnobs: ReadonlySet<string>;
   maxBatch: number;
   maxInflightSteps: number;
   maxStreams: number;
@@ -58,7 +60,7 @@ interface Knob {
 export const KNOBS: readonly Knob[] = [
   { env: "HOST", key: "host", kind: "string", default: "0.0.0.0", help: "address to listen on" },
   { env: "PORT", key: "port", kind: "int", default: 8000, min: 0, max: 65535, help: "TCP port (0: any free port)" },
-  { env: "MODEL", key: "model", kind: "string", default: null, help: "model directory (default: the bundled test model)" },
+  { env: "MODEL", key: "model", kind: "string", default: null, help: "model directory (default: the bundled demo model, models/demo: spoken digits only)" },
   { env: "PRECISION", key: "precision", kind: "enum", default: "fp32", choices: ["fp32", "int8"], help: "model weights: fp32, or the int8 export" },
   { env: "DEVICE", key: "device", kind: "enum", default: "auto", choices: ["auto", "cuda", "cpu"], help: "auto tries CUDA, falls back to CPU with a warning" },
   { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
@@ -120,14 +122,50 @@ export function loadServerConfig(
     flags.set(knob.env, value);
   }
   const config: Record<string, unknown> = {};
+  const explicit = new Set<string>();
   for (const knob of KNOBS) {
     const raw = flags.get(knob.env) ?? env[knob.env];
+    if (raw !== undefined && raw !== "") explicit.add(knob.env);
     const source = flags.has(knob.env) ? flagName(knob) : knob.env;
     config[knob.key] = raw === undefined || raw === ""
       ? knob.default
       : parseKnob(knob, raw, source);
   }
+  config.explicitKnobs = explicit;
   return config as unknown as ServerConfig;
+}
+
+/** Knobs a model directory may set for itself (config.json `streaming_defaults`). */
+export const MODEL_DEFAULT_KNOBS = ["STEP_MS", "RIGHT_CONTEXT_MS", "LEFT_CONTEXT_MS"] as const;
+
+/**
+ * A model's own streaming defaults (the knobs its accuracy was measured with), for every knob
+ * the operator did not set: flags and the environment always win. Returns the new config and
+ * the knobs taken from the model; a bad value is a ConfigError naming `source`.
+ */
+export function applyModelDefaults(
+  config: ServerConfig,
+  defaults: unknown,
+  source: string,
+): { config: ServerConfig; applied: string[] } {
+  if (defaults === undefined || defaults === null) return { config, applied: [] };
+  if (typeof defaults !== "object" || Array.isArray(defaults)) {
+    throw new ConfigError(`${source} must be an object of knob values`);
+  }
+  const next: Record<string, unknown> = { ...config };
+  const applied: string[] = [];
+  for (const [env, value] of Object.entries(defaults as Record<string, unknown>)) {
+    const knob = KNOBS.find((k) => k.env === env);
+    if (!knob || !(MODEL_DEFAULT_KNOBS as readonly string[]).includes(env)) {
+      throw new ConfigError(
+        `${source}: ${env} is not a knob a model may set (${MODEL_DEFAULT_KNOBS.join(", ")})`,
+      );
+    }
+    if (config.explicitKnobs.has(env)) continue;
+    next[knob.key] = parseKnob(knob, String(value), `${source}.${env}`);
+    applied.push(`${env}=${value}`);
+  }
+  return { config: next as unknown as ServerConfig, applied };
 }
 
 function parseKnob(knob: Knob, raw: string, source: string): string | number {

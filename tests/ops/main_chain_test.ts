@@ -74,14 +74,14 @@ Deno.test("main.sh → offline default on a CPU machine; rerun refuses; stop.sh 
     assertEquals(start.code, 0, start.stdout + start.stderr);
     assertStringIncludes(start.stdout, `ws://127.0.0.1:${port}/ws`);
     assertStringIncludes(start.stdout, "/status: ok");
-    assertStringIncludes(start.stdout, "WARNING: serving the bundled test model");
+    assertStringIncludes(start.stdout, "WARNING: serving the bundled demo model");
     pid = readPid(dir);
     assert(alive(pid), "the PID in .run.pid is the running server");
 
     assertEquals(await getText(`http://127.0.0.1:${port}/status`), "ok");
     const status = JSON.parse(await getText(`http://127.0.0.1:${port}/v1/status`));
     assertEquals(status.model.bundled, true);
-    assertEquals(status.model.dir, `${dir}/models/test/tiny-tdt`);
+    assertEquals(status.model.dir, `${dir}/models/demo`);
 
     const log = Deno.readTextFileSync(`${dir}/logs/latest.log`);
     for (
@@ -93,7 +93,7 @@ Deno.test("main.sh → offline default on a CPU machine; rerun refuses; stop.sh 
         "OFFLINE DEFAULT: MODEL is unset and parakeet-tdt-0.6b-v3 is not available",
         "no compile: DENORT_BIN is unset",
         "launching: deno run main.ts",
-        "WARNING: no MODEL given: serving the small bundled test model",
+        "WARNING: no MODEL given: serving the small bundled demo model",
         `listening on ws://127.0.0.1:${port}/ws`,
       ]
     ) assertStringIncludes(log, want);
@@ -114,7 +114,7 @@ Deno.test("main.sh → offline default on a CPU machine; rerun refuses; stop.sh 
     for (const gone of [".run.pid", ".run.state", "logs", ".tools/bin", ".tools/lib", ".cache"]) {
       assert(!exists(`${dir}/${gone}`), `${gone} purged`);
     }
-    assert(exists(`${dir}/models/test/tiny-tdt/config.json`), "the repository itself is kept");
+    assert(exists(`${dir}/models/demo/config.json`), "the repository itself is kept");
     const conn = await Deno.connect({ hostname: "127.0.0.1", port }).then((c) => {
       c.close();
       return true;

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { ROOT } from "../engine/fixtures.ts";
 import { startTestServer } from "../server/harness.ts";
+import { launchServer } from "../../src/cli/serve.ts";
+import { loadServerConfig } from "../../src/server/config.ts";
 import { run, synthesize } from "./synth.ts";
 
 const PYTHON = `${ROOT}.tools/venv-check/bin/python`;
@@ -106,6 +108,42 @@ Deno.test({
       assert.deepEqual(hostile.at(-1), { type: "closed", code: 1009 });
       assert.deepEqual(finals(neighbour), alone);
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "with no MODEL the server serves the demo model and says so; the seed client gets a spoken number sequence right",
+  ignore: !ready,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const lines: string[] = [];
+    const config = loadServerConfig({ HOST: "127.0.0.1", PORT: "0", DEVICE: "cpu" });
+    const { server, engine } = await launchServer(config, { log: (l) => lines.push(l) });
+    try {
+      // A voice the demo model never heard (models/synth.py HELDOUT_ESPEAK_VARIANTS).
+      const digits = "four one five five five two six eight";
+      const raw = `${dir}/raw.wav`;
+      const clip = `${dir}/number.wav`;
+      await run("espeak-ng", ["-v", "en-us+f2", "-s", "160", "-w", raw, digits]);
+      await run("sox", [raw, "-r", "16000", "-c", "1", "-b", "16", clip, "pad", "0.2", "0.3"]);
+      const http = `http://127.0.0.1:${server.port}`;
+      const status = await (await fetch(`${http}/v1/status`)).json();
+      assert.equal(status.model.bundled, true);
+      assert.match(status.model.dir, /models\/demo$/);
+      assert.ok(
+        lines.some((l) =>
+          l.includes("WARNING: no MODEL given: serving the small bundled demo model")
+        ),
+        lines.join("\n"),
+      );
+      const events = await pythonClient(`ws://127.0.0.1:${server.port}/ws`, clip, ["--rtf", "4"]);
+      assert.deepEqual(finals(events), [digits]);
+    } finally {
+      await server.shutdown();
+      await engine.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
