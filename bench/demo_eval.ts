@@ -5,7 +5,7 @@
  *
  *   deno run -A bench/demo_eval.ts [--model models/demo]
  *     [--manifest .tools/demo-stage1/eval/manifest.jsonl] [--grid default|full|none|L/C/R,…]
- *     [--join 4]
+ *     [--join 4] [--precision fp32|int8]
  *     [--out bench/results/demo-eval-<date>.json]
  *
  * The manifest (made by models/train_demo.py: held-out voices, augmented as in training) lists
@@ -117,6 +117,7 @@ async function streamSetting(
   knobs: Knobs,
   utterances: Utterance[],
   concurrency: number,
+  precision: "fp32" | "int8",
 ): Promise<{ wer: WerTally; cpuPerAudioS: number; wallS: number }> {
   const { child, port } = await startServerProcess({
     MODEL: model,
@@ -124,6 +125,7 @@ async function streamSetting(
     LEFT_CONTEXT_MS: String(knobs.left),
     RIGHT_CONTEXT_MS: String(knobs.right),
     MAX_MESSAGES_PER_S: "100000",
+    PRECISION: precision,
     ORT_THREADS: "2",
   });
   try {
@@ -163,9 +165,11 @@ if (import.meta.main) {
       grid: { type: "string", default: "default" },
       join: { type: "string", default: "4" },
       concurrency: { type: "string", default: "8" },
+      precision: { type: "string", default: "fp32" },
       out: { type: "string" },
     },
   });
+  const precision = values.precision === "int8" ? "int8" : "fp32";
   const rows: Row[] = Deno.readTextFileSync(values.manifest).trim().split("\n").map((l) =>
     JSON.parse(l)
   );
@@ -195,7 +199,7 @@ if (import.meta.main) {
   const byFamily: Record<string, WerTally> = {};
   const examples: { ref: string; hyp: string; voice: string }[] = [];
   {
-    using model = ParakeetModel.load(runtime, values.model, { device: "cpu" });
+    using model = ParakeetModel.load(runtime, values.model, { device: "cpu", precision });
     const extractor = new LogMelExtractor();
     const perClip = transcribeClips(model, extractor, clips.map((c) => c.samples)).transcripts;
     perClip.forEach((t, i) => {
@@ -224,7 +228,13 @@ if (import.meta.main) {
     });
   const streaming = [];
   for (const knobs of grid) {
-    const r = await streamSetting(values.model, knobs, utterances, Number(values.concurrency));
+    const r = await streamSetting(
+      values.model,
+      knobs,
+      utterances,
+      Number(values.concurrency),
+      precision,
+    );
     const row = {
       ...knobs,
       recompute_factor: Math.round((knobs.left + knobs.step + knobs.right) / knobs.step * 100) /
@@ -244,7 +254,7 @@ if (import.meta.main) {
   const config = JSON.parse(Deno.readTextFileSync(`${values.model}/config.json`));
   const report = {
     what: "demo model WER on held-out voices: offline and streamed through the server",
-    model: { dir: values.model, parameters: config.parameters, stage: config.stage },
+    model: { dir: values.model, parameters: config.parameters, stage: config.stage, precision },
     manifest: values.manifest,
     clips: rows.length,
     joined_utterances: utterances.length,
