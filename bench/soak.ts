@@ -33,6 +33,9 @@ export interface Sample {
   openStreams: number;
   statusMs: number;
   stepP95Ms: number | null;
+  /** The main isolate's V8 heap in use and its external memory (buffers), from /metrics. */
+  heapMiB?: number;
+  externalMiB?: number;
 }
 
 export interface SoakReport {
@@ -198,16 +201,23 @@ async function deafPeer(port: number): Promise<string> {
   return /idle_timeout/.test(got) ? "deaf/idle_timeout" : "deaf/" + got.slice(0, 40);
 }
 
-async function readMetrics(http: string): Promise<Map<string, number>> {
+async function readMetrics(
+  http: string,
+): Promise<{ buckets: Map<string, number>; heapMiB: number; externalMiB: number }> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  const out = new Map<string, number>();
+  const buckets = new Map<string, number>();
+  let heapMiB = 0;
+  let externalMiB = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith("parakeet_step_latency_seconds_bucket")) {
       const le = line.match(/le="([^"]+)"/)?.[1];
-      if (le) out.set(le, Number(line.split(" ").at(-1)));
+      if (le) buckets.set(le, Number(line.split(" ").at(-1)));
     }
+    const mib = () => Math.round(Number(line.split(" ").at(-1)) / 2 ** 20 * 10) / 10;
+    if (line.startsWith("parakeet_main_heap_used_bytes ")) heapMiB = mib();
+    if (line.startsWith("parakeet_main_external_bytes ")) externalMiB = mib();
   }
-  return out;
+  return { buckets, heapMiB, externalMiB };
 }
 
 /** p95 of the step latencies observed between two scrapes, from the histogram's bucket deltas. */
@@ -357,7 +367,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           fds,
           openStreams: status.streams.open,
           statusMs: Math.round(statusMs * 10) / 10,
-          stepP95Ms: p95Between(prevMetrics, metrics),
+          stepP95Ms: p95Between(prevMetrics.buckets, metrics.buckets),
+          heapMiB: metrics.heapMiB,
+          externalMiB: metrics.externalMiB,
         });
         prevMetrics = metrics;
       }

@@ -384,6 +384,26 @@ export class ServerMetrics {
       "parakeet_dropped_partials_total",
       "Partials not sent to clients that were not reading",
     );
+    // Read at scrape time; the heap figures are the main isolate's (the inference worker has
+    // its own), RSS is the whole process's.
+    r.gauge(
+      "process_resident_memory_bytes",
+      "Resident memory of the process, in bytes",
+      [],
+      () => Deno.memoryUsage().rss,
+    );
+    r.gauge(
+      "parakeet_main_heap_used_bytes",
+      "V8 heap in use by the main isolate (sockets, sessions), in bytes",
+      [],
+      () => Deno.memoryUsage().heapUsed,
+    );
+    r.gauge(
+      "parakeet_main_external_bytes",
+      "Memory held outside the V8 heap by the main isolate's objects (buffers), in bytes",
+      [],
+      () => Deno.memoryUsage().external,
+    );
     r.gauge(
       "process_start_time_seconds",
       "Start time of the process since the Unix epoch, in seconds",

@@ -144,6 +144,11 @@ Deno.test({
     assert.equal(f["parakeet_streams"].type, "counter");
     assert.equal(v("parakeet_streams_total"), 4);
     assert.equal(v("parakeet_open_streams"), 0);
+    // Memory: the process's RSS (at least the model's weights) and the main isolate's heap.
+    assert.ok(v("process_resident_memory_bytes") > 20 * 2 ** 20);
+    assert.ok(v("parakeet_main_heap_used_bytes") > 2 ** 20);
+    assert.ok(v("parakeet_main_heap_used_bytes") < v("process_resident_memory_bytes"));
+    assert.ok(v("parakeet_main_external_bytes") >= 0);
     assert.equal(v("parakeet_refused_total", { reason: "not_websocket" }), 1);
     assert.equal(v("parakeet_errors_total", { code: "invalid_message" }), 1);
     assert.equal(v("parakeet_ws_closes_total", { code: "1000" }), 4);
