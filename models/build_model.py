@@ -27,7 +27,6 @@ import random
 import shutil
 import sys
 import time
-from multiprocessing import Pool
 
 import numpy as np
 
@@ -37,7 +36,7 @@ sys.path.insert(0, HERE)
 
 import parakeet_arch  # noqa: E402
 from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,  # noqa: E402
-                   TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, Voice, synthesize)
+                   TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, Voice, synthesize, write_corpus)
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 EXTRA = ["hundred", "thousand", "point", "minus", "and", "yes", "no"]
@@ -104,23 +103,8 @@ def _synth_one(job: tuple) -> dict:
 
 
 def make_corpus(out_dir: str, n: int, seed: int, heldout: bool, procs: int = 2) -> str:
-    manifest = os.path.join(out_dir, "manifest.jsonl")
-    if os.path.exists(manifest):
-        with open(manifest) as f:
-            if sum(1 for _ in f) == n:
-                return manifest
-    os.makedirs(out_dir, exist_ok=True)
-    t0 = time.time()
     jobs = [(i, seed * 1_000_003 + i, out_dir, heldout) for i in range(n)]
-    with Pool(procs) as pool:
-        rows = pool.map(_synth_one, jobs, chunksize=32)
-    with open(manifest + ".tmp", "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    os.replace(manifest + ".tmp", manifest)
-    hours = sum(r["duration"] for r in rows) / 3600
-    log.info("synthesised %d clips (%.2f h) in %.0f s -> %s", n, hours, time.time() - t0, out_dir)
-    return manifest
+    return write_corpus(out_dir, jobs, _synth_one, procs, chunksize=32, log=log.info)
 
 
 def read_manifest(path: str) -> list[dict]:

@@ -12,20 +12,17 @@ festvox-us-slt-hts) and sox.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
-from multiprocessing import Pool
 
 import numpy as np
 
-from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,
-                   TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, HELDOUT_FLITE_VOICES)
+from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, HELDOUT_FLITE_VOICES,
+                   TRAIN_ESPEAK_VARIANTS, TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, write_corpus)
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -262,20 +259,5 @@ def _synth_job(job: tuple) -> dict:
 def make_corpus(out_dir: str, n: int, seed: int, stage: int, heldout: bool, clean: bool = False,
                 procs: int = 2, log=print) -> str:
     """`n` clips in `out_dir` with `manifest.jsonl`; reused when it is already complete."""
-    manifest = os.path.join(out_dir, "manifest.jsonl")
-    if os.path.exists(manifest):
-        with open(manifest) as f:
-            if sum(1 for _ in f) == n:
-                return manifest
-    os.makedirs(out_dir, exist_ok=True)
-    t0 = time.time()
     jobs = [(i, seed * 1_000_003 + i, out_dir, stage, heldout, clean) for i in range(n)]
-    with Pool(procs) as pool:
-        rows = pool.map(_synth_job, jobs, chunksize=16)
-    with open(manifest + ".tmp", "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    os.replace(manifest + ".tmp", manifest)
-    hours = sum(r["duration"] for r in rows) / 3600
-    log(f"synthesised {n} clips ({hours:.2f} h) in {time.time() - t0:.0f} s -> {out_dir}")
-    return manifest
+    return write_corpus(out_dir, jobs, _synth_job, procs, chunksize=16, log=log)

@@ -7,10 +7,13 @@ Shared by the training-data generator (build_model.py) and the fixture generator
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
+from multiprocessing import Pool
 
 # Base espeak-ng English voices and voice variants used for TRAINING. The fixtures use voices
 # outside these lists (HELDOUT_*), so the test clips are speakers the model never heard.
@@ -64,3 +67,26 @@ def synthesize(text: str, voice: Voice, out_wav: str, *, pad_start: float = 0.15
         # `norm` first so every voice lands at the same level, then the requested gain.
         sox += ["norm", f"{-3.0 + gain_db:.2f}", "pad", f"{pad_start:.3f}", f"{pad_end:.3f}"]
         subprocess.run(sox, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def write_corpus(out_dir: str, jobs: list, worker, procs: int = 2, chunksize: int = 16,
+                 log=print) -> str:
+    """Runs `worker` over `jobs` in `procs` processes (each job makes one clip and returns its
+    manifest row, with "duration") and writes `out_dir/manifest.jsonl` atomically. A manifest
+    that already has one row per job is reused as it is."""
+    manifest = os.path.join(out_dir, "manifest.jsonl")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            if sum(1 for _ in f) == len(jobs):
+                return manifest
+    os.makedirs(out_dir, exist_ok=True)
+    t0 = time.time()
+    with Pool(procs) as pool:
+        rows = pool.map(worker, jobs, chunksize=chunksize)
+    with open(manifest + ".tmp", "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    os.replace(manifest + ".tmp", manifest)
+    hours = sum(r["duration"] for r in rows) / 3600
+    log(f"synthesised {len(rows)} clips ({hours:.2f} h) in {time.time() - t0:.0f} s -> {out_dir}")
+    return manifest

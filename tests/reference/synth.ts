@@ -1,6 +1,6 @@
 /** Fresh speech clips for tests, made with espeak-ng and sox at test time (never committed). */
 
-const WORDS = [
+export const WORDS = [
   "zero",
   "one",
   "two",
