@@ -35,7 +35,7 @@ HELDOUT_FESTIVAL_VOICES = ["ked_diphone", "cmu_us_slt_arctic_hts"]
 def digits_text(rng: random.Random) -> str:
     """Stage 1: one to eight of zero..nine, with "oh" for zero now and then; three clips in ten
     are longer, two to four such groups with a pause (a comma) between them, as a phone number
-    or a card number is read out, so the model also sees utterances of 5-12 s."""
+    or a card number is read out, so the model also sees longer utterances (up to about 11 s)."""
     def group(n: int) -> str:
         return " ".join(rng.choice(DIGITS) if rng.random() > 0.07 else "oh" for _ in range(n))
 
