@@ -23,6 +23,7 @@ import { OrtRuntime } from "../ffi/mod.ts";
 import { LogMelExtractor } from "../src/audio/log_mel.ts";
 import { readWav } from "../src/audio/wav.ts";
 import { transcribeClips } from "../src/engine/offline_transcriber.ts";
+import { floatToPcm16 } from "../src/client/pcm.ts";
 import { ParakeetModel } from "../src/model/parakeet_model.ts";
 import { barChartSvg } from "./chart.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
@@ -73,14 +74,6 @@ function fullGrid(): Knobs[] {
     }
   }
   return out;
-}
-
-function toPcm16(samples: Float32Array): Uint8Array {
-  const out = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    out[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768)));
-  }
-  return new Uint8Array(out.buffer);
 }
 
 function cpuSeconds(pid: number): number {
@@ -138,7 +131,7 @@ async function streamSetting(
       Array.from({ length: concurrency }, async () => {
         while (next < utterances.length) {
           const i = next++;
-          hyps[i] = await streamOne(url, toPcm16(utterances[i].samples));
+          hyps[i] = await streamOne(url, floatToPcm16(utterances[i].samples));
         }
       }),
     );

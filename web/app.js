@@ -143,18 +143,25 @@ class Session {
   }
 }
 
-async function startMic() {
-  ui.error.textContent = "";
-  session = new Session("mic");
+/** Opens the session of this kind; false (error shown, state reset) when it cannot connect. */
+async function openSession(kind) {
+  session = new Session(kind);
   setState("connecting", "Connecting…");
-  // Connection and audio graph first, microphone last: audio captured before the graph is
-  // connected would be lost (the first word).
   try {
     await session.open();
+    return true;
   } catch (err) {
     showError(err.message);
-    return end();
+    end();
+    return false;
   }
+}
+
+async function startMic() {
+  ui.error.textContent = "";
+  // Connection and audio graph first, microphone last: audio captured before the graph is
+  // connected would be lost (the first word).
+  if (!(await openSession("mic"))) return;
   let stream, ctx;
   try {
     // Ask for 16 kHz; browsers that refuse (or give another rate) are resampled in the worklet.
@@ -314,14 +321,7 @@ async function startFile(file) {
     showError(err.message);
     return;
   }
-  session = new Session("file");
-  setState("connecting", "Connecting…");
-  try {
-    await session.open();
-  } catch (err) {
-    showError(err.message);
-    return end();
-  }
+  if (!(await openSession("file"))) return;
   const seconds = (pcm.length / 32000).toFixed(1);
   setState("streaming", `Streaming ${file.name} (${seconds} s) at real time…`);
   let stopped = false;

@@ -62,11 +62,10 @@ export async function launchServer(
     );
   }
   const files = locateModelFiles(modelDir, config.precision);
-  const configText = Deno.readTextFileSync(files.config);
-  const modelConfig = parseModelConfig(configText, files.config);
+  const modelConfig = parseModelConfig(Deno.readTextFileSync(files.config), files.config);
   const own = applyModelDefaults(
     config,
-    JSON.parse(configText).streaming_defaults,
+    modelConfig.streamingDefaults,
     `${files.config} streaming_defaults`,
   );
   config = own.config;

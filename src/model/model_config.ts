@@ -15,6 +15,8 @@ export interface ModelConfig {
   sampleRate: number;
   /** Seconds per feature frame (NeMo's window_stride). */
   windowStride: number;
+  /** `streaming_defaults` as written: knob values, checked by the server's knob table. */
+  streamingDefaults?: unknown;
 }
 
 const DEFAULTS = {
@@ -77,5 +79,6 @@ export function parseModelConfig(text: string, source = "config.json"): ModelCon
     durations,
     sampleRate: int("sample_rate", 8000, 48000),
     windowStride: stride,
+    streamingDefaults: obj.streaming_defaults,
   };
 }

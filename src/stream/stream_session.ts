@@ -220,11 +220,13 @@ export class StreamSession {
     if (max <= 0) return cut;
     const pieces = this.#ctx.vocab.pieces;
     const wordStart = (id: number) => /^\u2581[\p{L}\p{N}]/u.test(pieces[id] ?? "");
-    const all = [...u.tokens, ...u.tentative.tokens];
+    // Counted back from the end without copying: the committed tokens grow without bound.
+    const committed = u.tokens.length;
+    const tokenAt = (i: number) => i < committed ? u.tokens[i] : u.tentative.tokens[i - committed];
     let words = 0;
     let target = cut.token;
-    for (let i = all.length - 1; i > cut.token; i--) {
-      if (!wordStart(all[i])) continue;
+    for (let i = committed + u.tentative.tokens.length - 1; i > cut.token; i--) {
+      if (!wordStart(tokenAt(i))) continue;
       if (++words === max) {
         target = i;
         break;
