@@ -200,7 +200,8 @@ class Batches:
         for k, i in enumerate(ids):
             sig[k, :lens[k]] = torch.from_numpy(self.audio[i].astype(np.float32) / 32768.0)
         tl = [len(self.tokens[i]) for i in ids]
-        tgt = torch.zeros(len(ids), max(tl), dtype=torch.long)
+        # max(1, ...): a batch whose clips are all without speech still has a target axis
+        tgt = torch.zeros(len(ids), max(1, *tl), dtype=torch.long)
         for k, i in enumerate(ids):
             tgt[k, :tl[k]] = torch.tensor(self.tokens[i])
         return sig, torch.tensor(lens), tgt, torch.tensor(tl)

@@ -81,6 +81,8 @@ class TDTLossCPU(torch.nn.Module):
         B, T, U1, _ = logp.shape
         U = U1 - 1
         dev, dt = logp.device, logp.dtype
+        if labels.shape[1] < U:  # a batch whose clips are all without speech: NeMo trims to 0
+            labels = torch.nn.functional.pad(labels, (0, U - labels.shape[1]))
         labels = labels[:, :U].long().clamp(0, logp.shape[-1] - 1)
         blank_lp = logp[..., self.blank]  # [B, T, U+1]
         if U > 0:

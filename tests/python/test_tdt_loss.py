@@ -63,3 +63,16 @@ def test_tdt_loss_per_example_reduction_none():
     loss = TDTLossCPU(blank=4, durations=[0, 1, 2, 3, 4], reduction=None, sigma=0.02)
     out = loss(acts, labels, torch.tensor([6, 5, 4]), torch.tensor([2, 1, 2]))
     assert out.shape == (3,) and torch.isfinite(out).all() and (out > 0).all()
+
+
+def test_tdt_loss_batch_without_speech_given_labels_narrower_than_acts():
+    # A batch whose clips all have empty transcripts: the prediction network ran on one padded
+    # column (acts U+1 = 2) while NeMo's loss wrapper trimmed the labels to the longest, 0.
+    g = torch.Generator().manual_seed(11)
+    acts = torch.randn(2, 7, 2, 4 + 1 + 5, generator=g)
+    act_lens, label_lens = torch.tensor([7, 5]), torch.tensor([0, 0])
+    loss = TDTLossCPU(blank=4, durations=[0, 1, 2, 3, 4], reduction="sum", sigma=0.02)
+    got = loss(acts, torch.zeros(2, 0, dtype=torch.long), act_lens, label_lens)
+    want = reference(acts.clone(), torch.zeros(2, 1, dtype=torch.long), act_lens, label_lens,
+                     [0, 1, 2, 3, 4], 0.02)
+    assert torch.isfinite(got) and abs(got.item() - want.item()) <= 2e-6 * abs(want.item())
