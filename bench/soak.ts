@@ -35,7 +35,11 @@ export interface Sample {
   stepP95Ms: number | null;
   /** The main isolate's V8 heap in use and its external memory (buffers), from /metrics. */
   heapMiB?: number;
+  heapTotalMiB?: number;
   externalMiB?: number;
+  /** Resident anonymous memory (heaps, arenas) and resident file pages (code, mapped files). */
+  anonMiB?: number;
+  fileMiB?: number;
 }
 
 export interface SoakReport {
@@ -203,10 +207,13 @@ async function deafPeer(port: number): Promise<string> {
 
 async function readMetrics(
   http: string,
-): Promise<{ buckets: Map<string, number>; heapMiB: number; externalMiB: number }> {
+): Promise<
+  { buckets: Map<string, number>; heapMiB: number; heapTotalMiB: number; externalMiB: number }
+> {
   const text = await (await fetch(`${http}/metrics`)).text();
   const buckets = new Map<string, number>();
   let heapMiB = 0;
+  let heapTotalMiB = 0;
   let externalMiB = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith("parakeet_step_latency_seconds_bucket")) {
@@ -215,9 +222,10 @@ async function readMetrics(
     }
     const mib = () => Math.round(Number(line.split(" ").at(-1)) / 2 ** 20 * 10) / 10;
     if (line.startsWith("parakeet_main_heap_used_bytes ")) heapMiB = mib();
+    if (line.startsWith("parakeet_main_heap_total_bytes ")) heapTotalMiB = mib();
     if (line.startsWith("parakeet_main_external_bytes ")) externalMiB = mib();
   }
-  return { buckets, heapMiB, externalMiB };
+  return { buckets, heapMiB, heapTotalMiB, externalMiB };
 }
 
 /** p95 of the step latencies observed between two scrapes, from the histogram's bucket deltas. */
@@ -236,11 +244,18 @@ function p95Between(a: Map<string, number>, b: Map<string, number>): number | nu
   return null;
 }
 
-function procStats(pid: number): { rssMiB: number; fds: number } {
+function procStats(
+  pid: number,
+): { rssMiB: number; anonMiB: number; fileMiB: number; fds: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKiB = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+  const kib = (field: string) => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
   const fds = [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
-  return { rssMiB: rssKiB / 1024, fds };
+  return {
+    rssMiB: kib("VmRSS") / 1024,
+    anonMiB: kib("RssAnon") / 1024,
+    fileMiB: kib("RssFile") / 1024,
+    fds,
+  };
 }
 
 function slope(xs: number[], ys: number[]): number {
@@ -360,7 +375,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const status = await (await fetch(`${http}/v1/status`)).json();
         const statusMs = performance.now() - s0;
         const metrics = await readMetrics(http);
-        const { rssMiB, fds } = procStats(child.pid);
+        const { rssMiB, anonMiB, fileMiB, fds } = procStats(child.pid);
         report.samples.push({
           t: (Date.now() - t0) / 1000,
           rssMiB: Math.round(rssMiB * 10) / 10,
@@ -369,7 +384,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           statusMs: Math.round(statusMs * 10) / 10,
           stepP95Ms: p95Between(prevMetrics.buckets, metrics.buckets),
           heapMiB: metrics.heapMiB,
+          heapTotalMiB: metrics.heapTotalMiB,
           externalMiB: metrics.externalMiB,
+          anonMiB: Math.round(anonMiB * 10) / 10,
+          fileMiB: Math.round(fileMiB * 10) / 10,
         });
         prevMetrics = metrics;
       }

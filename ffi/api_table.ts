@@ -51,6 +51,8 @@ export const ORT_SLOTS = {
   },
   // OrtStatus* CreateSessionOptions(OrtSessionOptions** options)
   CreateSessionOptions: { slot: 10, parameters: [B], result: P },
+  // OrtStatus* DisableMemPattern(OrtSessionOptions* options)
+  DisableMemPattern: { slot: 17, parameters: [P], result: P },
   // OrtStatus* EnableCpuMemArena(OrtSessionOptions* options)
   EnableCpuMemArena: { slot: 18, parameters: [P], result: P },
   // OrtStatus* DisableCpuMemArena(OrtSessionOptions* options)

@@ -24,6 +24,11 @@ export interface SessionOptions {
   graphOptimization?: GraphOptimization;
   /** ORT's CPU memory arena (default on). Off lowers peak memory with varying shapes. */
   memoryArena?: boolean;
+  /**
+   * ORT's memory pattern (default on): per input shape, one block planned for all intermediate
+   * tensors. With shapes that vary call to call (batch sizes), each new shape plans a new block.
+   */
+  memoryPattern?: boolean;
 }
 
 // GraphOptimizationLevel values (onnxruntime_c_api.h).
@@ -75,6 +80,9 @@ export class NativeSessionOptions implements Disposable {
       );
       if (opts.memoryArena === false) {
         check(api, api.DisableCpuMemArena.call(p), "DisableCpuMemArena");
+      }
+      if (opts.memoryPattern === false) {
+        check(api, api.DisableMemPattern.call(p), "DisableMemPattern");
       }
       if (opts.device === "cuda") {
         const cuda = { ...opts.cuda, deviceId: opts.cuda?.deviceId ?? opts.cudaDeviceId };

@@ -1,5 +1,6 @@
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { InferenceEngine } from "../engine/inference_engine.ts";
+import { warmUpRequest } from "../engine/warm_up.ts";
 import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
@@ -90,6 +91,28 @@ export async function launchServer(
   );
   const sub = modelConfig.subsamplingFactor;
   const frameMs = modelConfig.windowStride * 1000;
+  const warmBatch = Math.min(config.warmupBatch, config.maxBatch);
+  if (warmBatch > 0) {
+    const columns = (config.leftContextMs + config.stepMs + config.rightContextMs) / frameMs;
+    const t0 = performance.now();
+    try {
+      await engine.run(
+        warmUpRequest(engine.model.spec, modelConfig.featuresSize, warmBatch, columns),
+      );
+    } catch (err) {
+      await engine.close();
+      throw new Error(
+        `the warm-up batch (${warmBatch} windows of ${columns} frames) failed: ${
+          (err as Error).message
+        }. Lower MAX_BATCH, or set WARMUP_BATCH=0 to skip the warm-up`,
+      );
+    }
+    log(
+      `warm-up: one batch of ${warmBatch} windows × ${columns} frames in ${
+        Math.round(performance.now() - t0)
+      } ms`,
+    );
+  }
   const server = await startServer({
     config,
     runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,

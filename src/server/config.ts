@@ -20,6 +20,7 @@ export interface ServerConfig {
   /** Knobs given by a flag or the environment (the rest have their defaults). */
   explicitKnobs: ReadonlySet<string>;
   maxBatch: number;
+  warmupBatch: number;
   maxInflightSteps: number;
   maxStreams: number;
   maxFrameBytes: number;
@@ -72,6 +73,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "ENDPOINT_MS", key: "endpointMs", kind: "int", default: 0, min: 0, max: 60_000, help: "close a segment after this much trailing non-speech (0: off; per stream: /ws?endpoint_ms=)" },
   { env: "PARTIAL_MAX_WORDS", key: "partialMaxWords", kind: "int", default: 100, min: 0, max: 100_000, help: "most words a partial repeats; older ones are left out and text_offset says so (0: all)" },
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
+  { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },

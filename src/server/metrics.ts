@@ -399,6 +399,12 @@ export class ServerMetrics {
       () => Deno.memoryUsage().heapUsed,
     );
     r.gauge(
+      "parakeet_main_heap_total_bytes",
+      "V8 heap reserved by the main isolate, in bytes",
+      [],
+      () => Deno.memoryUsage().heapTotal,
+    );
+    r.gauge(
       "parakeet_main_external_bytes",
       "Memory held outside the V8 heap by the main isolate's objects (buffers), in bytes",
       [],

@@ -58,6 +58,7 @@ Deno.test("InferenceSession: graph optimisation levels, threads and arena settin
       intraOpThreads: 2,
       interOpThreads: 1,
       memoryArena: false,
+      memoryPattern: false,
     });
     const x = tensor("float32", [1, 4], Float32Array.of(1, 2, 3, 4));
     assert.deepEqual(s.run({ x, y: x }).z.data, Float32Array.of(2, 4, 6, 8));
