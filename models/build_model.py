@@ -276,6 +276,10 @@ def train(model, train_rows, dev_rows, work: str, minutes: float, batch_size: in
         torch.set_rng_state(saved["torch_rng"])
         random.setstate(saved["py_rng"])
         log.info("resumed at step %d (%.1f min trained)", state["step"], state["elapsed"] / 60)
+        if max_steps is not None and max_steps != state["total_steps"]:
+            # a resumed run may be shortened or lengthened: the new --steps sets the schedule
+            log.info("total steps %s -> %d", state["total_steps"], max_steps)
+            state["total_steps"] = max_steps
 
     def save():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
