@@ -1,6 +1,6 @@
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { InferenceEngine } from "../engine/inference_engine.ts";
-import { warmUpRequest } from "../engine/warm_up.ts";
+import { warmUp } from "../engine/warm_up.ts";
 import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
@@ -91,38 +91,34 @@ export async function launchServer(
   );
   const sub = modelConfig.subsamplingFactor;
   const frameMs = modelConfig.windowStride * 1000;
+  const geometry = {
+    chunkFrames: config.stepMs / frameMs,
+    leftFrames: config.leftContextMs / frameMs,
+    rightFrames: config.rightContextMs / frameMs,
+    subsampling: sub,
+  };
   const warmBatch = Math.min(config.warmupBatch, config.maxBatch);
   if (warmBatch > 0) {
-    const columns = (config.leftContextMs + config.stepMs + config.rightContextMs) / frameMs;
-    const t0 = performance.now();
+    const columns = geometry.leftFrames + geometry.chunkFrames + geometry.rightFrames;
     try {
-      await engine.run(
-        warmUpRequest(engine.model.spec, modelConfig.featuresSize, warmBatch, columns),
+      const ms = await warmUp(
+        engine,
+        engine.model.spec,
+        modelConfig.featuresSize,
+        warmBatch,
+        columns,
       );
+      log(`warm-up: one batch of ${warmBatch} windows × ${columns} frames in ${Math.round(ms)} ms`);
     } catch (err) {
       await engine.close();
-      throw new Error(
-        `the warm-up batch (${warmBatch} windows of ${columns} frames) failed: ${
-          (err as Error).message
-        }. Lower MAX_BATCH, or set WARMUP_BATCH=0 to skip the warm-up`,
-      );
+      throw err;
     }
-    log(
-      `warm-up: one batch of ${warmBatch} windows × ${columns} frames in ${
-        Math.round(performance.now() - t0)
-      } ms`,
-    );
   }
   const server = await startServer({
     config,
     runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,
     context: {
-      geometry: {
-        chunkFrames: config.stepMs / frameMs,
-        leftFrames: config.leftContextMs / frameMs,
-        rightFrames: config.rightContextMs / frameMs,
-        subsampling: sub,
-      },
+      geometry,
       extractor: new LogMelExtractor({ sampleRate: modelConfig.sampleRate }),
       spec: engine.model.spec,
       tentative: config.tentative === 1,

@@ -386,30 +386,27 @@ export class ServerMetrics {
     );
     // Read at scrape time; the heap figures are the main isolate's (the inference worker has
     // its own), RSS is the whole process's.
-    r.gauge(
-      "process_resident_memory_bytes",
-      "Resident memory of the process, in bytes",
-      [],
-      () => Deno.memoryUsage().rss,
-    );
-    r.gauge(
-      "parakeet_main_heap_used_bytes",
-      "V8 heap in use by the main isolate (sockets, sessions), in bytes",
-      [],
-      () => Deno.memoryUsage().heapUsed,
-    );
-    r.gauge(
-      "parakeet_main_heap_total_bytes",
-      "V8 heap reserved by the main isolate, in bytes",
-      [],
-      () => Deno.memoryUsage().heapTotal,
-    );
-    r.gauge(
-      "parakeet_main_external_bytes",
-      "Memory held outside the V8 heap by the main isolate's objects (buffers), in bytes",
-      [],
-      () => Deno.memoryUsage().external,
-    );
+    const memory: [string, string, keyof Deno.MemoryUsage][] = [
+      ["process_resident_memory_bytes", "Resident memory of the process, in bytes", "rss"],
+      [
+        "parakeet_main_heap_used_bytes",
+        "V8 heap in use by the main isolate (sockets, sessions), in bytes",
+        "heapUsed",
+      ],
+      [
+        "parakeet_main_heap_total_bytes",
+        "V8 heap reserved by the main isolate, in bytes",
+        "heapTotal",
+      ],
+      [
+        "parakeet_main_external_bytes",
+        "Memory held outside the V8 heap by the main isolate's objects (buffers), in bytes",
+        "external",
+      ],
+    ];
+    for (const [name, help, field] of memory) {
+      r.gauge(name, help, [], () => Deno.memoryUsage()[field]);
+    }
     r.gauge(
       "process_start_time_seconds",
       "Start time of the process since the Unix epoch, in seconds",

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { launchServer } from "../../src/cli/serve.ts";
 import { type InferenceModel, runInference } from "../../src/engine/batch_inference.ts";
-import { warmUpRequest } from "../../src/engine/warm_up.ts";
+import { warmUp, warmUpRequest } from "../../src/engine/warm_up.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
 import { TINY_MODEL } from "./fixtures.ts";
@@ -36,6 +36,16 @@ Deno.test("the warm-up request is one encoder call and one joint batch at the fu
   assert.equal(result.rows.length, 6);
   assert.throws(() => warmUpRequest(model.spec, model.featuresSize, 0, 272), RangeError);
   assert.throws(() => warmUpRequest(model.spec, model.featuresSize, 4, 2.5), RangeError);
+});
+
+Deno.test("a failed warm-up batch names the knobs that shrink or skip it", async () => {
+  using runtime = OrtRuntime.load();
+  using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+  const failing = { run: () => Promise.reject(new Error("out of device memory")) };
+  await assert.rejects(
+    warmUp(failing, model.spec, model.featuresSize, 32, 240),
+    /warm-up batch \(32 windows of 240 frames\) failed: out of device memory\. Lower MAX_BATCH, or set WARMUP_BATCH=0/,
+  );
 });
 
 for (
