@@ -15,7 +15,8 @@
  * Utterances are streamed as fast as the server takes them: a stream's windows depend only on
  * its audio, not on when it arrived (tests/reference checks identical finals across pacing), so
  * the WER equals real-time streaming's. Cost is the server process's CPU seconds per second of
- * audio, next to the recompute factor (L + C + R) / C.
+ * audio, next to the recompute factor (L + C + R) / C. Noise and hum without speech
+ * (bench/non_speech.ts) are transcribed too: every word heard there is made up.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,7 @@ import { transcribeClips } from "../src/engine/offline_transcriber.ts";
 import { floatToPcm16 } from "../src/client/pcm.ts";
 import { ParakeetModel } from "../src/model/parakeet_model.ts";
 import { barChartSvg } from "./chart.ts";
+import { nonSpeechSet } from "./non_speech.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { startServerProcess } from "./server_process.ts";
 import { WerTally } from "./wer.ts";
@@ -190,6 +192,7 @@ if (import.meta.main) {
   const t0 = performance.now();
   const offline = { clips: new WerTally(), joined: new WerTally() };
   const byFamily: Record<string, WerTally> = {};
+  const nonSpeech: Record<string, { clips: number; clips_with_words: number; words: number }> = {};
   const examples: { ref: string; hyp: string; voice: string }[] = [];
   {
     using model = ParakeetModel.load(runtime, values.model, { device: "cpu", precision });
@@ -204,10 +207,20 @@ if (import.meta.main) {
     });
     const joined = transcribeClips(model, extractor, utterances.map((u) => u.samples)).transcripts;
     joined.forEach((t, i) => offline.joined.add(utterances[i].text, t.text));
+    // Noise and hum alone: every word heard there is made up.
+    const quiet = nonSpeechSet();
+    transcribeClips(model, extractor, quiet.map((c) => c.samples)).transcripts.forEach((t, i) => {
+      const words = t.text.split(" ").filter((w) => w).length;
+      const k = nonSpeech[quiet[i].kind] ??= { clips: 0, clips_with_words: 0, words: 0 };
+      k.clips++;
+      k.words += words;
+      if (words > 0) k.clips_with_words++;
+    });
   }
   console.log(
     `offline: clips ${offline.clips.toJSON().wer}, joined ${offline.joined.toJSON().wer}`,
   );
+  console.log(`non-speech: ${JSON.stringify(nonSpeech)}`);
 
   const grid = values.grid === "full"
     ? fullGrid()
@@ -259,6 +272,10 @@ if (import.meta.main) {
       joined: offline.joined.toJSON(),
       by_family: Object.fromEntries(Object.entries(byFamily).map(([k, v]) => [k, v.toJSON()])),
       examples,
+    },
+    non_speech: {
+      what: "white, pink, brown noise and mains hum at -40/-25/-12 dBFS, 2 s and 5 s",
+      by_kind: nonSpeech,
     },
     streaming,
   };

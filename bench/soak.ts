@@ -37,6 +37,8 @@ export interface Sample {
   heapMiB?: number;
   heapTotalMiB?: number;
   externalMiB?: number;
+  /** The main isolate's heap reservation per V8 space (new_space, old_space, …). */
+  heapSpacesMiB?: Record<string, number>;
   /** Resident anonymous memory (heaps, arenas) and resident file pages (code, mapped files). */
   anonMiB?: number;
   fileMiB?: number;
@@ -208,14 +210,23 @@ async function deafPeer(port: number): Promise<string> {
 async function readMetrics(
   http: string,
 ): Promise<
-  { buckets: Map<string, number>; heapMiB: number; heapTotalMiB: number; externalMiB: number }
+  {
+    buckets: Map<string, number>;
+    heapMiB: number;
+    heapTotalMiB: number;
+    externalMiB: number;
+    heapSpacesMiB: Record<string, number>;
+  }
 > {
   const text = await (await fetch(`${http}/metrics`)).text();
   const buckets = new Map<string, number>();
   let heapMiB = 0;
   let heapTotalMiB = 0;
   let externalMiB = 0;
+  const heapSpacesMiB: Record<string, number> = {};
   for (const line of text.split("\n")) {
+    const space = line.match(/^parakeet_main_heap_space_bytes\{space="(\w+)"\} (\d+)/);
+    if (space) heapSpacesMiB[space[1]] = Math.round(Number(space[2]) / 2 ** 20 * 10) / 10;
     if (line.startsWith("parakeet_step_latency_seconds_bucket")) {
       const le = line.match(/le="([^"]+)"/)?.[1];
       if (le) buckets.set(le, Number(line.split(" ").at(-1)));
@@ -225,7 +236,7 @@ async function readMetrics(
     if (line.startsWith("parakeet_main_heap_total_bytes ")) heapTotalMiB = mib();
     if (line.startsWith("parakeet_main_external_bytes ")) externalMiB = mib();
   }
-  return { buckets, heapMiB, heapTotalMiB, externalMiB };
+  return { buckets, heapMiB, heapTotalMiB, externalMiB, heapSpacesMiB };
 }
 
 /** p95 of the step latencies observed between two scrapes, from the histogram's bucket deltas. */
@@ -386,6 +397,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           heapMiB: metrics.heapMiB,
           heapTotalMiB: metrics.heapTotalMiB,
           externalMiB: metrics.externalMiB,
+          heapSpacesMiB: metrics.heapSpacesMiB,
           anonMiB: Math.round(anonMiB * 10) / 10,
           fileMiB: Math.round(fileMiB * 10) / 10,
         });

@@ -4,6 +4,7 @@
  * (HELP/TYPE lines, label escaping, cumulative histogram buckets); `ServerMetrics` knows what
  * the server measures and where each number comes from.
  */
+import { getHeapSpaceStatistics } from "node:v8";
 import type { BatchReport } from "../stream/batch_scheduler.ts";
 import type { StepReport, StreamObserver } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
@@ -81,15 +82,16 @@ abstract class Family {
 class Scalar extends Family {
   readonly type: "counter" | "gauge";
   #values = new Map<string, { labels: string[]; value: number }>();
-  /** A gauge read at scrape time instead of set (e.g. open streams). */
-  #read?: () => number;
+  /** A gauge read at scrape time instead of set (e.g. open streams); labelled, a value per label
+   * set. */
+  #read?: GaugeReader;
 
   constructor(
     type: "counter" | "gauge",
     name: string,
     help: string,
     labelNames: readonly string[],
-    read?: () => number,
+    read?: GaugeReader,
   ) {
     super(name, help, labelNames);
     this.type = type;
@@ -121,14 +123,20 @@ class Scalar extends Family {
   }
 
   samples(): string {
-    if (this.#read) return `${this.name} ${formatValue(this.#read())}\n`;
+    const read = this.#read?.();
+    if (typeof read === "number") return `${this.name} ${formatValue(read)}\n`;
+    const series = read?.map(([labels, value]) => ({ labels: this.key(labels), value })) ??
+      this.#values.values();
     let out = "";
-    for (const { labels, value } of this.#values.values()) {
+    for (const { labels, value } of series) {
       out += `${this.name}${labelText(this.labelNames, labels)} ${formatValue(value)}\n`;
     }
     return out;
   }
 }
+
+/** An unlabelled gauge's value, or a labelled gauge's value per label set. */
+export type GaugeReader = () => number | [Labels, number][];
 
 export type Counter = Scalar;
 export type Gauge = Scalar;
@@ -205,10 +213,7 @@ export class MetricRegistry {
     return this.#add(new Scalar("counter", name, help, labelNames));
   }
 
-  gauge(name: string, help: string, labelNames: string[] = [], read?: () => number): Gauge {
-    if (read && labelNames.length > 0) {
-      throw new RangeError(`gauge ${name}: read() takes no labels`);
-    }
+  gauge(name: string, help: string, labelNames: string[] = [], read?: GaugeReader): Gauge {
     return this.#add(new Scalar("gauge", name, help, labelNames, read));
   }
 
@@ -407,6 +412,16 @@ export class ServerMetrics {
     for (const [name, help, field] of memory) {
       r.gauge(name, help, [], () => Deno.memoryUsage()[field]);
     }
+    // Which part of the heap grows (young generation, old, large objects) tells a leak from V8
+    // resizing itself.
+    r.gauge(
+      "parakeet_main_heap_space_bytes",
+      "V8 heap reserved by the main isolate per space (new_space, old_space, large_object_space, …), in bytes",
+      ["space"],
+      () =>
+        getHeapSpaceStatistics().filter((s) => s.space_size > 0)
+          .map((s) => [{ space: s.space_name }, s.space_size]),
+    );
     r.gauge(
       "process_start_time_seconds",
       "Start time of the process since the Unix epoch, in seconds",

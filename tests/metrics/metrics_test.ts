@@ -36,6 +36,8 @@ Deno.test("exposition text: HELP/TYPE lines, labelled counters, cumulative histo
   h.observe(0.5);
   h.observe(7);
   r.gauge("g", "A gauge", [], () => 3);
+  let spaces: [Record<string, string>, number][] = [[{ space: "old" }, 5], [{ space: "new" }, 2]];
+  r.gauge("s", "Read per label set", ["space"], () => spaces);
   assert.equal(
     r.render(),
     [
@@ -53,9 +55,18 @@ Deno.test("exposition text: HELP/TYPE lines, labelled counters, cumulative histo
       "# HELP g A gauge",
       "# TYPE g gauge",
       "g 3",
+      "# HELP s Read per label set",
+      "# TYPE s gauge",
+      's{space="old"} 5',
+      's{space="new"} 2',
       "",
     ].join("\n"),
   );
+  // Read again at each scrape: a label set that went away is not repeated.
+  spaces = [[{ space: "old" }, 6]];
+  assert.match(r.render(), /# TYPE s gauge\ns\{space="old"\} 6\n$/);
+  spaces = [[{ kind: "old" }, 6]];
+  assert.throws(() => r.render(), /takes labels \{space\}, got \{kind\}/);
 });
 
 Deno.test("metric misuse fails loudly: wrong labels, negative increments, bad names", () => {
@@ -149,6 +160,11 @@ Deno.test({
     assert.ok(v("parakeet_main_heap_used_bytes") > 2 ** 20);
     assert.ok(v("parakeet_main_heap_used_bytes") < v("process_resident_memory_bytes"));
     assert.ok(v("parakeet_main_external_bytes") >= 0);
+    // The heap per V8 space adds up to the heap reserved.
+    const spaces = f["parakeet_main_heap_space_bytes"].samples;
+    assert.ok(spaces.some((s) => s.labels.space === "old_space" && Number(s.value) > 0));
+    const spacesTotal = spaces.reduce((n, s) => n + Number(s.value), 0);
+    assert.ok(Math.abs(spacesTotal - v("parakeet_main_heap_total_bytes")) < 4 * 2 ** 20);
     assert.equal(v("parakeet_refused_total", { reason: "not_websocket" }), 1);
     assert.equal(v("parakeet_errors_total", { code: "invalid_message" }), 1);
     assert.equal(v("parakeet_ws_closes_total", { code: "1000" }), 4);
