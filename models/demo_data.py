@@ -125,7 +125,8 @@ def numbers_and_words_text(rng: random.Random) -> str:
     return " ".join(words)
 
 
-STAGE_TEXTS = {1: digits_text, 2: numbers_and_words_text}
+# "1b" is stage 1 fine-tuned: the same digits, heard from other voices (TRAIN_FAMILY_SHARES).
+STAGE_TEXTS = {1: digits_text, "1b": digits_text, 2: numbers_and_words_text}
 
 
 # ----------------------------------------------------------------------------- voices
@@ -143,12 +144,17 @@ class DemoVoice:
 
 # Training share of each family per stage: (espeak-ng, flite); festival takes the rest. Stage 1
 # saw flite and festival little (15%, 8%) and was 8-13 points worse on their held-out voices than
-# on espeak-ng's, so stage 2 hears them more.
-TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), 2: (0.55, 0.27)}
+# on espeak-ng's, so stage 1b and stage 2 hear them more.
+TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), "1b": (0.45, 0.30), 2: (0.55, 0.27)}
+# sox pitch shift (cents) of the flite and festival training voices. Their training voices are all
+# male, and stage 1's errors were on a female speaker (`slt`, held out in both families): stage 1b
+# shifts them further up, formants with them.
+TRAIN_PITCH_CENTS = {1: (-300, 300), "1b": (-300, 700), 2: (-300, 300)}
 
 
-def random_voice(rng: random.Random, heldout: bool, stage: int = 1) -> DemoVoice:
+def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> DemoVoice:
     espeak_share, flite_share = TRAIN_FAMILY_SHARES[stage]
+    low, high = TRAIN_PITCH_CENTS[stage]
     r = rng.random()
     rate = rng.uniform(0.75, 1.35)
     if heldout:
@@ -165,8 +171,8 @@ def random_voice(rng: random.Random, heldout: bool, stage: int = 1) -> DemoVoice
         name = rng.choice(TRAIN_ESPEAK_VOICES) + (f"+{variant}" if variant else "")
         return DemoVoice("espeak", name, rate, rng.randint(20, 80))
     if r < espeak_share + flite_share:
-        return DemoVoice("flite", rng.choice(TRAIN_FLITE_VOICES), rate, rng.randint(-300, 300))
-    return DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES), rate, rng.randint(-300, 300))
+        return DemoVoice("flite", rng.choice(TRAIN_FLITE_VOICES), rate, rng.randint(low, high))
+    return DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES), rate, rng.randint(low, high))
 
 
 def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
@@ -251,9 +257,9 @@ def render(text: str, voice: DemoVoice, aug: Augmentation, out_wav: str, seed: i
 
 # ----------------------------------------------------------------------------- non-speech
 
-# Share of stage-2 training clips without speech, transcribed as nothing: stage 1 never heard
-# one and turns noise alone into digits.
-NON_SPEECH_SHARE = {1: 0.0, 2: 0.04}
+# Share of training clips without speech, transcribed as nothing: stage 1 never heard one and
+# turns noise alone into digits.
+NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, 2: 0.04}
 
 
 def render_non_speech(rng: random.Random, out_wav: str, seed: int) -> tuple[np.ndarray, str]:
@@ -302,7 +308,7 @@ def _synth_job(job: tuple) -> dict:
             "voice": voice.label(), "family": voice.family, "augmentation": aug.label()}
 
 
-def make_corpus(out_dir: str, n: int, seed: int, stage: int, heldout: bool, clean: bool = False,
+def make_corpus(out_dir: str, n: int, seed: int, stage: int | str, heldout: bool, clean: bool = False,
                 procs: int = 2, log=print) -> str:
     """`n` clips in `out_dir` with `manifest.jsonl`; reused when it is already complete."""
     jobs = [(i, seed * 1_000_003 + i, out_dir, stage, heldout, clean) for i in range(n)]
