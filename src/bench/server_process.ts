@@ -1,11 +1,15 @@
 /**
  * `parakeet-server serve` as its own process on a free loopback port, for benchmarks that need a
  * real server (bench/soak.ts, bench/long_session.ts, `bench gpu --live`). From a checkout it is
- * `deno run --allow-all main.ts serve`; from the compiled binary, the binary itself.
+ * `deno run --allow-all --v8-flags=… main.ts serve`; from the compiled binary, the binary itself
+ * (its V8 flags are compiled in).
  */
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** The V8 flags the server runs with (DENO_V8 in scripts/deno_permissions.sh, which says why). */
+export const SERVE_V8_FLAGS = "--v8-flags=--max-semi-space-size=8";
 
 export interface ServerProcess {
   child: Deno.ChildProcess;
@@ -17,7 +21,7 @@ export function serveCommandLine(): { cmd: string; args: string[] } {
   const serve = ["serve", "--host", "127.0.0.1", "--port", "0"];
   return Deno.build.standalone
     ? { cmd: Deno.execPath(), args: serve }
-    : { cmd: Deno.execPath(), args: ["run", "--allow-all", MAIN, ...serve] };
+    : { cmd: Deno.execPath(), args: ["run", "--allow-all", SERVE_V8_FLAGS, MAIN, ...serve] };
 }
 
 /**
