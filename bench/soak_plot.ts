@@ -1,4 +1,7 @@
-/** An SVG of a soak run: RSS, open fds and step-latency p95 over time, one panel each. */
+/**
+ * An SVG of a soak run: RSS, open fds and step-latency p95 over time, one panel each, and V8's
+ * young generation (the main isolate's new_space) when the run sampled it.
+ */
 import type { Sample } from "./soak.ts";
 
 export function writeSoakPlot(samples: Sample[], path: string, title: string): void {
@@ -10,6 +13,13 @@ export function writeSoakPlot(samples: Sample[], path: string, title: string): v
     ["open fds", (s) => s.fds, "#2ca02c"],
     ["step latency p95 (ms)", (s) => s.stepP95Ms, "#d62728"],
   ];
+  if (samples.some((s) => s.heapSpacesMiB?.new_space !== undefined)) {
+    panels.push([
+      "V8 young generation, main isolate (MiB)",
+      (s) => s.heapSpacesMiB?.new_space ?? null,
+      "#9467bd",
+    ]);
+  }
   const tMax = Math.max(1, ...samples.map((s) => s.t));
   const parts: string[] = [];
   panels.forEach(([label, get, color], i) => {
