@@ -1,7 +1,8 @@
 /**
  * The training curves of every recipe whose model is in the repository, from the `history` its
  * config.json keeps (held-out WER and loss against minutes of training on 2 cores), as JSON and
- * two SVG charts for the README.
+ * two SVG charts for the README. A fine-tune (config.json `fine_tuned_from`) is drawn after the
+ * run it continues.
  *
  *   deno run -A bench/training_curves.ts [--out bench/results/training-curves]
  *     [MODEL_DIR=label …]   (default: models/demo and models/test/tiny-tdt)
@@ -29,19 +30,35 @@ if (import.meta.main) {
     `${ROOT}models/demo=demo, stage 1: digits (2.9 M parameters)`,
     `${ROOT}models/test/tiny-tdt=tiny-tdt test model: numbers (1.2 M)`,
   ];
-  const recipes = models.map((arg) => {
+  const recipes = models.flatMap((arg) => {
     const [dir, label] = arg.split("=");
     const config = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
     const t = config.training;
-    return {
+    // A fine-tune continues another run: that run is drawn first, the fine-tune after it.
+    const before = config.fine_tuned_from as
+      | { stage: number; steps: number; minutes: number; history: HistoryPoint[] }
+      | undefined;
+    const offset = before?.minutes ?? 0;
+    const recipe = {
       label: label ?? dir,
       dir: dir.replace(ROOT, ""),
       steps: t.steps,
       minutes: t.minutes,
       batch_size: t.batch_size,
       clips: t.clips,
-      history: t.history as HistoryPoint[],
+      ...(before ? { after_minutes_of_stage: { stage: before.stage, minutes: offset } } : {}),
+      history: (t.history as HistoryPoint[]).map((p) => ({ ...p, minutes: p.minutes + offset })),
     };
+    if (!before) return [recipe];
+    return [{
+      label: `stage ${before.stage}, which it fine-tunes`,
+      dir: recipe.dir,
+      steps: before.steps,
+      minutes: before.minutes,
+      batch_size: t.batch_size,
+      clips: null,
+      history: before.history,
+    }, recipe];
   });
   const series = (pick: (p: HistoryPoint) => number): Series[] =>
     recipes.map((r) => ({ label: r.label, points: r.history.map((p) => [p.minutes, pick(p)]) }));

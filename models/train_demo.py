@@ -155,6 +155,12 @@ def main() -> None:
              "training": {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 1),
                           "batch_size": 32, "clips": clips, "seed": args.seed, "lr": args.lr,
                           "history": state["history"]}}
+    if stage.get("fine_tunes"):
+        # The run it continues, so the curves show both (bench/training_curves.ts).
+        with open(os.path.join(ROOT, ".tools", f"demo-stage{stage['fine_tunes']}", "history.json")) as f:
+            before = json.load(f)
+        extra["fine_tuned_from"] = {"stage": stage["fine_tunes"], "steps": before[-1]["step"],
+                                    "minutes": before[-1]["minutes"], "history": before}
     build_model.export(model, args.out, stage["size"], size, extra)
     with open(os.path.join(work, "history.json"), "w") as f:
         json.dump(state["history"], f, indent=1)
