@@ -9,9 +9,16 @@ evaluation sets `bench/demo_eval.ts` reads, augmented and clean), the tokenizer,
 `train_state.pt` checkpoint (rerunning the same command resumes from it) and `train.log`.
 Deterministic for a given seed and step count: same data, order and initialisation.
 
-Stage 1b fine-tunes stage 1 (--init-from .tools/demo-stage1/model.nemo, all of it, with its
-tokenizer) on 6,000 new digit clips: flite 30%, festival 25%, their training voices shifted up to
-700 cents higher, 5% of clips without speech; held-out sets as stage 1's.
+Stage 1b fine-tunes stage 1 (all of it, with its tokenizer) on 6,000 new digit clips: flite 30%,
+festival 25%, their training voices shifted up to 700 cents higher, 5% of clips without speech;
+held-out sets as stage 1's. It starts from stage 1's .tools/demo-stage1/model.nemo, or from the
+exported model itself when that is gone (a fresh clone):
+
+    .tools/venv-nemo/bin/python models/train_demo.py --stage 1b --init-from models/demo \
+        --out models/demo --steps 2000 --lr 5e-4 --curriculum-steps 0
+
+Its graphs are read back into NeMo (models/onnx_weights.py) and stage 1's tokenizer is made again
+from stage 1's texts, checked piece for piece against models/demo/vocab.txt.
 
 Stage 2 (numbers as people say them, letters, common words; a 256-piece vocabulary) starts from
 stage 1's encoder with --init-from .tools/demo-stage1/model.nemo.
@@ -56,13 +63,24 @@ STAGES = {
 }
 
 
-def init_from(model, nemo_path: str, everything: bool) -> int:
+def init_from(model, source: str, everything: bool, calibration_rows: list[dict]) -> int:
     """Starts from another model: its preprocessor and encoder (the acoustics it learned), the
     prediction network and joint fresh when the vocabulary differs; every tensor when
-    `everything` (a fine-tune with the same tokenizer)."""
+    `everything` (a fine-tune with the same tokenizer). `source` is a .nemo, or an exported
+    model directory (models/demo) whose graphs are read back (models/onnx_weights.py)."""
+    if os.path.isdir(source):
+        if not everything:
+            raise SystemExit("an exported model directory can only be fine-tuned (stage 1b)")
+        import onnx_weights
+
+        batches = build_model.Batches(calibration_rows, model.tokenizer, 32, 0)
+        calib = [batches.collate(ids)[:2] for ids in batches.epoch(0)[:4]]
+        got = onnx_weights.load_exported(model, source, calib)
+        log.info("from the graphs in %s: %s", source, got)
+        return got["tensors"]
     from nemo.collections.asr.models import EncDecRNNTBPEModel
 
-    src = EncDecRNNTBPEModel.restore_from(nemo_path, map_location="cpu").state_dict()
+    src = EncDecRNNTBPEModel.restore_from(source, map_location="cpu").state_dict()
     own = model.state_dict()
     taken = {k: v for k, v in src.items()
              if (everything or k.startswith(("encoder.", "preprocessor.")))
@@ -71,6 +89,28 @@ def init_from(model, nemo_path: str, everything: bool) -> int:
         raise SystemExit(f"{nemo_path} is not this model: {len(taken)} of {len(own)} tensors fit")
     model.load_state_dict(taken, strict=False)
     return len(taken)
+
+
+def rebuild_tokenizer(of_stage: int, seed: int, tok_dir: str, model_dir: str) -> None:
+    """A stage's tokenizer made again from its training texts (they depend on the seed alone,
+    not on the audio), and checked piece for piece against the exported model's vocab.txt."""
+    import random
+
+    texts = [demo_data.label_of(demo_data.STAGE_TEXTS[of_stage](random.Random(seed * 1_000_003 + i)))
+             for i in range(STAGES[of_stage]["clips"])]
+    build_model.train_tokenizer([t for t in texts if t], tok_dir, STAGES[of_stage]["vocab"])
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(tok_dir, "tokenizer.model"))
+    mine = [f"{sp.id_to_piece(i)} {i}" for i in range(sp.get_piece_size())]
+    mine.append(f"<blk> {sp.get_piece_size()}")
+    with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as f:
+        theirs = f.read().splitlines()
+    if mine != theirs:
+        raise SystemExit(f"the stage {of_stage} tokenizer made again differs from "
+                         f"{model_dir}/vocab.txt: not the model this recipe trained")
+    log.info("stage %s tokenizer made again in %s; equal to %s/vocab.txt", of_stage, tok_dir,
+             model_dir)
 
 
 def main() -> None:
@@ -89,7 +129,8 @@ def main() -> None:
     ap.add_argument("--nemo-out", help="also save the NeMo checkpoint (.nemo) here")
     ap.add_argument("--no-export", action="store_true", help="train only")
     ap.add_argument("--init-from", help="a .nemo to start from: its encoder (stage 2), all of it "
-                    "(stage 1b); both take stage 1's .tools/demo-stage1/model.nemo")
+                    "(stage 1b); both take stage 1's .tools/demo-stage1/model.nemo. Stage 1b also "
+                    "takes an exported model directory (models/demo)")
     ap.add_argument("--synth-only", action="store_true", help="make the corpora and stop")
     ap.add_argument("--procs", type=int, default=2, help="synthesis processes")
     args = ap.parse_args()
@@ -129,6 +170,10 @@ def main() -> None:
             raise SystemExit(f"stage {args.stage} fine-tunes stage {stage['fine_tunes']}: "
                              "give its .nemo with --init-from")
         tok_dir = os.path.join(ROOT, ".tools", f"demo-stage{stage['fine_tunes']}", "tokenizer")
+        if not os.path.exists(os.path.join(tok_dir, "tokenizer.model")):
+            if not os.path.isdir(args.init_from):
+                raise SystemExit(f"{tok_dir} is missing: stage {stage['fine_tunes']}'s tokenizer")
+            rebuild_tokenizer(stage["fine_tunes"], args.seed, tok_dir, args.init_from)
     elif not os.path.exists(os.path.join(tok_dir, "tokenizer.model")):
         build_model.train_tokenizer([r["text"] for r in train_rows if r["text"]], tok_dir,
                                     stage["vocab"])
@@ -139,7 +184,7 @@ def main() -> None:
              build_model.count_params(model), model.tokenizer.vocab_size)
     if args.init_from and not os.path.exists(os.path.join(work, "train_state.pt")):
         log.info("from %s: %d tensors", args.init_from,
-                 init_from(model, args.init_from, bool(stage.get("fine_tunes"))))
+                 init_from(model, args.init_from, bool(stage.get("fine_tunes")), train_rows))
     state = build_model.train(model, train_rows, dev_rows, work, 0.0, 32, args.lr, args.seed,
                               args.steps, curriculum=args.curriculum_steps,
                               eval_every=args.eval_every)
@@ -157,8 +202,13 @@ def main() -> None:
                           "history": state["history"]}}
     if stage.get("fine_tunes"):
         # The run it continues, so the curves show both (bench/training_curves.ts).
-        with open(os.path.join(ROOT, ".tools", f"demo-stage{stage['fine_tunes']}", "history.json")) as f:
-            before = json.load(f)
+        before_path = os.path.join(ROOT, ".tools", f"demo-stage{stage['fine_tunes']}", "history.json")
+        if os.path.exists(before_path):
+            with open(before_path) as f:
+                before = json.load(f)
+        else:  # fine-tuning an exported model: its config.json keeps its curve
+            with open(os.path.join(args.init_from, "config.json")) as f:
+                before = json.load(f)["training"]["history"]
         extra["fine_tuned_from"] = {"stage": stage["fine_tunes"], "steps": before[-1]["step"],
                                     "minutes": before[-1]["minutes"], "history": before}
     build_model.export(model, args.out, stage["size"], size, extra)
