@@ -2,6 +2,7 @@
  * Audio with no speech in it, for checking that a model hears nothing there: white, pink and
  * brown noise and mains hum at several levels and lengths. Deterministic (seeded), 16 kHz.
  */
+import { mulberry32 } from "./seeded_random.ts";
 
 export type NonSpeechKind = "white" | "pink" | "brown" | "hum";
 
@@ -12,24 +13,12 @@ export interface NonSpeechClip {
   samples: Float32Array;
 }
 
-/** Mulberry32: a small seeded generator, so every run hears the same noise. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussian(next: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
 }
 
 function shape(kind: NonSpeechKind, n: number, seed: number): Float32Array {
-  const g = gaussian(uniform(seed));
+  const g = gaussian(mulberry32(seed));
   const x = new Float32Array(n);
   if (kind === "white") {
     for (let i = 0; i < n; i++) x[i] = g();

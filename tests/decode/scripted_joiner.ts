@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../bench/seeded_random.ts";
 import type { Joiner, JoinInput, JoinOutput, TdtSpec } from "../../src/decode/joiner.ts";
 
 /** What the scripted model says on frame `frameId` after `emittedSoFar` tokens. */
@@ -57,13 +58,4 @@ export function framesFrom(first: number, n: number): Float32Array {
 }
 
 /** A seeded PRNG (mulberry32) so random scripts are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
