@@ -5,17 +5,10 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./asserts.ts";
 import { ROOT, run } from "./ops_helpers.ts";
+import { haveNemoPython, NEMO_PYTHON } from "../nemo_python.ts";
 
-const PY = `${ROOT}/.tools/venv-nemo/bin/python`;
-let HAVE = true;
-try {
-  Deno.statSync(PY);
-} catch {
-  HAVE = false;
-  console.warn(
-    "SKIPPED export_nemo tests: .tools/venv-nemo is missing (bash models/setup_nemo_env.sh; .ci/run runs it)",
-  );
-}
+const PY = NEMO_PYTHON;
+const HAVE = haveNemoPython("export_nemo tests");
 const NEMO = `${ROOT}/models/test/tiny-tdt-nemo/model.nemo`;
 
 Deno.test({

@@ -5,18 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { haveNemoPython, NEMO_PYTHON } from "../nemo_python.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const PY = `${ROOT}.tools/venv-nemo/bin/python`;
-let HAVE = true;
-try {
-  Deno.statSync(PY);
-} catch {
-  HAVE = false;
-  console.warn(
-    "SKIPPED pytest files: .tools/venv-nemo is missing (bash models/setup_nemo_env.sh; .ci/run runs it)",
-  );
-}
+const PY = NEMO_PYTHON;
+const HAVE = haveNemoPython("pytest files");
 
 const FILES = [...Deno.readDirSync(`${ROOT}tests/python`)]
   .map((e) => e.name)
