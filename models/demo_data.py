@@ -126,7 +126,9 @@ def numbers_and_words_text(rng: random.Random) -> str:
 
 
 # "1b" is stage 1 fine-tuned: the same digits, heard from other voices (TRAIN_FAMILY_SHARES).
-STAGE_TEXTS = {1: digits_text, "1b": digits_text, 2: numbers_and_words_text}
+# "1c" continues "1b" on stage 1's and stage 1b's training clips together; it makes no clips of its
+# own but its held-out sets, which are stage 1's.
+STAGE_TEXTS = {1: digits_text, "1b": digits_text, "1c": digits_text, 2: numbers_and_words_text}
 
 
 # ----------------------------------------------------------------------------- voices
@@ -145,11 +147,11 @@ class DemoVoice:
 # Training share of each family per stage: (espeak-ng, flite); festival takes the rest. Stage 1
 # saw flite and festival little (15%, 8%) and was 8-13 points worse on their held-out voices than
 # on espeak-ng's, so stage 1b and stage 2 hear them more.
-TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), "1b": (0.45, 0.30), 2: (0.55, 0.27)}
+TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), "1b": (0.45, 0.30), "1c": (0.45, 0.30), 2: (0.55, 0.27)}
 # sox pitch shift (cents) of the flite and festival training voices. Their training voices are all
 # male, and stage 1's errors were on a female speaker (`slt`, held out in both families): stage 1b
 # shifts them further up, formants with them.
-TRAIN_PITCH_CENTS = {1: (-300, 300), "1b": (-300, 700), 2: (-300, 300)}
+TRAIN_PITCH_CENTS = {1: (-300, 300), "1b": (-300, 700), "1c": (-300, 700), 2: (-300, 300)}
 
 
 def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> DemoVoice:
@@ -259,7 +261,7 @@ def render(text: str, voice: DemoVoice, aug: Augmentation, out_wav: str, seed: i
 
 # Share of training clips without speech, transcribed as nothing: stage 1 never heard one and
 # turns noise alone into digits.
-NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, 2: 0.04}
+NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, "1c": 0.05, 2: 0.04}
 
 
 def render_non_speech(rng: random.Random, out_wav: str, seed: int) -> tuple[np.ndarray, str]:
