@@ -5,7 +5,10 @@
  * run it continues.
  *
  *   deno run -A bench/training_curves.ts [--out bench/results/training-curves]
- *     [MODEL_DIR=label …]   (default: models/demo and models/test/tiny-tdt)
+ *     [MODEL_DIR=label …]   (default: models/demo, the stage-2 try and models/test/tiny-tdt)
+ *
+ * A model directory that is gone (the stage-2 try was never committed) keeps its curve from the
+ * JSON the last run wrote.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -27,12 +30,26 @@ if (import.meta.main) {
     options: { out: { type: "string", default: `${ROOT}bench/results/training-curves` } },
   });
   const models = positionals.length > 0 ? positionals : [
-    `${ROOT}models/demo=demo, stage 1: digits (2.9 M parameters)`,
+    `${ROOT}models/demo=demo, stage 1c: digits (2.9 M parameters)`,
+    `${ROOT}.tools/demo-stage2/model=demo, stage 2 try: numbers, letters, words (3.0 M; not shipped)`,
     `${ROOT}models/test/tiny-tdt=tiny-tdt test model: numbers (1.2 M)`,
   ];
+  // A model no longer on disk (a try not committed) keeps the points the last run wrote.
+  let previous: { dir: string }[] = [];
+  try {
+    previous = JSON.parse(Deno.readTextFileSync(`${values.out}.json`)).recipes;
+  } catch { /* first run */ }
   const recipes = models.flatMap((arg) => {
     const [dir, label] = arg.split("=");
-    const config = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
+    let config;
+    try {
+      config = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
+    } catch (e) {
+      const kept = previous.filter((r) => r.dir === dir.replace(ROOT, ""));
+      if (kept.length === 0) throw e;
+      console.log(`${dir}: not on disk; its curve is kept from ${values.out}.json`);
+      return kept;
+    }
     const t = config.training;
     // A fine-tune continues another run: that run is drawn first, the fine-tune after it.
     const before = config.fine_tuned_from as

@@ -11,6 +11,7 @@ import { transcribeClips } from "../../src/engine/offline_transcriber.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { defaultModelDir } from "../../src/cli/common_options.ts";
 import { WerTally } from "../../bench/wer.ts";
+import { nonSpeechClip } from "../../bench/non_speech.ts";
 import { ROOT } from "../engine/fixtures.ts";
 import { run, WORDS } from "../reference/synth.ts";
 
@@ -66,6 +67,15 @@ Deno.test("demo model: its output depends on its audio (different clips differ, 
   const texts = transcribe([...clips, new Float32Array(32_000)]);
   assert.equal(new Set(texts.slice(0, 3)).size, 3, JSON.stringify(texts));
   assert.equal(texts[3], "", "two seconds of silence");
+});
+
+Deno.test("demo model: noise and mains hum without speech come out empty", () => {
+  // Seeds, levels and lengths other than bench/demo_eval.ts's non-speech set.
+  const clips = (["white", "pink", "brown", "hum"] as const).flatMap((kind, k) =>
+    [-33, -18].map((level, j) => nonSpeechClip(kind, level, 3, 500 + 10 * k + j).samples)
+  );
+  const texts = transcribe(clips);
+  assert.deepEqual(texts, clips.map(() => ""), JSON.stringify(texts));
 });
 
 // The ten digit words; "oh" is left to the committed clips.
