@@ -10,15 +10,20 @@ evaluation sets `bench/demo_eval.ts` reads, augmented and clean), the tokenizer,
 Deterministic for a given seed and step count: same data, order and initialisation.
 
 Stage 1b fine-tunes stage 1 (all of it, with its tokenizer) on 6,000 new digit clips: flite 30%,
-festival 25%, their training voices shifted up to 700 cents higher, 5% of clips without speech;
-held-out sets as stage 1's. It starts from stage 1's .tools/demo-stage1/model.nemo, or from the
-exported model itself when that is gone (a fresh clone):
+festival 25%, their training voices shifted up to 700 cents higher, 5% of clips without speech.
+Stage 1c fine-tunes 1b on stage 1's clips, 1b's and 6,000 new ones made as 1b's were. Both keep
+stage 1's held-out sets. models/demo is stage 1c; the chain (models/README.md, section 5):
 
-    .tools/venv-nemo/bin/python models/train_demo.py --stage 1b --init-from models/demo \
-        --out models/demo --steps 2000 --lr 5e-4 --curriculum-steps 0
+    T=.tools/venv-nemo/bin/python
+    $T models/train_demo.py --stage 1 --out .tools/demo-1-out --steps 3600
+    $T models/train_demo.py --stage 1b --init-from .tools/demo-1-out --out .tools/demo-1b-out \
+        --steps 2000 --lr 5e-4 --curriculum-steps 0
+    $T models/train_demo.py --stage 1c --init-from .tools/demo-1b-out --out models/demo \
+        --steps 2000 --lr 4e-4 --curriculum-steps 0
 
-Its graphs are read back into NeMo (models/onnx_weights.py) and stage 1's tokenizer is made again
-from stage 1's texts, checked piece for piece against models/demo/vocab.txt.
+--init-from takes a .nemo or an exported model directory: its graphs are read back into NeMo
+(models/onnx_weights.py), and stage 1's tokenizer, when .tools/demo-stage1/tokenizer is gone, is
+made again from stage 1's texts and checked piece for piece against the directory's vocab.txt.
 
 Stage 2 (numbers as people say them, letters, common words; a 256-piece vocabulary) starts from
 stage 1's encoder with --init-from .tools/demo-stage1/model.nemo.
@@ -92,7 +97,7 @@ def init_from(model, source: str, everything: bool, calibration_rows: list[dict]
              if (everything or k.startswith(("encoder.", "preprocessor.")))
              and k in own and own[k].shape == v.shape}
     if everything and len(taken) != len(own):
-        raise SystemExit(f"{nemo_path} is not this model: {len(taken)} of {len(own)} tensors fit")
+        raise SystemExit(f"{source} is not this model: {len(taken)} of {len(own)} tensors fit")
     model.load_state_dict(taken, strict=False)
     return len(taken)
 
@@ -171,8 +176,8 @@ def main() -> None:
     ap.add_argument("--nemo-out", help="also save the NeMo checkpoint (.nemo) here")
     ap.add_argument("--no-export", action="store_true", help="train only")
     ap.add_argument("--init-from", help="a .nemo to start from: its encoder (stage 2), all of it "
-                    "(stage 1b); both take stage 1's .tools/demo-stage1/model.nemo. Stage 1b also "
-                    "takes an exported model directory (models/demo)")
+                    "(stages 1b and 1c, which also take an exported model directory: 1b stage 1's, "
+                    "1c stage 1b's)")
     ap.add_argument("--synth-only", action="store_true", help="make the corpora and stop")
     ap.add_argument("--procs", type=int, default=2, help="synthesis processes")
     args = ap.parse_args()
@@ -214,7 +219,7 @@ def main() -> None:
     if stage.get("fine_tunes"):
         if not args.init_from:
             raise SystemExit(f"stage {args.stage} fine-tunes stage {stage['fine_tunes']}: "
-                             "give its .nemo with --init-from")
+                             "give its .nemo or exported model directory with --init-from")
         of = stage.get("tokenizer_of", stage["fine_tunes"])
         tok_dir = os.path.join(ROOT, ".tools", f"demo-stage{of}", "tokenizer")
         if not os.path.exists(os.path.join(tok_dir, "tokenizer.model")):
