@@ -8,20 +8,14 @@ export const NEMO_PYTHON = fileURLToPath(
   new URL("../.tools/venv-nemo/bin/python", import.meta.url),
 );
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether the venv is there; warns once per test file, naming `what` is skipped, when not. */
 export function haveNemoPython(what: string): boolean {
-  if (exists(NEMO_PYTHON)) return true;
-  console.warn(
-    `SKIPPED ${what}: .tools/venv-nemo is missing (bash models/setup_nemo_env.sh; .ci/run runs it)`,
-  );
-  return false;
+  try {
+    return Deno.statSync(NEMO_PYTHON).isFile;
+  } catch {
+    console.warn(
+      `SKIPPED ${what}: .tools/venv-nemo is missing (bash models/setup_nemo_env.sh; .ci/run runs it)`,
+    );
+    return false;
+  }
 }
