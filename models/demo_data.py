@@ -4,8 +4,9 @@ synthesiser Debian ships (espeak-ng with its variants, flite, festival), and aug
 
 Voices are split by name: the held-out voices below never appear in training. Festival is the
 family the model sees little of (one diphone voice, 8% of stage 1's training clips, 18% of
-stage 2's); its other two
-English voices and flite's `slt` are held out, with unseen espeak-ng variants.
+stage 2's); its other two English voices and flite's `slt` are held out, with unseen espeak-ng
+variants. Flite's and festival's training voices are all men; from stage 1d they also speak at
+intonation targets of their own, up to a woman's pitch (DemoVoice.f0).
 
 Needs the programs espeak-ng, flite, text2wave (festival + festvox-kallpc16k, festvox-kdlpc16k,
 festvox-us-slt-hts) and sox.
@@ -18,7 +19,7 @@ import os
 import random
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -128,7 +129,10 @@ def numbers_and_words_text(rng: random.Random) -> str:
 # "1b" is stage 1 fine-tuned: the same digits, heard from other voices (TRAIN_FAMILY_SHARES).
 # "1c" continues "1b" on stage 1's and stage 1b's training clips together; it makes no clips of its
 # own but its held-out sets, which are stage 1's.
-STAGE_TEXTS = {1: digits_text, "1b": digits_text, "1c": digits_text, 2: numbers_and_words_text}
+# "1d" continues "1c" on all of those and clips of its own whose flite and festival training voices
+# speak at an intonation target of their own (DemoVoice.f0).
+STAGE_TEXTS = {1: digits_text, "1b": digits_text, "1c": digits_text, "1d": digits_text,
+               2: numbers_and_words_text}
 
 
 # ----------------------------------------------------------------------------- voices
@@ -139,19 +143,36 @@ class DemoVoice:
     name: str
     rate: float  # speaking rate factor: 1.0 is the voice's own speed
     pitch: int  # espeak's 0..99; for flite and festival a sox pitch shift in cents
+    # flite and festival: the intonation model's mean target in Hz (its spread 15% of it); 0 keeps
+    # the voice's own. Their LPC and diphone synthesis keeps the speaker's formants, so with a small
+    # sox shift on top a male voice speaks at a female speaker's pitch without a child's formants.
+    f0: int = 0
 
     def label(self) -> str:
-        return f"{self.family}:{self.name}:r{self.rate:.2f}:p{self.pitch}"
+        f0 = f":f{self.f0}" if self.f0 else ""
+        return f"{self.family}:{self.name}:r{self.rate:.2f}:p{self.pitch}{f0}"
 
 
 # Training share of each family per stage: (espeak-ng, flite); festival takes the rest. Stage 1
 # saw flite and festival little (15%, 8%) and was 8-13 points worse on their held-out voices than
 # on espeak-ng's, so stage 1b and stage 2 hear them more.
-TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), "1b": (0.45, 0.30), "1c": (0.45, 0.30), 2: (0.55, 0.27)}
+TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), "1b": (0.45, 0.30), "1c": (0.45, 0.30), "1d": (0.40, 0.30),
+                       2: (0.55, 0.27)}
 # sox pitch shift (cents) of the flite and festival training voices. Their training voices are all
 # male, and stage 1's errors were on a female speaker (`slt`, held out in both families): stage 1b
 # shifts them further up, formants with them.
-TRAIN_PITCH_CENTS = {1: (-300, 300), "1b": (-300, 700), "1c": (-300, 700), 2: (-300, 300)}
+TRAIN_PITCH_CENTS = {1: (-300, 300), "1b": (-300, 700), "1c": (-300, 700), "1d": (-200, 400),
+                     2: (-300, 300)}
+# Stage 1d: the share of flite and festival training clips spoken at an intonation target of their
+# own (DemoVoice.f0), and its range in Hz. Stage 1c's errors were nearly all on `slt` (a woman,
+# about 180 Hz), held out in both families, whose training voices are all men (about 100-120 Hz).
+TRAIN_F0 = {"1d": (0.6, (85, 250))}
+# The training voices whose intonation target can be set: flite's `rms` ignores it.
+F0_VOICES = {"kal", "kal16", "awb", "kal_diphone"}
+# Festival's speaking rate: stages before 1d asked for it in a second expression of text2wave's
+# -eval, which text2wave ignores, so their festival clips are at the voice's own rate. Kept for
+# them so that their corpora are made again as they were heard.
+FESTIVAL_OWN_RATE = {1, "1b", "1c", 2}
 
 
 def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> DemoVoice:
@@ -159,6 +180,7 @@ def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> Dem
     low, high = TRAIN_PITCH_CENTS[stage]
     r = rng.random()
     rate = rng.uniform(0.75, 1.35)
+    festival_rate = 1.0 if stage in FESTIVAL_OWN_RATE else rate
     if heldout:
         if r < 0.5:
             name = f"{rng.choice(HELDOUT_ESPEAK_VOICES + ['en-us', 'en-gb'])}+" \
@@ -166,15 +188,37 @@ def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> Dem
             return DemoVoice("espeak", name, rate, rng.randint(20, 80))
         if r < 0.7:
             return DemoVoice("flite", rng.choice(HELDOUT_FLITE_VOICES), rate, rng.randint(-250, 250))
-        return DemoVoice("festival", rng.choice(HELDOUT_FESTIVAL_VOICES), rate,
+        return DemoVoice("festival", rng.choice(HELDOUT_FESTIVAL_VOICES), festival_rate,
                          rng.randint(-250, 250))
     if r < espeak_share:
         variant = rng.choice(TRAIN_ESPEAK_VARIANTS)
         name = rng.choice(TRAIN_ESPEAK_VOICES) + (f"+{variant}" if variant else "")
         return DemoVoice("espeak", name, rate, rng.randint(20, 80))
     if r < espeak_share + flite_share:
-        return DemoVoice("flite", rng.choice(TRAIN_FLITE_VOICES), rate, rng.randint(low, high))
-    return DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES), rate, rng.randint(low, high))
+        voice = DemoVoice("flite", rng.choice(TRAIN_FLITE_VOICES), rate, rng.randint(low, high))
+    else:
+        voice = DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES), festival_rate,
+                          rng.randint(low, high))
+    if stage in TRAIN_F0 and voice.name in F0_VOICES:
+        share, (f0_low, f0_high) = TRAIN_F0[stage]
+        if rng.random() < share:
+            voice = replace(voice, f0=rng.randint(f0_low, f0_high))
+    return voice
+
+
+def festival_scheme(voice: DemoVoice) -> str:
+    """The Scheme text2wave evaluates before speaking: one expression, as it reads only the first."""
+    forms = [f"(voice_{voice.name})"]
+    if voice.name.endswith("_hts"):  # HTS voices take their rate from the engine's -r
+        if voice.rate != 1.0:
+            forms.append(f'(set! hts_engine_params (append hts_engine_params (list (list "-r" '
+                         f'{voice.rate:.3f}))))')
+    elif voice.rate != 1.0:
+        forms.append(f"(Parameter.set 'Duration_Stretch {1 / voice.rate:.3f})")
+    if voice.f0:
+        forms.append(f"(set! int_lr_params '((target_f0_mean {voice.f0}) (target_f0_std "
+                     f"{round(voice.f0 * 0.15)}) (model_f0_mean 170) (model_f0_std 34)))")
+    return f"(begin {' '.join(forms)})"
 
 
 def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
@@ -184,12 +228,13 @@ def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
                str(voice.pitch), "-w", out_wav, text]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif voice.family == "flite":
-        cmd = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / voice.rate:.3f}",
+        f0 = ["--setf", f"int_f0_target_mean={voice.f0}", "--setf",
+              f"int_f0_target_stddev={round(voice.f0 * 0.15)}"] if voice.f0 else []
+        cmd = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / voice.rate:.3f}", *f0,
                "-t", text, "-o", out_wav]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif voice.family == "festival":
-        scheme = f"(voice_{voice.name}) (Parameter.set 'Duration_Stretch {1 / voice.rate:.3f})"
-        subprocess.run(["text2wave", "-eval", scheme, "-o", out_wav], input=text.encode(),
+        subprocess.run(["text2wave", "-eval", festival_scheme(voice), "-o", out_wav], input=text.encode(),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         raise ValueError(f"unknown synthesiser family {voice.family!r}")
@@ -261,7 +306,7 @@ def render(text: str, voice: DemoVoice, aug: Augmentation, out_wav: str, seed: i
 
 # Share of training clips without speech, transcribed as nothing: stage 1 never heard one and
 # turns noise alone into digits.
-NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, "1c": 0.05, 2: 0.04}
+NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, "1c": 0.05, "1d": 0.05, 2: 0.04}
 
 
 def render_non_speech(rng: random.Random, out_wav: str, seed: int) -> tuple[np.ndarray, str]:
