@@ -192,6 +192,9 @@ if (import.meta.main) {
   const t0 = performance.now();
   const offline = { clips: new WerTally(), joined: new WerTally() };
   const byFamily: Record<string, WerTally> = {};
+  // Per voice (synthesiser and voice name, whatever its rate and pitch): a family's WER can be
+  // one voice's.
+  const byVoice: Record<string, WerTally> = {};
   const nonSpeech: Record<string, { clips: number; clips_with_words: number; words: number }> = {};
   const examples: { ref: string; hyp: string; voice: string }[] = [];
   {
@@ -201,7 +204,9 @@ if (import.meta.main) {
     perClip.forEach((t, i) => {
       const e = offline.clips.add(rows[i].text, t.text);
       (byFamily[rows[i].family] ??= new WerTally()).add(rows[i].text, t.text);
-      if (e.errors > 0 && examples.length < 12) {
+      const voice = rows[i].voice.split(":").slice(0, 2).join(":");
+      (byVoice[voice] ??= new WerTally()).add(rows[i].text, t.text);
+      if (e.errors > 0) {
         examples.push({ ref: rows[i].text, hyp: t.text, voice: rows[i].voice });
       }
     });
@@ -271,6 +276,10 @@ if (import.meta.main) {
       clips: offline.clips.toJSON(),
       joined: offline.joined.toJSON(),
       by_family: Object.fromEntries(Object.entries(byFamily).map(([k, v]) => [k, v.toJSON()])),
+      by_voice: Object.fromEntries(
+        Object.entries(byVoice).sort().map(([k, v]) => [k, v.toJSON()]),
+      ),
+      // Every clip with an error.
       examples,
     },
     non_speech: {

@@ -5,10 +5,11 @@
  * run it continues.
  *
  *   deno run -A bench/training_curves.ts [--out bench/results/training-curves]
- *     [MODEL_DIR=label …]   (default: models/demo, the stage-2 try and models/test/tiny-tdt)
+ *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d, 1e and 2, and
+ *     models/test/tiny-tdt)
  *
- * A model directory that is gone (the stage-2 try was never committed) keeps its curve from the
- * JSON the last run wrote.
+ * A model directory that is gone (the tries were never committed) keeps its curve from the JSON
+ * the last run wrote.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -31,6 +32,8 @@ if (import.meta.main) {
   });
   const models = positionals.length > 0 ? positionals : [
     `${ROOT}models/demo=demo, stage 1c: digits (2.9 M parameters)`,
+    `${ROOT}.tools/demo-1d-out=demo, stage 1d try: 1c with pitch targets (not shipped)`,
+    `${ROOT}.tools/demo-1e-out=demo, stage 1e try: 1c with SpecAugment (not shipped)`,
     `${ROOT}.tools/demo-stage2/model=demo, stage 2 try: numbers, letters, words (3.0 M; not shipped)`,
     `${ROOT}models/test/tiny-tdt=tiny-tdt test model: numbers (1.2 M)`,
   ];
@@ -39,6 +42,7 @@ if (import.meta.main) {
   try {
     previous = JSON.parse(Deno.readTextFileSync(`${values.out}.json`)).recipes;
   } catch { /* first run */ }
+  const drawnEnds: number[] = [];
   const recipes = models.flatMap((arg) => {
     const [dir, label] = arg.split("=");
     let config;
@@ -66,7 +70,14 @@ if (import.meta.main) {
       ...(before ? { after_minutes_of_stage: { stage: before.stage, minutes: offset } } : {}),
       history: (t.history as HistoryPoint[]).map((p) => ({ ...p, minutes: p.minutes + offset })),
     };
+    // A try that continues a run already drawn (another fine-tune of the shipped model) draws
+    // only its own part: the runs before it end where that one does.
+    drawnEnds.push(offset + t.minutes);
     if (!before) return [recipe];
+    if (drawnEnds.slice(0, -1).some((end) => Math.abs(end - before.minutes) < 0.05)) {
+      return [recipe];
+    }
+    drawnEnds.push(before.minutes);
     return [{
       label: `stage ${before.stage}, which it fine-tunes`,
       dir: recipe.dir,

@@ -146,12 +146,14 @@ def pseudo_corpus(n_lines: int, seed: int) -> list[str]:
 
 # ----------------------------------------------------------------------------- model
 
-def build_nemo_model(size: parakeet_arch.Size, tokenizer_dir: str, dropout: float):
+def build_nemo_model(size: parakeet_arch.Size, tokenizer_dir: str, dropout: float,
+                     spec_augment: dict | None = None):
     from omegaconf import OmegaConf
     from nemo.collections.asr.models import EncDecRNNTBPEModel
     from tdt_loss import use_cpu_tdt_loss
 
-    cfg = parakeet_arch.model_config(size, tokenizer_dir, dropout=dropout)
+    cfg = parakeet_arch.model_config(size, tokenizer_dir, dropout=dropout,
+                                     spec_augment=spec_augment)
     model = EncDecRNNTBPEModel(cfg=OmegaConf.create(cfg))
     # The config keeps Parakeet's `tdt` loss (NeMo builds it on the CPU but its Numba kernel
     # refuses to run there); its inner function is replaced by the vectorised TDTLossCPU with the

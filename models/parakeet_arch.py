@@ -103,11 +103,13 @@ def _dataset(manifest: str | None, batch_size: int, shuffle: bool) -> dict:
 
 def model_config(size: Size, tokenizer_dir: str, *, train_manifest: str | None = None,
                  val_manifest: str | None = None, batch_size: int = 16, dropout: float = 0.1,
-                 spec_augment: bool = False) -> dict:
+                 spec_augment: dict | None = None) -> dict:
     """The `model` section for nemo.collections.asr.models.EncDecRNNTBPEModel.
 
     Modelled on NeMo's fastconformer_hybrid_tdt_ctc_bpe.yaml with Parakeet-TDT-0.6B-v3's
     values (TDT only, no auxiliary CTC head, as the published model is exported).
+    `spec_augment` gives SpectrogramAugmentation's masks (freq_masks, freq_width, time_masks,
+    time_width); without it there are none.
     """
     d = size.d_model
     cfg = {
@@ -130,10 +132,8 @@ def model_config(size: Size, tokenizer_dir: str, *, train_manifest: str | None =
         "preprocessor": preprocessor_config(),
         "spec_augment": {
             "_target_": "nemo.collections.asr.modules.SpectrogramAugmentation",
-            "freq_masks": 2 if spec_augment else 0,
-            "time_masks": 10 if spec_augment else 0,
-            "freq_width": 27,
-            "time_width": 0.05,
+            "freq_masks": 0, "time_masks": 0, "freq_width": 27, "time_width": 0.05,
+            **(spec_augment or {}),
         },
         "encoder": {
             "_target_": "nemo.collections.asr.modules.ConformerEncoder",

@@ -51,3 +51,46 @@ Deno.test("training curves: a model that is gone keeps its curve; one never draw
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("training curves: two fine-tunes of one run draw that run once, each its own part after it", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const point = (step: number, minutes: number) => ({ step, minutes, loss: 1, heldout_wer: 0.1 });
+    const base = { stage: 1, steps: 100, minutes: 10, history: [point(100, 10)] };
+    const model = (name: string, before: typeof base, minutes: number) => {
+      Deno.mkdirSync(`${tmp}/${name}`);
+      const training = {
+        steps: 50,
+        minutes,
+        batch_size: 32,
+        clips: 9,
+        history: [point(50, minutes)],
+      };
+      Deno.writeTextFileSync(
+        `${tmp}/${name}/config.json`,
+        JSON.stringify({ training, fine_tuned_from: before }),
+      );
+    };
+    model("shipped", base, 5);
+    // The second try fine-tunes the shipped one: the runs before it are base's and shipped's.
+    model(
+      "try",
+      { stage: 1, steps: 150, minutes: 15, history: [point(100, 10), point(150, 15)] },
+      4,
+    );
+    model("other", base, 6);
+    const r = await curves(`${tmp}/curves`, [`${tmp}/shipped=s`, `${tmp}/try=t`, `${tmp}/other=o`]);
+    assert.equal(r.code, 0, r.text);
+    const recipes = JSON.parse(Deno.readTextFileSync(`${tmp}/curves.json`)).recipes;
+    assert.deepEqual(recipes.map((x: { label: string }) => x.label), [
+      "stage 1, which it fine-tunes",
+      "s",
+      "t",
+      "o",
+    ]);
+    assert.deepEqual(recipes[2].history.map((p: { minutes: number }) => p.minutes), [19]);
+    assert.deepEqual(recipes[3].history.map((p: { minutes: number }) => p.minutes), [16]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
