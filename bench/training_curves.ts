@@ -5,7 +5,7 @@
  * run it continues.
  *
  *   deno run -A bench/training_curves.ts [--out bench/results/training-curves]
- *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d, 1e and 2, and
+ *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d and 2, and
  *     models/test/tiny-tdt)
  *
  * A model directory that is gone (the tries were never committed) keeps its curve from the JSON
@@ -31,9 +31,8 @@ if (import.meta.main) {
     options: { out: { type: "string", default: `${ROOT}bench/results/training-curves` } },
   });
   const models = positionals.length > 0 ? positionals : [
-    `${ROOT}models/demo=demo, stage 1c: digits (2.9 M parameters)`,
+    `${ROOT}models/demo=demo, stage 1e: digits (2.9 M parameters)`,
     `${ROOT}.tools/demo-1d-out=demo, stage 1d try: 1c with pitch targets (not shipped)`,
-    `${ROOT}.tools/demo-1e-out=demo, stage 1e try: 1c with SpecAugment (not shipped)`,
     `${ROOT}.tools/demo-stage2/model=demo, stage 2 try: numbers, letters, words (3.0 M; not shipped)`,
     `${ROOT}models/test/tiny-tdt=tiny-tdt test model: numbers (1.2 M)`,
   ];

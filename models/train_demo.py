@@ -15,7 +15,8 @@ Stage 1c fine-tunes 1b on stage 1's clips, 1b's and 6,000 new ones made as 1b's 
 stage 1's held-out sets. Stage 1d fine-tunes 1c on all of those and 8,000 clips of its own, whose
 flite and festival voices also speak at a woman's pitch (demo_data.TRAIN_F0) and whose festival
 voices speak at varied rates, as every voice of its held-out sets does (demo_data.FESTIVAL_OWN_RATE).
-The chain (models/README.md, section 5):
+Stage 1e (models/demo) fine-tunes 1c on the same clips as 1d, with SpecAugment. The chain
+(models/README.md, section 5):
 
     T=.tools/venv-nemo/bin/python
     $T models/train_demo.py --stage 1 --out .tools/demo-1-out --steps 3600
@@ -23,8 +24,8 @@ The chain (models/README.md, section 5):
         --steps 2000 --lr 5e-4 --curriculum-steps 0
     $T models/train_demo.py --stage 1c --init-from .tools/demo-1b-out --out .tools/demo-1c-out \
         --steps 2000 --lr 4e-4 --curriculum-steps 0
-    $T models/train_demo.py --stage 1d --init-from .tools/demo-1c-out --out .tools/demo-1d-out \
-        --steps 2000 --lr 3e-4 --curriculum-steps 0
+    $T models/train_demo.py --stage 1e --init-from .tools/demo-1c-out --out models/demo \
+        --steps 1500 --lr 3e-4 --curriculum-steps 0
 
 --init-from takes a .nemo or an exported model directory: its graphs are read back into NeMo
 (models/onnx_weights.py), and stage 1's tokenizer, when .tools/demo-stage1/tokenizer is gone, is
