@@ -5,7 +5,7 @@
  * run it continues.
  *
  *   deno run -A bench/training_curves.ts [--out bench/results/training-curves]
- *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d and 2, and
+ *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d, 1f and 2, and
  *     models/test/tiny-tdt)
  *
  * A model directory that is gone (the tries were never committed) keeps its curve from the JSON
@@ -33,6 +33,7 @@ if (import.meta.main) {
   const models = positionals.length > 0 ? positionals : [
     `${ROOT}models/demo=demo, stage 1e: digits (2.9 M parameters)`,
     `${ROOT}.tools/demo-1d-out=demo, stage 1d try: 1c with pitch targets (not shipped)`,
+    `${ROOT}.tools/demo-1f-out=demo, stage 1f try: 1e for 1,000 more steps (not shipped)`,
     `${ROOT}.tools/demo-stage2/model=demo, stage 2 try: numbers, letters, words (3.0 M; not shipped)`,
     `${ROOT}models/test/tiny-tdt=tiny-tdt test model: numbers (1.2 M)`,
   ];

@@ -88,6 +88,11 @@ STAGES = {
            "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": "1c", "tokenizer_of": 1,
            "corpora": [1, "1b", "1c", "1d"], "data_of": "1d",
            "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05}},
+    # Stage 1e continued as it was trained: its loss on masked features was still falling.
+    "1f": {"size": "demo", "vocab": 56, "clips": 8000, "what": "digits zero..nine and oh",
+           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": "1e", "tokenizer_of": 1,
+           "corpora": [1, "1b", "1c", "1d"], "data_of": "1d",
+           "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05}},
     # 4% of stage 2's training clips are noise, hum or near-silence transcribed as nothing.
     2: {"size": "demo", "vocab": 256, "clips": 12000,
         "what": "digits, numbers as people say them, letters and common words"},
