@@ -72,11 +72,10 @@ if (import.meta.main) {
     };
     // A try that continues a run already drawn (another fine-tune of the shipped model) draws
     // only its own part: the runs before it end where that one does.
+    const continuesDrawn = before !== undefined &&
+      drawnEnds.some((end) => Math.abs(end - before.minutes) < 0.05);
     drawnEnds.push(offset + t.minutes);
-    if (!before) return [recipe];
-    if (drawnEnds.slice(0, -1).some((end) => Math.abs(end - before.minutes) < 0.05)) {
-      return [recipe];
-    }
+    if (!before || continuesDrawn) return [recipe];
     drawnEnds.push(before.minutes);
     return [{
       label: `stage ${before.stage}, which it fine-tunes`,

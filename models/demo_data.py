@@ -206,6 +206,11 @@ def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> Dem
     return voice
 
 
+def f0_spread(voice: DemoVoice) -> int:
+    """The intonation target's standard deviation in Hz: 15% of its mean."""
+    return round(voice.f0 * 0.15)
+
+
 def festival_scheme(voice: DemoVoice) -> str:
     """The Scheme text2wave evaluates before speaking: one expression, as it reads only the first."""
     forms = [f"(voice_{voice.name})"]
@@ -217,7 +222,7 @@ def festival_scheme(voice: DemoVoice) -> str:
         forms.append(f"(Parameter.set 'Duration_Stretch {1 / voice.rate:.3f})")
     if voice.f0:
         forms.append(f"(set! int_lr_params '((target_f0_mean {voice.f0}) (target_f0_std "
-                     f"{round(voice.f0 * 0.15)}) (model_f0_mean 170) (model_f0_std 34)))")
+                     f"{f0_spread(voice)}) (model_f0_mean 170) (model_f0_std 34)))")
     return f"(begin {' '.join(forms)})"
 
 
@@ -229,7 +234,7 @@ def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif voice.family == "flite":
         f0 = ["--setf", f"int_f0_target_mean={voice.f0}", "--setf",
-              f"int_f0_target_stddev={round(voice.f0 * 0.15)}"] if voice.f0 else []
+              f"int_f0_target_stddev={f0_spread(voice)}"] if voice.f0 else []
         cmd = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / voice.rate:.3f}", *f0,
                "-t", text, "-o", out_wav]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -59,40 +59,37 @@ import parakeet_arch  # noqa: E402
 
 log = logging.getLogger("train_demo")
 
+# Every stage-1 recipe: the digits, stage 1's size and vocabulary, and its streaming defaults, from
+# bench/demo_eval.ts on the held-out set (README, "The demo model"): 160 ms of right context costs
+# 3 points of WER against offline, 480 ms none.
+DIGITS = {"size": "demo", "vocab": 56, "what": "digits zero..nine and oh",
+          "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}}
+# Two frequency masks of up to 15 of the 128 mel bands, two time masks of up to 5%.
+SPEC_AUGMENT = {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05}
+
 STAGES = {
-    # streaming_defaults: from bench/demo_eval.ts on the held-out set (README, "The demo model"):
-    # 160 ms of right context costs 3 points of WER against offline, 480 ms none.
-    1: {"size": "demo", "vocab": 56, "clips": 8000, "what": "digits zero..nine and oh",
-        "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}},
+    1: {**DIGITS, "clips": 8000},
     # Stage 1 fine-tuned (--init-from stage 1's .nemo, every tensor, its tokenizer): more flite and
     # festival, their voices shifted further up in pitch, 5% of clips without speech.
-    "1b": {"size": "demo", "vocab": 56, "clips": 6000, "what": "digits zero..nine and oh",
-           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": 1, "train_seed_offset": 10},
+    "1b": {**DIGITS, "clips": 6000, "fine_tunes": 1, "train_seed_offset": 10},
     # Stage 1b continued (--init-from its exported model) on stage 1's 8,000 training clips, stage
     # 1b's 6,000 and 6,000 new ones made as 1b's were: 1b had forgotten some espeak-ng (0.4% ->
     # 1.4% held out) while it learned flite and festival, and had heard its own clips 11 times.
-    "1c": {"size": "demo", "vocab": 56, "clips": 6000, "what": "digits zero..nine and oh",
-           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": "1b", "tokenizer_of": 1,
+    "1c": {**DIGITS, "clips": 6000, "fine_tunes": "1b", "tokenizer_of": 1,
            "corpora": [1, "1b", "1c"], "train_seed_offset": 20},
     # Stage 1c continued (--init-from its exported model) on the clips of stages 1, 1b, 1c and 8,000
     # of its own whose flite and festival training voices also speak at a woman's pitch, and with
     # festival's rate varied (demo_data.TRAIN_F0, FESTIVAL_OWN_RATE): 1c's errors were on `slt`.
-    "1d": {"size": "demo", "vocab": 56, "clips": 8000, "what": "digits zero..nine and oh",
-           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": "1c", "tokenizer_of": 1,
+    "1d": {**DIGITS, "clips": 8000, "fine_tunes": "1c", "tokenizer_of": 1,
            "corpora": [1, "1b", "1c", "1d"], "train_seed_offset": 30},
-    # Stage 1c continued on stage 1d's clips with SpecAugment (two frequency masks of up to 15 of
-    # the 128 mel bands, two time masks of up to 5%): 1d's pitch targets helped flite's `slt` and
-    # not festival's `ked_diphone`, a man like the training voices; masking bands is the usual way
-    # to hear past one speaker's formants.
-    "1e": {"size": "demo", "vocab": 56, "clips": 8000, "what": "digits zero..nine and oh",
-           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": "1c", "tokenizer_of": 1,
-           "corpora": [1, "1b", "1c", "1d"], "data_of": "1d",
-           "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05}},
+    # Stage 1c continued on stage 1d's clips with SpecAugment: 1d's pitch targets helped flite's
+    # `slt` and not festival's `ked_diphone`, a man like the training voices; masking bands is the
+    # usual way to hear past one speaker's formants. Its held-out sets are 1d's (`data_of`).
+    "1e": {**DIGITS, "fine_tunes": "1c", "tokenizer_of": 1, "corpora": [1, "1b", "1c", "1d"],
+           "data_of": "1d", "spec_augment": SPEC_AUGMENT},
     # Stage 1e continued as it was trained: its loss on masked features was still falling.
-    "1f": {"size": "demo", "vocab": 56, "clips": 8000, "what": "digits zero..nine and oh",
-           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}, "fine_tunes": "1e", "tokenizer_of": 1,
-           "corpora": [1, "1b", "1c", "1d"], "data_of": "1d",
-           "spec_augment": {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05}},
+    "1f": {**DIGITS, "fine_tunes": "1e", "tokenizer_of": 1, "corpora": [1, "1b", "1c", "1d"],
+           "data_of": "1d", "spec_augment": SPEC_AUGMENT},
     # 4% of stage 2's training clips are noise, hum or near-silence transcribed as nothing.
     2: {"size": "demo", "vocab": 256, "clips": 12000,
         "what": "digits, numbers as people say them, letters and common words"},
@@ -201,8 +198,8 @@ def main() -> None:
     ap.add_argument("--nemo-out", help="also save the NeMo checkpoint (.nemo) here")
     ap.add_argument("--no-export", action="store_true", help="train only")
     ap.add_argument("--init-from", help="a .nemo to start from: its encoder (stage 2), all of it "
-                    "(stages 1b and 1c, which also take an exported model directory: 1b stage 1's, "
-                    "1c stage 1b's)")
+                    "(the fine-tunes 1b to 1f, which also take an exported model directory of the "
+                    "stage they fine-tune)")
     ap.add_argument("--synth-only", action="store_true", help="make the corpora and stop")
     ap.add_argument("--procs", type=int, default=2, help="synthesis processes")
     args = ap.parse_args()
@@ -218,7 +215,7 @@ def main() -> None:
 
     torch.set_num_threads(2)
     t_all = time.time()
-    clips = args.clips or stage["clips"]
+    clips = args.clips or stage.get("clips")
     # A fine-tune hears new clips; its held-out sets are those of the stage it fine-tunes. A stage
     # with `corpora` trains on those stages' training clips (each made, or reused, in its own work
     # directory with its own seed) and makes none of its own.
@@ -227,19 +224,21 @@ def main() -> None:
                [demo_data.make_corpus(os.path.join(work, "train"), clips, train_seed_of(args.stage,
                                       args.seed), args.stage, heldout=False, procs=args.procs,
                                       log=log.info)]
-    # A stage with `data_of` makes its held-out sets as that stage does.
+    # A stage with `data_of` uses that stage's held-out sets, in that stage's work directory
+    # (made there if they are not yet).
     data_stage = stage.get("data_of", args.stage)
-    dev_m = demo_data.make_corpus(os.path.join(work, "dev"), 96, args.seed + 1, data_stage,
+    held = os.path.join(ROOT, ".tools", f"demo-stage{data_stage}") if "data_of" in stage else work
+    dev_m = demo_data.make_corpus(os.path.join(held, "dev"), 96, args.seed + 1, data_stage,
                                   heldout=True, procs=args.procs, log=log.info)
     # The evaluation set: held-out voices, augmented as in training (reported per family).
-    demo_data.make_corpus(os.path.join(work, "eval"), 400, args.seed + 2, data_stage,
+    demo_data.make_corpus(os.path.join(held, "eval"), 400, args.seed + 2, data_stage,
                           heldout=True, procs=args.procs, log=log.info)
     # ... and the same voices without noise or reverberation.
-    demo_data.make_corpus(os.path.join(work, "eval-clean"), 400, args.seed + 3, data_stage,
+    demo_data.make_corpus(os.path.join(held, "eval-clean"), 400, args.seed + 3, data_stage,
                           heldout=True, clean=True, procs=args.procs, log=log.info)
     # ... and 400 more of them, new (a seed of their own): a chain of fine-tunes is compared on
     # eval-clean, so the figure a run is shipped with comes from clips no choice was made on.
-    demo_data.make_corpus(os.path.join(work, "eval-fresh"), 400, args.seed + 4, data_stage,
+    demo_data.make_corpus(os.path.join(held, "eval-fresh"), 400, args.seed + 4, data_stage,
                           heldout=True, clean=True, procs=args.procs, log=log.info)
     if args.synth_only:
         return
