@@ -8,8 +8,11 @@ stage 2's); its other two English voices and flite's `slt` are held out, with un
 variants. Flite's and festival's training voices are all men; from stage 1d they also speak at
 intonation targets of their own, up to a woman's pitch (DemoVoice.f0).
 
+From stage 1g festival also speaks with eight voices of other languages, reading the digits
+respelled in their own orthography (FOREIGN_FESTIVAL_VOICES).
+
 Needs the programs espeak-ng, flite, text2wave (festival + festvox-kallpc16k, festvox-kdlpc16k,
-festvox-us-slt-hts) and sox.
+festvox-us-slt-hts; from stage 1g the packages FOREIGN_FESTIVAL_VOICES names) and sox.
 """
 
 from __future__ import annotations
@@ -30,6 +33,43 @@ DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 
 TRAIN_FESTIVAL_VOICES = ["kal_diphone"]
 HELDOUT_FESTIVAL_VOICES = ["ked_diphone", "cmu_us_slt_arctic_hts"]
+
+# Festival's voices for other languages, each with the language its letter-to-sound rules read.
+# Debian has no other English festival voice, and after stage 1e the model's errors were on the
+# unseen English speakers of the families it heard one or two men of: these eight (four women and a
+# boy among them) say the digits respelled in their own orthography (RESPELLED_DIGITS), so that
+# their rules give near-English sounds from new throats. Festival packages festvox-italp16k,
+# -itapc16k, -suopuhe-lj, -suopuhe-mv, -czech-dita, -czech-krb, -czech-ph, -ca-ona-hts.
+FOREIGN_FESTIVAL_VOICES = {"lp_diphone": "it", "pc_diphone": "it", "suo_fi_lj_diphone": "fi",
+                           "hy_fi_mv_diphone": "fi", "czech_dita": "cs", "czech_krb": "cs",
+                           "czech_ph": "cs", "upc_ca_ona_hts": "ca"}
+# Each digit as a reader of the language would write what an English speaker says, with the
+# Italian stress marks that keep "five" from sounding like "three". Chosen with the stage 1e model
+# as the listener, on 40 clean sequences (231 digits) per voice, among two to four spellings per
+# language, by its WER on the male voices (it errs more on women, whom the families it learned
+# from lacked): pc_diphone 19% -> 5%, hy_fi_mv_diphone 19% -> 7% (bench/results/
+# demo-respelling-2026-12-02.json). English spellings give 5-10 errors in 11 digits: letter-to-sound
+# rules make "nine" two syllables.
+RESPELLED_DIGITS = {
+    "it": {"zero": "zìro", "oh": "ou", "one": "uàn", "two": "tù", "three": "tri", "four": "foor",
+           "five": "fàiv", "six": "sics", "seven": "sèven", "eight": "èit", "nine": "nàin"},
+    "fi": {"zero": "ziirou", "oh": "ou", "one": "van", "two": "tuu", "three": "trii",
+           "four": "foor", "five": "faiv", "six": "siks", "seven": "seven", "eight": "eit",
+           "nine": "nain"},
+    "cs": {"zero": "zírou", "oh": "ou", "one": "uan", "two": "tú", "three": "trí",
+           "four": "fór", "five": "fajv", "six": "siks", "seven": "sevn", "eight": "ejt",
+           "nine": "najn"},
+    "ca": {"zero": "ziro", "oh": "ou", "one": "uan", "two": "tu", "three": "tri", "four": "for",
+           "five": "faiv", "six": "sics", "seven": "seven", "eight": "eit", "nine": "nain"},
+}
+# Festival's Catalan voice ignores both the HTS engine's rate (-r moves only its leading silence)
+# and Duration_Stretch: sox changes its tempo instead.
+RATE_BY_SOX_TEMPO = {"upc_ca_ona_hts"}
+# Festival's Czech voices read ISO-8859-2, its Italian ones ISO-8859-1; the others' respellings
+# are ASCII.
+TEXT_ENCODING = {"cs": "iso-8859-2", "it": "latin-1"}
+# The festival voices a stage trains on: from stage 1g, the foreign ones too.
+TRAIN_FESTIVAL_VOICES_OF = {"1g": TRAIN_FESTIVAL_VOICES + list(FOREIGN_FESTIVAL_VOICES)}
 
 
 # ----------------------------------------------------------------------------- texts
@@ -131,8 +171,10 @@ def numbers_and_words_text(rng: random.Random) -> str:
 # own but its held-out sets, which are stage 1's.
 # "1d" continues "1c" on all of those and clips of its own whose flite and festival training voices
 # speak at an intonation target of their own (DemoVoice.f0).
+# "1g" continues "1e" on all of those and clips of its own where festival also speaks with the
+# voices of other languages (FOREIGN_FESTIVAL_VOICES).
 STAGE_TEXTS = {1: digits_text, "1b": digits_text, "1c": digits_text, "1d": digits_text,
-               2: numbers_and_words_text}
+               "1g": digits_text, 2: numbers_and_words_text}
 
 
 # ----------------------------------------------------------------------------- voices
@@ -157,16 +199,16 @@ class DemoVoice:
 # saw flite and festival little (15%, 8%) and was 8-13 points worse on their held-out voices than
 # on espeak-ng's, so stage 1b and stage 2 hear them more.
 TRAIN_FAMILY_SHARES = {1: (0.77, 0.15), "1b": (0.45, 0.30), "1c": (0.45, 0.30), "1d": (0.40, 0.30),
-                       2: (0.55, 0.27)}
+                       "1g": (0.30, 0.25), 2: (0.55, 0.27)}
 # sox pitch shift (cents) of the flite and festival training voices. Their training voices are all
 # male, and stage 1's errors were on a female speaker (`slt`, held out in both families): stage 1b
 # shifts them further up, formants with them.
 TRAIN_PITCH_CENTS = {1: (-300, 300), "1b": (-300, 700), "1c": (-300, 700), "1d": (-200, 400),
-                     2: (-300, 300)}
+                     "1g": (-300, 400), 2: (-300, 300)}
 # Stage 1d: the share of flite and festival training clips spoken at an intonation target of their
 # own (DemoVoice.f0), and its range in Hz. Stage 1c's errors were nearly all on `slt` (a woman,
 # about 180 Hz), held out in both families, whose training voices are all men (about 100-120 Hz).
-TRAIN_F0 = {"1d": (0.6, (85, 250))}
+TRAIN_F0 = {"1d": (0.6, (85, 250)), "1g": (0.6, (85, 250))}
 # The training voices whose intonation target can be set: flite's `rms` ignores it.
 F0_VOICES = {"kal", "kal16", "awb", "kal_diphone"}
 # Festival's speaking rate: stages before 1d asked for it in a second expression of text2wave's
@@ -197,8 +239,9 @@ def random_voice(rng: random.Random, heldout: bool, stage: int | str = 1) -> Dem
     if r < espeak_share + flite_share:
         voice = DemoVoice("flite", rng.choice(TRAIN_FLITE_VOICES), rate, rng.randint(low, high))
     else:
-        voice = DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES), festival_rate,
-                          rng.randint(low, high))
+        voice = DemoVoice("festival", rng.choice(TRAIN_FESTIVAL_VOICES_OF.get(stage,
+                                                                           TRAIN_FESTIVAL_VOICES)),
+                          festival_rate, rng.randint(low, high))
     if stage in TRAIN_F0 and voice.name in F0_VOICES:
         share, (f0_low, f0_high) = TRAIN_F0[stage]
         if rng.random() < share:
@@ -214,7 +257,9 @@ def f0_spread(voice: DemoVoice) -> int:
 def festival_scheme(voice: DemoVoice) -> str:
     """The Scheme text2wave evaluates before speaking: one expression, as it reads only the first."""
     forms = [f"(voice_{voice.name})"]
-    if voice.name.endswith("_hts"):  # HTS voices take their rate from the engine's -r
+    if voice.name in RATE_BY_SOX_TEMPO:
+        pass
+    elif voice.name.endswith("_hts"):  # HTS voices take their rate from the engine's -r
         if voice.rate != 1.0:
             forms.append(f'(set! hts_engine_params (append hts_engine_params (list (list "-r" '
                          f'{voice.rate:.3f}))))')
@@ -224,6 +269,21 @@ def festival_scheme(voice: DemoVoice) -> str:
         forms.append(f"(set! int_lr_params '((target_f0_mean {voice.f0}) (target_f0_std "
                      f"{f0_spread(voice)}) (model_f0_mean 170) (model_f0_std 34)))")
     return f"(begin {' '.join(forms)})"
+
+
+def festival_text(text: str, voice_name: str) -> bytes:
+    """What festival's voice is given to read: the text itself, or for a voice of another language
+    each digit respelled (RESPELLED_DIGITS), the pauses kept, in the voice's own encoding."""
+    lang = FOREIGN_FESTIVAL_VOICES.get(voice_name)
+    if lang is None:
+        return text.encode()
+    spelled = RESPELLED_DIGITS[lang]
+    words = []
+    for word in text.split():
+        if word.rstrip(",") not in spelled:
+            raise ValueError(f"festival's {voice_name} reads digits only, not {word!r}")
+        words.append(spelled[word.rstrip(",")] + ("," if word.endswith(",") else ""))
+    return " ".join(words).encode(TEXT_ENCODING.get(lang, "ascii"))
 
 
 def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
@@ -239,7 +299,8 @@ def speak(text: str, voice: DemoVoice, out_wav: str) -> None:
                "-t", text, "-o", out_wav]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif voice.family == "festival":
-        subprocess.run(["text2wave", "-eval", festival_scheme(voice), "-o", out_wav], input=text.encode(),
+        subprocess.run(["text2wave", "-eval", festival_scheme(voice), "-o", out_wav],
+                       input=festival_text(text, voice.name),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         raise ValueError(f"unknown synthesiser family {voice.family!r}")
@@ -283,6 +344,8 @@ def render(text: str, voice: DemoVoice, aug: Augmentation, out_wav: str, seed: i
         speak(text, voice, raw)
         sox = ["sox", "-q", "-D", "-R", raw, "-r", "16000", "-c", "1", "-b", "16", "-e",
                "signed-integer", os.path.join(tmp, "out.wav")]
+        if voice.name in RATE_BY_SOX_TEMPO and voice.rate != 1.0:
+            sox += ["tempo", "-s", f"{voice.rate:.3f}"]
         if voice.family != "espeak" and voice.pitch:
             sox += ["pitch", str(voice.pitch)]
         sox += ["norm", "-3", "pad", f"{aug.pad_start:.3f}", f"{aug.pad_end:.3f}"]
@@ -311,7 +374,7 @@ def render(text: str, voice: DemoVoice, aug: Augmentation, out_wav: str, seed: i
 
 # Share of training clips without speech, transcribed as nothing: stage 1 never heard one and
 # turns noise alone into digits.
-NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, "1c": 0.05, "1d": 0.05, 2: 0.04}
+NON_SPEECH_SHARE = {1: 0.0, "1b": 0.05, "1c": 0.05, "1d": 0.05, "1g": 0.05, 2: 0.04}
 
 
 def render_non_speech(rng: random.Random, out_wav: str, seed: int) -> tuple[np.ndarray, str]:

@@ -2,7 +2,8 @@
 
 Festival's rate and the intonation targets of flite and festival are checked on the audio they make
 (duration, median pitch), since a knob a synthesiser silently ignores still yields a clip.
-Needs espeak-ng, flite, sox and festival with its three English voices (.ci/run installs them).
+Needs espeak-ng, flite, sox and festival with its three English voices and the eight of other
+languages that read respelled digits (.ci/run installs them).
 """
 
 from __future__ import annotations
@@ -101,3 +102,46 @@ def test_which_stages_vary_festival_rate_and_pitch_target():
     assert not any(v.f0 for v in heldout)
     assert any(v.family == "festival" and v.name == "cmu_us_slt_arctic_hts" and v.rate != 1.0
                for v in heldout)
+
+
+def test_each_foreign_voice_has_every_digit_respelled():
+    every = set(demo_data.DIGITS) | {"oh"}
+    for name, lang in demo_data.FOREIGN_FESTIVAL_VOICES.items():
+        assert set(demo_data.RESPELLED_DIGITS[lang]) == every, name
+        said = demo_data.festival_text("seven two, oh nine", name)
+        assert said.count(b",") == 1 and said.count(b" ") == 3, said
+    assert demo_data.festival_text("seven two, oh nine", "kal_diphone") == b"seven two, oh nine"
+    assert demo_data.festival_text("two", "czech_dita") == "tú".encode("iso-8859-2")
+    with pytest.raises(ValueError, match="lp_diphone reads digits only, not 'hello'"):
+        demo_data.festival_text("two hello", "lp_diphone")
+
+
+@pytest.mark.parametrize("name", sorted(demo_data.FOREIGN_FESTIVAL_VOICES))
+def test_foreign_voice_speaks_each_digit_at_the_rate_asked(name, tmp_path):
+    def rendered(voice: DemoVoice) -> float:
+        """The clip training hears (rate changed by sox for RATE_BY_SOX_TEMPO), clean."""
+        path = os.path.join(tmp_path, f"{voice.name}-{voice.rate}.wav")
+        aug = demo_data.Augmentation(0.0, 0.1, 0.1, None, None, 0.0)
+        return speech_seconds(demo_data.render(TEXT, voice, aug, path, 0).astype(np.float64), 16000)
+
+    own = rendered(DemoVoice("festival", name, 1.0, 0))
+    english = rendered(DemoVoice("festival", "kal_diphone", 1.0, 0))
+    # The five digits take about as long as an English voice takes (0.84-1.14x here): a voice
+    # that spelled the respellings letter by letter, or skipped words, would not.
+    assert 0.7 < own / english < 1.3, (own, english)
+    slow = rendered(DemoVoice("festival", name, 0.8, 0))
+    fast = rendered(DemoVoice("festival", name, 1.25, 0))
+    assert 1.35 < slow / fast < 1.8, (slow, fast)
+
+
+def test_only_stage_1g_trains_on_foreign_voices():
+    def festival_names(stage) -> set[str]:
+        voices = [demo_data.random_voice(random.Random(i), False, stage) for i in range(3000)]
+        return {v.name for v in voices if v.family == "festival"}
+
+    for stage in [1, "1b", "1c", "1d", 2]:
+        assert festival_names(stage) == {"kal_diphone"}, stage
+    assert festival_names("1g") == {"kal_diphone", *demo_data.FOREIGN_FESTIVAL_VOICES}
+    heldout = {v.name for v in (demo_data.random_voice(random.Random(i), True, "1g")
+                                for i in range(3000)) if v.family == "festival"}
+    assert heldout == set(demo_data.HELDOUT_FESTIVAL_VOICES)
