@@ -5,8 +5,8 @@
  * run it continues.
  *
  *   deno run -A bench/training_curves.ts [--out bench/results/training-curves]
- *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d, 1f and 2, and
- *     models/test/tiny-tdt)
+ *     [MODEL_DIR=label …]   (default: models/demo, the tries of stages 1d, 1f, 1g, 1h and 2,
+ *     and models/test/tiny-tdt)
  *
  * A model directory that is gone (the tries were never committed) keeps its curve from the JSON
  * the last run wrote.
@@ -34,6 +34,8 @@ if (import.meta.main) {
     `${ROOT}models/demo=demo, stage 1e: digits (2.9 M parameters)`,
     `${ROOT}.tools/demo-1d-out=demo, stage 1d try: 1c with pitch targets (not shipped)`,
     `${ROOT}.tools/demo-1f-out=demo, stage 1f try: 1e for 1,000 more steps (not shipped)`,
+    `${ROOT}.tools/demo-1g-out=demo, stage 1g try: 1e with festival's voices of other languages (not shipped)`,
+    `${ROOT}.tools/demo-1h-out=demo, stage 1h try: 1g's recipe on every stage-1 corpus (not shipped)`,
     `${ROOT}.tools/demo-stage2/model=demo, stage 2 try: numbers, letters, words (3.0 M; not shipped)`,
     `${ROOT}models/test/tiny-tdt=tiny-tdt test model: numbers (1.2 M)`,
   ];
