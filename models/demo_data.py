@@ -257,13 +257,12 @@ def f0_spread(voice: DemoVoice) -> int:
 def festival_scheme(voice: DemoVoice) -> str:
     """The Scheme text2wave evaluates before speaking: one expression, as it reads only the first."""
     forms = [f"(voice_{voice.name})"]
-    if voice.name in RATE_BY_SOX_TEMPO:
+    if voice.rate == 1.0 or voice.name in RATE_BY_SOX_TEMPO:
         pass
     elif voice.name.endswith("_hts"):  # HTS voices take their rate from the engine's -r
-        if voice.rate != 1.0:
-            forms.append(f'(set! hts_engine_params (append hts_engine_params (list (list "-r" '
-                         f'{voice.rate:.3f}))))')
-    elif voice.rate != 1.0:
+        forms.append(f'(set! hts_engine_params (append hts_engine_params (list (list "-r" '
+                     f'{voice.rate:.3f}))))')
+    else:
         forms.append(f"(Parameter.set 'Duration_Stretch {1 / voice.rate:.3f})")
     if voice.f0:
         forms.append(f"(set! int_lr_params '((target_f0_mean {voice.f0}) (target_f0_std "
@@ -280,9 +279,10 @@ def festival_text(text: str, voice_name: str) -> bytes:
     spelled = RESPELLED_DIGITS[lang]
     words = []
     for word in text.split():
-        if word.rstrip(",") not in spelled:
+        digit = word.rstrip(",")
+        if digit not in spelled:
             raise ValueError(f"festival's {voice_name} reads digits only, not {word!r}")
-        words.append(spelled[word.rstrip(",")] + ("," if word.endswith(",") else ""))
+        words.append(spelled[digit] + word[len(digit):])
     return " ".join(words).encode(TEXT_ENCODING.get(lang, "ascii"))
 
 

@@ -19,6 +19,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from unittest.mock import patch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -55,25 +56,17 @@ TRIES = [
 
 def probe(voice: str, spelling: dict[str, str], model: str, work: str) -> dict:
     lang = demo_data.FOREIGN_FESTIVAL_VOICES[voice]
-    saved = dict(demo_data.RESPELLED_DIGITS[lang])
-    demo_data.RESPELLED_DIGITS[lang] = spelling
-    encoding = demo_data.TEXT_ENCODING.get(lang)
-    demo_data.TEXT_ENCODING[lang] = encoding or "latin-1"
-    try:
-        rows = []
-        aug = demo_data.Augmentation(0.0, 0.2, 0.3, None, None, 0.0)
+    rows = []
+    aug = demo_data.Augmentation(0.0, 0.2, 0.3, None, None, 0.0)
+    # The voice reads this spelling; a tried one may need Latin-1 where the chosen one is ASCII.
+    with patch.dict(demo_data.RESPELLED_DIGITS, {lang: spelling}), \
+            patch.dict(demo_data.TEXT_ENCODING, {lang: demo_data.TEXT_ENCODING.get(lang, "latin-1")}):
         for i in range(40):
             text = demo_data.label_of(demo_data.digits_text(random.Random(i)))
             path = os.path.join(work, f"{i:03d}.wav")
             audio = demo_data.render(text, DemoVoice("festival", voice, 1.0, 0), aug, path, i)
             rows.append({"audio_filepath": path, "duration": len(audio) / 16000, "text": text,
                          "voice": voice, "family": "festival"})
-    finally:
-        demo_data.RESPELLED_DIGITS[lang] = saved
-        if encoding is None:
-            del demo_data.TEXT_ENCODING[lang]
-        else:
-            demo_data.TEXT_ENCODING[lang] = encoding
     manifest = os.path.join(work, "manifest.jsonl")
     with open(manifest, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
