@@ -35,6 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import parakeet_arch  # noqa: E402
+from export_nemo import quantize_int8  # noqa: E402
 from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,  # noqa: E402
                    TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, Voice, synthesize, write_corpus)
 
@@ -362,7 +363,6 @@ def write_vocab(model, path: str) -> int:
 
 def export(model, out: str, size_name: str, size: parakeet_arch.Size, extra_config: dict) -> dict:
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
@@ -389,17 +389,7 @@ def export(model, out: str, size_name: str, size: parakeet_arch.Size, extra_conf
         else:
             onnx.save_model(m, dst)
     shutil.rmtree(tmp)
-    for name in ("encoder-model", "decoder_joint-model"):
-        big = external and name == "encoder-model"
-        dst = os.path.join(out, f"{name}.int8.onnx")
-        quantize_dynamic(os.path.join(out, f"{name}.onnx"), dst, weight_type=QuantType.QUInt8,
-                         use_external_data_format=big)
-        if big:  # the int8 graph is well under 2 GB: store it as one file, as the public export does
-            onnx.save_model(onnx.load(dst, load_external_data=True), dst + ".tmp")
-            for f in os.listdir(out):
-                if f.startswith(f"{name}.int8.onnx") and f != f"{name}.int8.onnx.tmp":
-                    os.remove(os.path.join(out, f))
-            os.replace(dst + ".tmp", dst)
+    quantize_int8(out, external)
     n_vocab = write_vocab(model, os.path.join(out, "vocab.txt"))
     config = {"model_type": "nemo-conformer-tdt", "features_size": 128, "subsampling_factor": 8,
               "max_tokens_per_step": parakeet_arch.MAX_SYMBOLS}

@@ -68,6 +68,26 @@ def model_facts(model) -> dict:
     }
 
 
+def quantize_int8(out: str, external: bool) -> None:
+    """encoder-model.int8.onnx and decoder_joint-model.int8.onnx beside the fp32 graphs in `out`
+    (onnxruntime dynamic quantisation, weights uint8). `external`: the fp32 encoder keeps its
+    weights in encoder-model.onnx.data (over 2 GB)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    for name in ("encoder-model", "decoder_joint-model"):
+        big = external and name == "encoder-model"
+        dst = os.path.join(out, f"{name}.int8.onnx")
+        quantize_dynamic(os.path.join(out, f"{name}.onnx"), dst, weight_type=QuantType.QUInt8,
+                         use_external_data_format=big)
+        if big:  # the int8 graph is under 2 GB: one file, as the public export has it
+            onnx.save_model(onnx.load(dst, load_external_data=True), dst + ".tmp")
+            for f in os.listdir(out):
+                if f.startswith(f"{name}.int8.onnx") and f != f"{name}.int8.onnx.tmp":
+                    os.remove(os.path.join(out, f))
+            os.replace(dst + ".tmp", dst)
+
+
 def export_model_dir(model, out: str, int8: bool = True, extra_config: dict | None = None) -> dict:
     """Exports `model` (a NeMo EncDecRNNTBPEModel with a TDT head) into the directory `out`,
     which must not exist; returns {file: bytes}."""
@@ -96,18 +116,7 @@ def export_model_dir(model, out: str, int8: bool = True, extra_config: dict | No
             onnx.save_model(m, dst)
     shutil.rmtree(tmp)
     if int8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        for name in ("encoder-model", "decoder_joint-model"):
-            big = external and name == "encoder-model"
-            dst = os.path.join(out, f"{name}.int8.onnx")
-            quantize_dynamic(os.path.join(out, f"{name}.onnx"), dst, weight_type=QuantType.QUInt8,
-                             use_external_data_format=big)
-            if big:  # the int8 graph is under 2 GB: one file, as the public export has it
-                onnx.save_model(onnx.load(dst, load_external_data=True), dst + ".tmp")
-                for f in os.listdir(out):
-                    if f.startswith(f"{name}.int8.onnx") and f != f"{name}.int8.onnx.tmp":
-                        os.remove(os.path.join(out, f))
-                os.replace(dst + ".tmp", dst)
+        quantize_int8(out, external)
     n_vocab = write_vocab(model, os.path.join(out, "vocab.txt"))
     config = model_facts(model)
     config.update({"vocab_size": n_vocab,

@@ -1,0 +1,159 @@
+"""models/average_models.py averages two exported model directories weight for weight. On the
+committed tiny model and a copy of it with every float weight moved: alpha 0 and 1 give back
+each end bit for bit, alpha 0.5 gives the mean and leaves integer tensors alone, the result runs
+in ONNX Runtime (fp32 and int8) with outputs between the two ends', and two directories that are
+not one architecture and vocabulary are refused with what differs named and nothing written.
+
+Run: .tools/venv-nemo/bin/python -m pytest tests/python/test_average_models.py
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "models"))
+
+TINY_DIR = os.path.join(ROOT, "models", "test", "tiny-tdt")
+GRAPHS = ("encoder-model.onnx", "decoder_joint-model.onnx")
+
+onnx = pytest.importorskip("onnx")
+from onnx import numpy_helper  # noqa: E402
+
+import average_models  # noqa: E402
+
+
+def inits(path):
+    return {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+
+
+def moved_copy(dst, scale=0.1, seed=7):
+    """The tiny model with every float initializer moved by noise of `scale` its spread."""
+    shutil.copytree(TINY_DIR, dst)
+    rng = np.random.default_rng(seed)
+    for name in GRAPHS:
+        m = onnx.load(os.path.join(dst, name))
+        for i, init in enumerate(list(m.graph.initializer)):
+            x = numpy_helper.to_array(init)
+            if np.issubdtype(x.dtype, np.floating) and x.size:
+                y = (x + rng.normal(0, scale * (x.std() + 1e-3), x.shape)).astype(x.dtype)
+                m.graph.initializer[i].CopyFrom(numpy_helper.from_array(y, init.name))
+        onnx.save_model(m, os.path.join(dst, name))
+    with open(os.path.join(dst, "config.json")) as f:
+        cfg = json.load(f)
+    cfg["recipe"] = "moved"
+    with open(os.path.join(dst, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory):
+    return moved_copy(str(tmp_path_factory.mktemp("m") / "moved"))
+
+
+def test_alpha_zero_and_one_give_each_end_back(tmp_path, moved):
+    for alpha, end in ((0.0, TINY_DIR), (1.0, moved)):
+        out = str(tmp_path / f"a{alpha}")
+        average_models.average_dirs(TINY_DIR, moved, alpha, out)
+        for name in GRAPHS:
+            got, want = inits(os.path.join(out, name)), inits(os.path.join(end, name))
+            assert got.keys() == want.keys()
+            for k in want:
+                assert np.array_equal(got[k], want[k]), (alpha, name, k)
+
+
+def test_half_is_the_mean_and_integers_are_kept(tmp_path, moved):
+    out = str(tmp_path / "half")
+    cfg = average_models.average_dirs(TINY_DIR, moved, 0.5, out)
+    floats = 0
+    for name in GRAPHS:
+        a, b = inits(os.path.join(TINY_DIR, name)), inits(os.path.join(moved, name))
+        got = inits(os.path.join(out, name))
+        for k, x in a.items():
+            if np.issubdtype(x.dtype, np.floating):
+                floats += int(not np.array_equal(x, b[k]))
+                np.testing.assert_allclose(got[k], (x.astype(np.float64) + b[k]) / 2, rtol=1e-6,
+                                           atol=1e-7)
+            else:
+                assert np.array_equal(got[k], x), k
+    assert floats > 20  # the copy really moved, so the mean is a third point
+    assert cfg["averaged"]["alpha"] == 0.5 and cfg["averaged"]["b"]["recipe"] == "moved"
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f) == cfg
+    for f in ("vocab.txt", "encoder-model.int8.onnx", "decoder_joint-model.int8.onnx"):
+        assert os.path.getsize(os.path.join(out, f)) > 0, f
+
+
+def test_average_runs_and_lies_between_the_ends(tmp_path, moved):
+    import onnxruntime as ort
+
+    out = str(tmp_path / "half")
+    average_models.average_dirs(TINY_DIR, moved, 0.5, out)
+    feats = np.random.default_rng(3).normal(0, 1, (1, 128, 200)).astype(np.float32)
+    lens = np.array([200], dtype=np.int64)
+
+    def encode(d, graph="encoder-model.onnx"):
+        s = ort.InferenceSession(os.path.join(d, graph), providers=["CPUExecutionProvider"])
+        return s.run(None, {"audio_signal": feats, "length": lens})[0]
+
+    ea, eb, eh = encode(TINY_DIR), encode(moved), encode(out)
+    assert eh.shape == ea.shape
+    # nearer the midpoint of the ends' outputs than either end is
+    mid = (ea + eb) / 2
+    assert np.abs(eh - mid).mean() < np.abs(ea - mid).mean()
+    assert np.abs(eh - mid).mean() < np.abs(eb - mid).mean()
+    e8 = encode(out, "encoder-model.int8.onnx")
+    assert e8.shape == ea.shape and np.isfinite(e8).all()
+
+
+def test_refusals_name_what_differs_and_write_nothing(tmp_path, moved):
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    with open(os.path.join(out, "keep"), "w") as f:
+        f.write("was here")
+
+    def refused(a, b, alpha, match):
+        with pytest.raises(average_models.NotAverageable, match=match):
+            average_models.average_dirs(a, b, alpha, out)
+        assert os.listdir(out) == ["keep"]
+        assert not os.path.exists(out + ".averaging")
+
+    refused(TINY_DIR, moved, 1.5, "alpha must be between 0 and 1")
+    refused(TINY_DIR, str(tmp_path), 0.5, "has no encoder-model.onnx")
+
+    other_vocab = shutil.copytree(moved, str(tmp_path / "vocab"))
+    with open(os.path.join(other_vocab, "vocab.txt"), "a") as f:
+        f.write("extra 999\n")
+    refused(TINY_DIR, other_vocab, 0.5, "vocab.txt differ")
+
+    reshaped = shutil.copytree(moved, str(tmp_path / "reshaped"))
+    m = onnx.load(os.path.join(reshaped, GRAPHS[1]))
+    big = max(range(len(m.graph.initializer)),
+              key=lambda i: numpy_helper.to_array(m.graph.initializer[i]).size)
+    init = m.graph.initializer[big]
+    x = numpy_helper.to_array(init)
+    m.graph.initializer[big].CopyFrom(numpy_helper.from_array(x[:-1].copy(), init.name))
+    onnx.save_model(m, os.path.join(reshaped, GRAPHS[1]))
+    refused(TINY_DIR, reshaped, 0.5, rf"decoder_joint-model.onnx: initializer {init.name}")
+
+    rewired = shutil.copytree(moved, str(tmp_path / "rewired"))
+    m = onnx.load(os.path.join(rewired, GRAPHS[0]))
+    m.graph.node[3].op_type = "Identity" if m.graph.node[3].op_type != "Identity" else "Neg"
+    onnx.save_model(m, os.path.join(rewired, GRAPHS[0]))
+    refused(TINY_DIR, rewired, 0.5, "encoder-model.onnx: the graphs .* differ in their nodes")
+
+
+def test_command_line_refusal_is_one_line(tmp_path):
+    import subprocess
+
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "models", "average_models.py"),
+                        TINY_DIR, str(tmp_path), "--alpha", "0.5", "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("average_models: ") and "no encoder-model.onnx" in r.stderr
+    assert "Traceback" not in r.stderr
