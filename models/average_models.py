@@ -2,7 +2,7 @@
 third in the same layout (fp32 and int8 graphs, vocab.txt, config.json).
 
     .tools/venv-nemo/bin/python models/average_models.py models/demo .tools/demo-1h-out \
-        --alpha 0.5 --out .tools/demo-avg-1e-1h-50
+        --alpha 0.5 --recipe 1i --out models/demo
 
 Why: a fine-tune and the model it started from lie in one basin of the loss, and a point between
 them often generalises better than either end (weight averaging; "model soups", WiSE-FT). The demo
@@ -10,7 +10,9 @@ model's stage 1e and its fine-tune 1h err on different held-out voices (README, 
 
 The graphs are averaged as exported: each depthwise convolution has its BatchNorm folded in, so
 the average is of the folded weights. That is an exact network of the same architecture, not the
-fold of averaged BatchNorms, and it is the one evaluated. Only float initializers are averaged;
+fold of averaged BatchNorms, and it is the one evaluated. Only float tensors are averaged (the
+initializers, and Constant nodes' values such as the positional encoding, which two exports may
+round differently in the last bits);
 two directories whose graphs differ in any node, initializer name, shape or non-float value, or
 whose vocab.txt differ, are refused with what differs named, and nothing is written.
 """
@@ -37,15 +39,37 @@ class NotAverageable(ValueError):
     """The two directories are not the same architecture and vocabulary."""
 
 
+def _float_constant(node):
+    """The float tensor a Constant node holds (a computed buffer such as the positional encoding,
+    which two exports may round differently in the last bits), or None."""
+    from onnx import TensorProto
+
+    if node.op_type != "Constant" or len(node.attribute) != 1 or node.attribute[0].name != "value":
+        return None
+    t = node.attribute[0].t
+    return t if t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE) else None
+
+
 def _structure(graph) -> list:
     """What must be equal for two graphs to be one architecture: every node's type, inputs,
-    outputs and attributes, in order."""
-    return [(n.op_type, list(n.input), list(n.output), [a.SerializeToString() for a in n.attribute])
-            for n in graph.node]
+    outputs and attributes, in order; of a float Constant, its shape and type."""
+    out = []
+    for n in graph.node:
+        t = _float_constant(n)
+        attrs = [(t.data_type, list(t.dims))] if t is not None else \
+            [a.SerializeToString() for a in n.attribute]
+        out.append((n.op_type, list(n.input), list(n.output), attrs))
+    return out
+
+
+def _mix(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+    # in float64, so that alpha 0 and 1 give back each end bit for bit
+    return ((1 - alpha) * x.astype(np.float64) + alpha * y.astype(np.float64)).astype(x.dtype)
 
 
 def average_graphs(a, b, alpha: float):
-    """A copy of onnx ModelProto `a` whose float initializers are (1 - alpha) * a + alpha * b."""
+    """A copy of onnx ModelProto `a` whose float tensors, initializers and Constant nodes' values,
+    are (1 - alpha) * a + alpha * b."""
     from onnx import numpy_helper
 
     if _structure(a.graph) != _structure(b.graph):
@@ -65,14 +89,18 @@ def average_graphs(a, b, alpha: float):
             raise NotAverageable(f"initializer {init.name}: {x.dtype}{list(x.shape)} against "
                                  f"{y.dtype}{list(y.shape)}")
         if np.issubdtype(x.dtype, np.floating):
-            # in float64, so that alpha 0 and 1 give back each end bit for bit
-            z = ((1 - alpha) * x.astype(np.float64) + alpha * y.astype(np.float64)).astype(x.dtype)
+            z = _mix(x, y, alpha)
         elif not np.array_equal(x, y):
             raise NotAverageable(f"initializer {init.name} ({x.dtype}) differs, and only floats "
                                  "are averaged")
         else:
             z = x
         out.graph.initializer.append(numpy_helper.from_array(z, init.name))
+    for node, other in zip(out.graph.node, b.graph.node):
+        t = _float_constant(node)
+        if t is not None:
+            z = _mix(numpy_helper.to_array(t), numpy_helper.to_array(_float_constant(other)), alpha)
+            t.CopyFrom(numpy_helper.from_array(z, t.name))
     return out
 
 
@@ -81,9 +109,14 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def average_dirs(dir_a: str, dir_b: str, alpha: float, out: str) -> dict:
-    """Writes the average of two exported model directories to `out` (replaced whole, or left
-    as it was if anything is refused). Returns the config.json written."""
+MODEL_FILES = (*GRAPHS, "encoder-model.int8.onnx", "decoder_joint-model.int8.onnx", "vocab.txt",
+               "config.json")
+
+
+def average_dirs(dir_a: str, dir_b: str, alpha: float, out: str, recipe: str | None = None) -> dict:
+    """Writes the average of two exported model directories to `out`: its model files replaced,
+    anything else there (a README, sample clips) kept; nothing changed if anything is refused.
+    `out` may be A itself. Returns the config.json written."""
     import onnx
 
     if not 0.0 <= alpha <= 1.0:
@@ -112,9 +145,8 @@ def average_dirs(dir_a: str, dir_b: str, alpha: float, out: str) -> dict:
         raise NotAverageable("their config.json give different architectures")
 
     # B's config (its training history is the chain that leads to it), named for what it is.
-    recipe = f"{cfg_a.get('recipe', os.path.basename(dir_a))} and " \
-             f"{cfg_b.get('recipe', os.path.basename(dir_b))} averaged"
-    config = dict(cfg_b, recipe=recipe, averaged={
+    config = dict(cfg_b, recipe=recipe or f"{cfg_a.get('recipe')} and {cfg_b.get('recipe')} "
+                  "averaged", averaged={
         "alpha": alpha,
         "a": {"dir": os.path.basename(os.path.normpath(dir_a)), "recipe": cfg_a.get("recipe")},
         "b": {"dir": os.path.basename(os.path.normpath(dir_b)), "recipe": cfg_b.get("recipe")},
@@ -133,8 +165,10 @@ def average_dirs(dir_a: str, dir_b: str, alpha: float, out: str) -> dict:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    os.makedirs(out, exist_ok=True)
+    for f in MODEL_FILES:
+        os.replace(os.path.join(tmp, f), os.path.join(out, f))
+    shutil.rmtree(tmp)
     return config
 
 
@@ -144,10 +178,11 @@ def main() -> None:
     ap.add_argument("a", help="exported model directory A (alpha 0)")
     ap.add_argument("b", help="exported model directory B (alpha 1)")
     ap.add_argument("--alpha", type=float, required=True, help="B's weight, 0..1")
-    ap.add_argument("--out", required=True, help="model directory to write")
+    ap.add_argument("--out", required=True, help="model directory to write (may be A)")
+    ap.add_argument("--recipe", help="config.json's recipe name (default \"<A's> and <B's> averaged\")")
     args = ap.parse_args()
     try:
-        cfg = average_dirs(args.a, args.b, args.alpha, args.out)
+        cfg = average_dirs(args.a, args.b, args.alpha, args.out, args.recipe)
     except NotAverageable as e:
         raise SystemExit(f"average_models: {e}") from None
     print(f"{args.out}: {cfg['recipe']}, alpha {args.alpha}")

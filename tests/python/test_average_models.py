@@ -1,8 +1,10 @@
 """models/average_models.py averages two exported model directories weight for weight. On the
 committed tiny model and a copy of it with every float weight moved: alpha 0 and 1 give back
-each end bit for bit, alpha 0.5 gives the mean and leaves integer tensors alone, the result runs
+each end bit for bit, alpha 0.5 gives the mean (of the initializers and of float Constant nodes
+such as the positional encoding) and leaves integer tensors alone, the result runs
 in ONNX Runtime (fp32 and int8) with outputs between the two ends', and two directories that are
 not one architecture and vocabulary are refused with what differs named and nothing written.
+Written over a directory, only its model files change.
 
 Run: .tools/venv-nemo/bin/python -m pytest tests/python/test_average_models.py
 """
@@ -42,6 +44,11 @@ def moved_copy(dst, scale=0.1, seed=7):
             if np.issubdtype(x.dtype, np.floating) and x.size:
                 y = (x + rng.normal(0, scale * (x.std() + 1e-3), x.shape)).astype(x.dtype)
                 m.graph.initializer[i].CopyFrom(numpy_helper.from_array(y, init.name))
+        for node in m.graph.node:  # computed buffers (the positional encoding): last bits only
+            t = average_models._float_constant(node)
+            if t is not None and name == GRAPHS[0]:
+                x = numpy_helper.to_array(t)
+                t.CopyFrom(numpy_helper.from_array((x * (1 + 1e-6)).astype(x.dtype), t.name))
         onnx.save_model(m, os.path.join(dst, name))
     with open(os.path.join(dst, "config.json")) as f:
         cfg = json.load(f)
@@ -82,6 +89,16 @@ def test_half_is_the_mean_and_integers_are_kept(tmp_path, moved):
             else:
                 assert np.array_equal(got[k], x), k
     assert floats > 20  # the copy really moved, so the mean is a third point
+    consts = 0
+    for na, nb, nh in zip(*(onnx.load(os.path.join(d, GRAPHS[0])).graph.node
+                            for d in (TINY_DIR, moved, out))):
+        ta = average_models._float_constant(na)
+        if ta is not None:
+            x, y = numpy_helper.to_array(ta), numpy_helper.to_array(average_models._float_constant(nb))
+            h = numpy_helper.to_array(average_models._float_constant(nh))
+            consts += int(x.size > 1 and not np.array_equal(x, y))
+            np.testing.assert_allclose(h, (x.astype(np.float64) + y) / 2, rtol=1e-6, atol=1e-12)
+    assert consts >= 1  # the positional encoding, rounded differently, averaged too
     assert cfg["averaged"]["alpha"] == 0.5 and cfg["averaged"]["b"]["recipe"] == "moved"
     with open(os.path.join(out, "config.json")) as f:
         assert json.load(f) == cfg
@@ -157,3 +174,17 @@ def test_command_line_refusal_is_one_line(tmp_path):
     assert r.returncode == 1
     assert r.stderr.strip().startswith("average_models: ") and "no encoder-model.onnx" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_writing_over_a_keeps_its_other_files(tmp_path, moved):
+    a = shutil.copytree(TINY_DIR, str(tmp_path / "a"))
+    with open(os.path.join(a, "README.md"), "w") as f:
+        f.write("kept")
+    before = inits(os.path.join(a, GRAPHS[0]))
+    cfg = average_models.average_dirs(a, moved, 0.5, a, recipe="mix")
+    assert cfg["recipe"] == "mix" and cfg["averaged"]["a"]["dir"] == "a"
+    with open(os.path.join(a, "README.md")) as f:
+        assert f.read() == "kept"
+    after = inits(os.path.join(a, GRAPHS[0]))
+    assert any(not np.array_equal(before[k], after[k]) for k in before)
+    assert sorted(os.listdir(tmp_path)) == ["a"]  # no work directory left beside it
