@@ -15,11 +15,11 @@ Stage 1c fine-tunes 1b on stage 1's clips, 1b's and 6,000 new ones made as 1b's 
 stage 1's held-out sets. Stage 1d fine-tunes 1c on all of those and 8,000 clips of its own, whose
 flite and festival voices also speak at a woman's pitch (demo_data.TRAIN_F0) and whose festival
 voices speak at varied rates, as every voice of its held-out sets does (demo_data.FESTIVAL_OWN_RATE).
-Stage 1e (models/demo) fine-tunes 1c on the same clips as 1d, with SpecAugment. The tries after
-it, not shipped: 1f (1e continued), 1g (1e on stages 1 and 1d and clips of its own where festival
-also speaks with its voices of other languages, reading respelled digits), 1h (1g's recipe on every
-stage-1 corpus). The chain
-(models/README.md, section 5):
+Stage 1e fine-tunes 1c on the same clips as 1d, with SpecAugment. After it: 1f (1e continued; not
+shipped), 1g (1e on stages 1 and 1d and clips of its own where festival also speaks with its voices
+of other languages, reading respelled digits; not shipped), 1h (1g's recipe on every stage-1
+corpus). The shipped model, stage 1i, is 1e and 1h averaged weight for weight
+(models/average_models.py). The chain (models/README.md, section 5):
 
     T=.tools/venv-nemo/bin/python
     $T models/train_demo.py --stage 1 --out .tools/demo-1-out --steps 3600
@@ -27,8 +27,12 @@ stage-1 corpus). The chain
         --steps 2000 --lr 5e-4 --curriculum-steps 0
     $T models/train_demo.py --stage 1c --init-from .tools/demo-1b-out --out .tools/demo-1c-out \
         --steps 2000 --lr 4e-4 --curriculum-steps 0
-    $T models/train_demo.py --stage 1e --init-from .tools/demo-1c-out --out models/demo \
+    $T models/train_demo.py --stage 1e --init-from .tools/demo-1c-out --out .tools/demo-1e-out \
         --steps 1500 --lr 3e-4 --curriculum-steps 0
+    $T models/train_demo.py --stage 1h --init-from .tools/demo-1e-out --out .tools/demo-1h-out \
+        --steps 1500 --lr 3e-4 --curriculum-steps 0
+    $T models/average_models.py .tools/demo-1e-out .tools/demo-1h-out --alpha 0.5 --recipe 1i \
+        --out models/demo
 
 --init-from takes a .nemo or an exported model directory: its graphs are read back into NeMo
 (models/onnx_weights.py), and stage 1's tokenizer, when .tools/demo-stage1/tokenizer is gone, is
