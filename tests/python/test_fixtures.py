@@ -33,7 +33,10 @@ def test_fixture_features_equal_nemo_preprocessor_output():
         feats, n, _ = mr.nemo_features(pre, audio)
         assert n == audio.shape[0] // 160 == ref["features"]["shape"][1]
         stored = np.fromfile(os.path.join(REF, ref["features"]["file"]), dtype="<f4").reshape(128, n)
-        np.testing.assert_allclose(stored, feats, atol=1e-5, rtol=0)
+        # NeMo's float32 STFT, log and normalisation round differently from one CPU to another:
+        # the fixtures, made on an AMD EPYC, differ from an Intel Xeon's output by up to 2.0e-4
+        # (0.1-1% of the values over 1e-5), on normalised features of magnitude up to 6.4
+        np.testing.assert_allclose(stored, feats, atol=5e-4, rtol=0)
 
 
 def test_tiny_model_directory_has_parakeet_onnx_layout_and_signatures():
