@@ -39,7 +39,7 @@ class NotAverageable(ValueError):
     """The two directories are not the same architecture and vocabulary."""
 
 
-def _float_constant(node):
+def float_constant(node):
     """The float tensor a Constant node holds (a computed buffer such as the positional encoding,
     which two exports may round differently in the last bits), or None."""
     from onnx import TensorProto
@@ -50,12 +50,12 @@ def _float_constant(node):
     return t if t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE) else None
 
 
-def _structure(graph) -> list:
+def graph_structure(graph) -> list:
     """What must be equal for two graphs to be one architecture: every node's type, inputs,
     outputs and attributes, in order; of a float Constant, its shape and type."""
     out = []
     for n in graph.node:
-        t = _float_constant(n)
+        t = float_constant(n)
         attrs = [(t.data_type, list(t.dims))] if t is not None else \
             [a.SerializeToString() for a in n.attribute]
         out.append((n.op_type, list(n.input), list(n.output), attrs))
@@ -72,7 +72,7 @@ def average_graphs(a, b, alpha: float):
     are (1 - alpha) * a + alpha * b."""
     from onnx import numpy_helper
 
-    if _structure(a.graph) != _structure(b.graph):
+    if graph_structure(a.graph) != graph_structure(b.graph):
         raise NotAverageable(f"the graphs {a.graph.name!r} and {b.graph.name!r} differ in their nodes")
     b_inits = {i.name: i for i in b.graph.initializer}
     a_names = [i.name for i in a.graph.initializer]
@@ -97,9 +97,9 @@ def average_graphs(a, b, alpha: float):
             z = x
         out.graph.initializer.append(numpy_helper.from_array(z, init.name))
     for node, other in zip(out.graph.node, b.graph.node):
-        t = _float_constant(node)
+        t = float_constant(node)
         if t is not None:
-            z = _mix(numpy_helper.to_array(t), numpy_helper.to_array(_float_constant(other)), alpha)
+            z = _mix(numpy_helper.to_array(t), numpy_helper.to_array(float_constant(other)), alpha)
             t.CopyFrom(numpy_helper.from_array(z, t.name))
     return out
 

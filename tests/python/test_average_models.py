@@ -45,7 +45,7 @@ def moved_copy(dst, scale=0.1, seed=7):
                 y = (x + rng.normal(0, scale * (x.std() + 1e-3), x.shape)).astype(x.dtype)
                 m.graph.initializer[i].CopyFrom(numpy_helper.from_array(y, init.name))
         for node in m.graph.node:  # computed buffers (the positional encoding): last bits only
-            t = average_models._float_constant(node)
+            t = average_models.float_constant(node)
             if t is not None and name == GRAPHS[0]:
                 x = numpy_helper.to_array(t)
                 t.CopyFrom(numpy_helper.from_array((x * (1 + 1e-6)).astype(x.dtype), t.name))
@@ -92,10 +92,10 @@ def test_half_is_the_mean_and_integers_are_kept(tmp_path, moved):
     consts = 0
     for na, nb, nh in zip(*(onnx.load(os.path.join(d, GRAPHS[0])).graph.node
                             for d in (TINY_DIR, moved, out))):
-        ta = average_models._float_constant(na)
+        ta = average_models.float_constant(na)
         if ta is not None:
-            x, y = numpy_helper.to_array(ta), numpy_helper.to_array(average_models._float_constant(nb))
-            h = numpy_helper.to_array(average_models._float_constant(nh))
+            x, y = numpy_helper.to_array(ta), numpy_helper.to_array(average_models.float_constant(nb))
+            h = numpy_helper.to_array(average_models.float_constant(nh))
             consts += int(x.size > 1 and not np.array_equal(x, y))
             np.testing.assert_allclose(h, (x.astype(np.float64) + y) / 2, rtol=1e-6, atol=1e-12)
     assert consts >= 1  # the positional encoding, rounded differently, averaged too
