@@ -10,8 +10,10 @@ export class ModelOutputError extends Error {
  * The TDT joint over ONNX Runtime: `decoder_joint-model.onnx` runs the prediction network on
  * the targets and joins it with the encoder frames. It runs many times per step, so each batch
  * size gets a run bound once to preallocated arrays: a call is one copy in, one FFI call, and
- * the outputs read in place (about 10× cheaper than wrapping tensors per call). Synchronous on
- * purpose: it runs inside the inference worker, where a blocking call is the cheapest one.
+ * the outputs read in place (about 10× cheaper than wrapping tensors per call). Only the outputs
+ * decoding reads are bound: `prednet_lengths` is left unasked, so an export without it works.
+ * Synchronous on purpose: it runs inside the inference worker, where a blocking call is the
+ * cheapest one.
  */
 export class OrtJoiner implements Joiner, Disposable {
   #session: InferenceSession;
@@ -46,7 +48,6 @@ export class OrtJoiner implements Joiner, Disposable {
         dims: [batch, 1, 1, width],
         data: new Float32Array(batch * width),
       },
-      prednet_lengths: { type: "int32", dims: [batch], data: new Int32Array(batch) },
       output_states_1: { type: "float32", dims: states, data: new Float32Array(stateSize) },
       output_states_2: { type: "float32", dims: states, data: new Float32Array(stateSize) },
     });
