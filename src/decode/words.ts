@@ -18,28 +18,82 @@ export interface TimedTokens {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** `<unk>`, `<pad>`, `<|nospeech|>`, `[MASK]`…: markers a tokenizer defines, not text. */
+const SPECIAL_PIECE = /^(<.*>|\[.*\])$/s;
+
+const punctuationCache = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 /**
- * Words from timed tokens: a SentencePiece piece starting with `▁` opens a word. A token spans
- * its frame plus its predicted duration (at least one frame); a word runs from its first
- * token's frame to its last token's end, never past the next word's start, so times are
- * monotonic. `maxSeconds` (the audio length) caps the last end.
+ * The punctuation marks a vocabulary can emit as pieces of their own, found as NeMo finds them
+ * (`extract_punctuation_from_vocab`): every character of Unicode category P in a piece that is
+ * not special, not `▁`-prefixed and not blank.
+ */
+export function punctuationMarks(pieces: readonly string[]): ReadonlySet<string> {
+  let marks = punctuationCache.get(pieces);
+  if (marks) return marks;
+  const found = new Set<string>();
+  for (const piece of pieces) {
+    if (SPECIAL_PIECE.test(piece) || piece.startsWith("##") || piece.startsWith("\u2581")) continue;
+    if (piece.trim() === "") continue;
+    for (const ch of piece) if (/\p{P}/u.test(ch)) found.add(ch);
+  }
+  marks = found;
+  punctuationCache.set(pieces, marks);
+  return marks;
+}
+
+/** The text a piece decodes to on its own (SentencePiece drops a leading `▁`). */
+function pieceText(piece: string): string {
+  return piece.replace(/^\u2581/, "").replaceAll("\u2581", " ");
+}
+
+/**
+ * Each token's span in encoder frames as NeMo's TDT timestamps have it: it starts at its frame
+ * and ends `duration` frames later (0 is a valid duration). A punctuation mark the model emits
+ * on its own is moved to the end of the token before it, start and end: the model often emits
+ * it long after the word, after a pause, and the mark belongs to the word, not to the pause.
+ */
+export function tokenSpans(t: TimedTokens): { start: number[]; end: number[]; mark: boolean[] } {
+  const marks = punctuationMarks(t.pieces);
+  const start: number[] = [];
+  const end: number[] = [];
+  const mark: boolean[] = [];
+  for (let i = 0; i < t.ids.length; i++) {
+    const isMark = marks.has(pieceText(t.pieces[t.ids[i]] ?? ""));
+    mark.push(isMark);
+    if (isMark && i > 0) {
+      start.push(end[i - 1]);
+      end.push(end[i - 1]);
+    } else {
+      start.push(t.frames[i]);
+      end.push(t.frames[i] + (t.durations[i] ?? 0));
+    }
+  }
+  return { start, end, mark };
+}
+
+/**
+ * Words from timed tokens, as NeMo's word timestamps group them: a `▁` piece opens a word, a
+ * punctuation mark joins the word before it (with or without `▁`), and a word runs from its
+ * first token's start to its last token's end (see `tokenSpans`). A word never ends after the
+ * next one starts, so times are monotonic; `maxSeconds` (the audio length) caps the last end.
  */
 export function wordTimings(
   t: TimedTokens,
   secondsPerFrame: number,
   maxSeconds = Infinity,
 ): WordTiming[] {
+  const span = tokenSpans(t);
   const words: { text: string; startFrame: number; endFrame: number }[] = [];
   for (let i = 0; i < t.ids.length; i++) {
     const piece = t.pieces[t.ids[i]] ?? "";
-    const frame = t.frames[i];
-    const end = frame + Math.max(1, t.durations[i] ?? 1);
+    if (SPECIAL_PIECE.test(piece)) continue;
     const last = words[words.length - 1];
-    if (!last || piece.startsWith("\u2581")) {
-      words.push({ text: piece, startFrame: frame, endFrame: end });
+    if (!last || (piece.startsWith("\u2581") && !span.mark[i])) {
+      words.push({ text: piece, startFrame: span.start[i], endFrame: span.end[i] });
     } else {
-      last.text += piece;
-      last.endFrame = Math.max(last.endFrame, end);
+      last.text += span.mark[i] ? pieceText(piece) : piece;
+      last.endFrame = Math.max(last.endFrame, span.end[i]);
     }
   }
   return words

@@ -1,5 +1,5 @@
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
-import { type WordTiming, wordTimings } from "../decode/words.ts";
+import { punctuationMarks, tokenSpans, type WordTiming, wordTimings } from "../decode/words.ts";
 import type { TentativeResult } from "../engine/batch_inference.ts";
 import type { Vocabulary } from "../model/vocabulary.ts";
 import type { ClientMessage, ProtocolViolation, ServerMessage } from "../server/protocol.ts";
@@ -248,9 +248,26 @@ export class StreamSession {
    */
   #endpoint(u: Utterance, firstNew: number): void {
     const frameMs = this.#secondsPerFeatureFrame * this.#ctx.geometry.subsampling * 1000;
-    const endOf = (i: number) => u.frames[i] + Math.max(1, u.durations[i]);
-    for (let i = Math.max(firstNew, u.segmentStart + 1); i < u.tokens.length; i++) {
-      if ((u.frames[i] - endOf(i - 1)) * frameMs >= this.endpointMs) this.#closeSegment(u, i);
+    // Token times as words have them: a punctuation mark sits at the end of the token before
+    // it, so the pause before a late mark is no boundary and a segment never opens with it.
+    const first = Math.max(firstNew, u.segmentStart + 1);
+    const marks = punctuationMarks(this.#ctx.vocab.pieces);
+    const isMark = (id: number) => marks.has(this.#ctx.vocab.decode([id]));
+    // From the last token that is not a mark before `first`: marks take their time from it.
+    let from = Math.max(0, Math.min(first, u.tokens.length) - 1);
+    while (from > 0 && isMark(u.tokens[from])) from--;
+    const span = tokenSpans({
+      pieces: this.#ctx.vocab.pieces,
+      ids: u.tokens.slice(from),
+      frames: u.frames.slice(from),
+      durations: u.durations.slice(from),
+    });
+    const endOf = (i: number) => span.end[i - from];
+    for (let i = first; i < u.tokens.length; i++) {
+      if (span.mark[i - from]) continue;
+      if ((span.start[i - from] - endOf(i - 1)) * frameMs >= this.endpointMs) {
+        this.#closeSegment(u, i);
+      }
     }
     const last = u.tokens.length - 1;
     if (
@@ -262,8 +279,17 @@ export class StreamSession {
 
   /** Sends tokens [segmentStart, end) as a segment (if any) and starts the next one at `end`. */
   #closeSegment(u: Utterance, end = u.tokens.length): void {
-    const from = u.segmentStart;
-    if (end <= from) return;
+    let from = u.segmentStart;
+    // Marks decoded after the last segment went out belong to its last word; no segment opens
+    // with one (the final keeps them).
+    const marks = punctuationMarks(this.#ctx.vocab.pieces);
+    while (
+      u.segmentCount > 0 && from < end && marks.has(this.#ctx.vocab.decode([u.tokens[from]]))
+    ) from++;
+    if (end <= from) {
+      u.segmentStart = Math.max(u.segmentStart, end);
+      return;
+    }
     const ids = u.tokens.slice(from, end);
     const words = this.#words(ids, u.frames.slice(from, end), u.durations.slice(from, end), u);
     this.#send({
