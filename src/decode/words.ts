@@ -1,4 +1,4 @@
-import { tidySpaces } from "../model/vocabulary.ts";
+import { decodePieces, isMarker } from "./detokenize.ts";
 
 export interface WordTiming {
   word: string;
@@ -84,18 +84,20 @@ export function wordTimings(
   maxSeconds = Infinity,
 ): WordTiming[] {
   const span = tokenSpans(t);
-  const words: { text: string; startFrame: number; endFrame: number }[] = [];
+  const marks = punctuationMarks(t.pieces);
+  const words: { ids: number[]; startFrame: number; endFrame: number }[] = [];
   for (let i = 0; i < t.ids.length; i++) {
     const piece = t.pieces[t.ids[i]] ?? "";
-    if (SPECIAL_PIECE.test(piece)) continue;
+    if (isMarker(piece)) continue;
     const last = words[words.length - 1];
     if (!last || (piece.startsWith("\u2581") && !span.mark[i])) {
-      words.push({ text: piece, startFrame: span.start[i], endFrame: span.end[i] });
+      words.push({ ids: [t.ids[i]], startFrame: span.start[i], endFrame: span.end[i] });
     } else {
-      last.text += span.mark[i] ? pieceText(piece) : piece;
+      last.ids.push(t.ids[i]);
       last.endFrame = Math.max(last.endFrame, span.end[i]);
     }
   }
+  const glued = (piece: string) => marks.has(pieceText(piece));
   return words
     .map((w, i) => {
       const next = words[i + 1];
@@ -104,7 +106,7 @@ export function wordTimings(
         : w.endFrame;
       const start = Math.min(w.startFrame * secondsPerFrame, maxSeconds);
       return {
-        word: tidySpaces(w.text.replaceAll("\u2581", " ")).trim(),
+        word: decodePieces(t.pieces, w.ids, { glued }).trim(),
         start: round3(start),
         end: round3(Math.max(start, Math.min(endFrame * secondsPerFrame, maxSeconds))),
       };

@@ -1,3 +1,5 @@
+import { decodePieces } from "../decode/detokenize.ts";
+
 /**
  * A SentencePiece vocabulary as the NeMo ONNX export writes it: `vocab.txt`, one `<piece> <id>`
  * per line, `▁` marking a word start, `<blk> <V>` last.
@@ -47,25 +49,10 @@ export class Vocabulary {
     return new Vocabulary(pieces, blankId);
   }
 
-  /** The surface text of token ids, spaced as SentencePiece means it (and as onnx-asr does). */
+  /** The surface text of token ids, as SentencePiece decodes them (see `decodePieces`). */
   decode(ids: readonly number[]): string {
-    let joined = "";
-    for (const id of ids) {
-      const piece = this.pieces[id];
-      if (piece === undefined || id === this.blankId) continue;
-      joined += piece.replaceAll("\u2581", " ");
-    }
-    return tidySpaces(joined);
+    return decodePieces(this.pieces, ids, { skip: this.blankId });
   }
-}
-
-/**
- * A space is kept only where a word character follows it: the leading space goes, and so does a
- * space before punctuation or at the end. That is onnx-asr's `\A\s|\s\B|(\s)\b` rule with
- * Unicode word characters, as Python's `re` has them.
- */
-export function tidySpaces(text: string): string {
-  return text.replace(/^\s|\s(?![\p{L}\p{N}_])/gu, "");
 }
 
 /** True when the piece starts a new word. */

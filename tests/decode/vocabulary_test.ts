@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tidySpaces, Vocabulary } from "../../src/model/vocabulary.ts";
+import { Vocabulary } from "../../src/model/vocabulary.ts";
 
 const VOCAB = ["<unk> 0", "▁hello 1", "▁wor 2", "ld 3", ", 4", "▁Ça 5", "▁va 6", "? 7", "<blk> 8"]
   .join("\n") + "\n";
@@ -11,7 +11,7 @@ Deno.test("Vocabulary.parse reads pieces, ids and the blank", () => {
   assert.equal(v.pieces[2], "▁wor");
 });
 
-Deno.test("Vocabulary.decode joins pieces into words and spaces punctuation like onnx-asr", () => {
+Deno.test("Vocabulary.decode joins pieces into words as SentencePiece does", () => {
   const v = Vocabulary.parse(VOCAB);
   assert.equal(v.decode([1, 4, 2, 3]), "hello, world");
   assert.equal(v.decode([5, 6, 7]), "Ça va?");
@@ -19,11 +19,24 @@ Deno.test("Vocabulary.decode joins pieces into words and spaces punctuation like
   assert.equal(v.decode([8, 1, 8]), "hello"); // blanks carry no text
 });
 
-Deno.test("tidySpaces keeps a space only before a word character", () => {
-  assert.equal(tidySpaces(" hello , world ."), "hello, world.");
-  assert.equal(tidySpaces("  two"), " two"); // as Python's \A\s|\s\B|(\s)\b leaves it
-  assert.equal(tidySpaces(" über  alles"), "über alles");
-  assert.equal(tidySpaces(" 42 _x"), "42 _x");
+Deno.test("Vocabulary.decode keeps a space before ▁-prefixed punctuation, as the model wrote it", () => {
+  const v = Vocabulary.parse(
+    ["▁dijo 0", "▁¿", "qué 2", "? 3", "▁Bonjour 4", "▁! 5", "<blk> 6"].map((l, i) =>
+      l.includes(" ") ? l : `${l} ${i}`
+    ).join("\n"),
+  );
+  assert.equal(v.decode([0, 1, 2, 3]), "dijo ¿qué?");
+  assert.equal(v.decode([4, 5]), "Bonjour !");
+});
+
+Deno.test("Vocabulary.decode hides markers and reads byte pieces as UTF-8", () => {
+  const v = Vocabulary.parse(
+    ["<unk>", "<|nospeech|>", "<pad>", "▁caf", "<0xC3>", "<0xA9>", "▁ok", "<0xFF>", "<blk>"]
+      .map((p, i) => `${p} ${i}`).join("\n"),
+  );
+  assert.equal(v.decode([1, 3, 4, 5, 0, 6, 2]), "café ok");
+  assert.equal(v.decode([1, 6]), "ok"); // a marker first: the next word's ▁ is still the start
+  assert.equal(v.decode([6, 7]), " ok\uFFFD".trimStart()); // an invalid byte reads as U+FFFD
 });
 
 Deno.test("Vocabulary.parse names the file and line of each defect", () => {
