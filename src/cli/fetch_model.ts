@@ -11,6 +11,9 @@ Downloads a model's ONNX files (fp32 and int8 by default) into the model cache a
 model directory on the last line of stdout (use it as MODEL). Interrupted downloads resume;
 every file is written as FILE.part and renamed only once complete and verified (SHA-256 pinned
 in the manifest, else the one the hub announces; files with neither are reported UNVERIFIED).
+The first fetch writes model.lock.json (revision, each file's size and SHA-256); a later fetch
+refuses a file that changed upstream, and serve and transcribe refuse a file that changed on
+disk.
 
 NAME: ${Object.keys(MODELS).join(", ")} (default ${DEFAULT_MODEL})
 
@@ -18,7 +21,10 @@ Options:
   --precision P   fp32 | int8 | all (default all)
   --cache DIR     the model cache (env MODEL_CACHE; default $HF_HOME/parakeet-server,
                   HF_HOME defaulting to .cache/hf in the repository)
-  --base-url URL  where the files are (env MODEL_BASE_URL; default the model's hub repository)
+  --revision R    hub commit, tag or branch to fetch (env MODEL_REVISION; default the
+                  manifest's pinned commit, else main with a warning)
+  --base-url URL  where the files are (env MODEL_BASE_URL; default the model's hub repository;
+                  {revision} in it is replaced by the revision)
   --timeout S     give up when the server is silent this many seconds (env FETCH_TIMEOUT_S;
                   default 60)
   -h, --help      this help
@@ -35,6 +41,7 @@ export async function fetchModelCommand(args: string[]): Promise<number> {
         precision: { type: "string", default: "all" },
         cache: { type: "string" },
         "base-url": { type: "string" },
+        revision: { type: "string" },
         timeout: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -73,6 +80,7 @@ export async function fetchModelCommand(args: string[]): Promise<number> {
     const { dir, files } = await fetchModel(manifest, {
       cacheDir,
       baseUrl,
+      revision: values.revision ?? (env.MODEL_REVISION || undefined),
       precision,
       download: { stallTimeoutMs: timeoutS * 1000 },
     });

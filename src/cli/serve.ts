@@ -3,6 +3,7 @@ import { InferenceEngine } from "../engine/inference_engine.ts";
 import { warmUp } from "../engine/warm_up.ts";
 import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
+import { verifyModelLock } from "../model/model_lock.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
 import { loadAccessPolicy } from "../server/auth.ts";
 import {
@@ -63,6 +64,14 @@ export async function launchServer(
     );
   }
   const files = locateModelFiles(modelDir, config.precision);
+  const locked = await verifyModelLock(modelDir);
+  if (locked.lock) {
+    log(
+      `model.lock.json: revision ${locked.lock.revision}, ${
+        locked.hashed.length + locked.sized.length
+      } file(s) as fetched`,
+    );
+  }
   const modelConfig = parseModelConfig(Deno.readTextFileSync(files.config), files.config);
   const own = applyModelDefaults(
     config,

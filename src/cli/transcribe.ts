@@ -8,6 +8,7 @@ import {
   TRANSCRIPT_FORMATS,
   type TranscriptFormat,
 } from "../format/transcript_formats.ts";
+import { verifyModelLock } from "../model/model_lock.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { defaultModelDir, deviceOption, positiveInt } from "./common_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
@@ -66,6 +67,7 @@ export async function transcribeCommand(args: string[]): Promise<number> {
     );
   }
 
+  await verifyModelLock(modelDir);
   using runtime = OrtRuntime.load();
   using model = ParakeetModel.load(runtime, modelDir, {
     precision: values.int8 ? "int8" : "fp32",

@@ -77,12 +77,13 @@ async function getFollowing(
   headers: HeadersInit,
   signal: AbortSignal,
   fetchImpl: typeof fetch,
+  method: "GET" | "HEAD" = "GET",
 ): Promise<{ response: Response; sha256?: string; linkedSize?: number }> {
   let current = url;
   let sha256: string | undefined;
   let linkedSize: number | undefined;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const response = await fetchImpl(current, { headers, signal, redirect: "manual" });
+    const response = await fetchImpl(current, { method, headers, signal, redirect: "manual" });
     sha256 ??= announcedSha256(response.headers);
     const ls = Number(response.headers.get("x-linked-size"));
     if (Number.isSafeInteger(ls) && ls > 0) linkedSize ??= ls;
@@ -95,6 +96,31 @@ async function getFollowing(
     return { response, sha256, linkedSize };
   }
   throw new FetchError(`GET ${url}: more than ${MAX_REDIRECTS} redirects; giving up`);
+}
+
+/**
+ * What the server says of a file without sending it (a HEAD, redirects followed by hand): the
+ * SHA-256 and size it announces, if any. For noticing that an upstream file changed.
+ */
+export async function probeFile(
+  url: string,
+  opts: { fetchImpl?: typeof fetch; timeoutMs?: number } = {},
+): Promise<{ sha256?: string; size?: number }> {
+  const signal = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
+  try {
+    const got = await getFollowing(url, {}, signal, opts.fetchImpl ?? fetch, "HEAD");
+    await got.response.body?.cancel();
+    if (!got.response.ok) {
+      throw new FetchError(`HEAD ${url}: ${got.response.status} ${got.response.statusText}`);
+    }
+    const length = Number(got.response.headers.get("content-length"));
+    const size = got.linkedSize ??
+      (Number.isSafeInteger(length) && length > 0 ? length : undefined);
+    return { sha256: got.sha256, size };
+  } catch (err) {
+    if (err instanceof FetchError) throw err;
+    throw new FetchError(`HEAD ${url}: ${(err as Error).message}`);
+  }
 }
 
 export async function downloadFile(

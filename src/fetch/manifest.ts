@@ -21,15 +21,20 @@ export interface ManifestFile {
 
 export interface ModelManifest {
   name: string;
-  /** Base URL; the file name is appended. MODEL_BASE_URL or --base-url replaces it. */
+  /**
+   * Base URL; the file name is appended and `{revision}` replaced by the revision fetched.
+   * MODEL_BASE_URL or --base-url replaces it.
+   */
   baseUrl: string;
+  /** The hub commit the manifest's files were checked at; without one, `main` (with a warning). */
+  revision?: string;
   files: readonly ManifestFile[];
 }
 
 export const MODELS: Readonly<Record<string, ModelManifest>> = {
   "parakeet-tdt-0.6b-v3": {
     name: "parakeet-tdt-0.6b-v3",
-    baseUrl: "https://huggingface.co/istupakov/parakeet-tdt-0.6b-v3-onnx/resolve/main",
+    baseUrl: "https://huggingface.co/istupakov/parakeet-tdt-0.6b-v3-onnx/resolve/{revision}",
     files: [
       { name: "config.json", precision: "both" },
       { name: "vocab.txt", precision: "both" },

@@ -2,7 +2,8 @@
  * A local stand-in for the model hub (Deno.serve on a loopback port 0), shaped like Hugging
  * Face: GET /resolve/<file> answers 302 to /cdn/<file> with the LFS digest and size in
  * X-Linked-Etag / X-Linked-Size; /cdn/<file> serves the bytes with HTTP Range support.
- * Faults are injected per file to test what the fetcher does with them.
+ * Faults are injected per file to test what the fetcher does with them. `files` may be changed
+ * while the hub runs (an upstream file replaced).
  */
 import { createHash } from "node:crypto";
 
@@ -52,7 +53,8 @@ export function startFixtureHub(
       return new Response(null, { status: 302, headers });
     }
     const range = req.headers.get("range") ?? "";
-    (ranges[name] ??= []).push(range);
+    // A HEAD (a probe of what the hub announces) sends no file: only GETs are recorded.
+    if (req.method === "GET") (ranges[name] ??= []).push(range);
     let start = 0;
     const r = /^bytes=(\d+)-$/.exec(range);
     if (r && !faults.ignoreRange) {
