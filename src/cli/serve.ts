@@ -179,7 +179,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const shutdown = new ShutdownOnSignal({
     drain: () => stop.abort(),
     pending: () =>
-      running ? describePendingWork(running.server.pending()) : ["start-up (the model is loading)"],
+      running ? describePendingWork(running.server.pending()) : ["the model still loading"],
     exit: (code) => Deno.exit(code),
     log: logLine,
   }, config.shutdownTimeoutS * 1000);

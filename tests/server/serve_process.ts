@@ -17,8 +17,14 @@ export interface ServeProcess extends AsyncDisposable {
   exited(since: number): Promise<{ status: Deno.CommandStatus; afterMs: number }>;
 }
 
-/** Starts the server (tiny model, CPU, port 0, `env` added) and resolves once it listens. */
-export async function spawnServe(env: Record<string, string> = {}): Promise<ServeProcess> {
+/**
+ * Starts the server (tiny model, CPU, port 0, `env` added) and resolves once it listens, or once
+ * it logs `until` (port 0 then, if it is not listening yet).
+ */
+export async function spawnServe(
+  env: Record<string, string> = {},
+  until = /listening on ws:\/\//,
+): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...SERVE_ARGS, "--port", "0"],
     env: { MODEL: TINY_MODEL, DEVICE: "cpu", ...env },
@@ -52,8 +58,8 @@ export async function spawnServe(env: Record<string, string> = {}): Promise<Serv
       waiters.push(check);
       check();
     });
-  await logged(/listening on ws:\/\//);
-  const port = Number(log.match(/listening on ws:\/\/[^:]+:(\d+)/)![1]);
+  await logged(until);
+  const port = Number(log.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1] ?? 0);
   return {
     child,
     port,

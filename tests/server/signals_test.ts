@@ -195,3 +195,20 @@ Deno.test("SIGTERM with the model engine hung: the last-resort timer exits 1 wit
   assert.ok(!rec.messages.some((m) => m.type === "final"), "no final could be made");
   ws.close();
 });
+
+Deno.test("SIGTERM while the model loads: the server stops as soon as it is up, exit 0, never killed by the signal", async () => {
+  // A large warm-up batch keeps start-up going for a while after the model line.
+  await using srv = await spawnServe(
+    { SHUTDOWN_TIMEOUT_S: "20", MAX_BATCH: "128", WARMUP_BATCH: "128" },
+    /model /,
+  );
+  const start = performance.now();
+  srv.child.kill("SIGTERM");
+  const { status, afterMs } = await srv.exited(start);
+  const log = srv.log();
+  assert.equal(status.signal, null, log);
+  assert.equal(status.code, 0, log);
+  assert.ok(afterMs < 20_000, `exited ${Math.round(afterMs)} ms after SIGTERM`);
+  assert.match(log, /SIGTERM received: draining \(the model still loading\)/);
+  assert.match(log, /stopped \(exit 0\)/);
+});
