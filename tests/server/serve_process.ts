@@ -13,8 +13,15 @@ export interface ServeProcess extends AsyncDisposable {
   log(): string;
   /** Resolves once a log line matches `pattern` (rejects if the process ends first). */
   logged(pattern: RegExp): Promise<void>;
-  /** The exit status and the milliseconds from `since` (performance.now()) to the exit. */
-  exited(since: number): Promise<{ status: Deno.CommandStatus; afterMs: number }>;
+  /**
+   * The exit status and the milliseconds from `since` (performance.now()) to the exit. A server
+   * still running after `limitMs` is killed (SIGKILL shows in the status), so a server that
+   * does not stop fails its test instead of hanging it.
+   */
+  exited(
+    since: number,
+    limitMs?: number,
+  ): Promise<{ status: Deno.CommandStatus; afterMs: number }>;
 }
 
 /**
@@ -58,6 +65,11 @@ export async function spawnServe(
       waiters.push(check);
       check();
     });
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+  };
   await logged(until);
   const port = Number(log.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1] ?? 0);
   return {
@@ -65,15 +77,15 @@ export async function spawnServe(
     port,
     log: () => log,
     logged,
-    async exited(since) {
+    async exited(since, limitMs = 60_000) {
+      const timer = setTimeout(() => kill(), limitMs);
       const { status, at } = await exitAt;
+      clearTimeout(timer);
       await drained;
       return { status, afterMs: at - since };
     },
     async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already exited */ }
+      kill();
       await exitAt;
       await drained;
     },
