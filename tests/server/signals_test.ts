@@ -115,7 +115,7 @@ async function openUploads(port: number): Promise<number> {
 }
 
 Deno.test("SIGTERM answers an upload still arriving and an upload decoding with 503 shutting_down and exits 0 within SHUTDOWN_TIMEOUT_S", async () => {
-  await using srv = await spawnServe({ SHUTDOWN_TIMEOUT_S: "3", FILE_CHUNK_S: "1" });
+  await using srv = await spawnServe({ SHUTDOWN_TIMEOUT_S: "3", FILE_CHUNK_S: "2" });
   // 1. A body that stops arriving: the headers promise a megabyte, a few bytes come.
   using arriving = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
   await arriving.write(new TextEncoder().encode(
@@ -123,7 +123,7 @@ Deno.test("SIGTERM answers an upload still arriving and an upload decoding with 
       "Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: 1000000\r\n\r\n" +
       '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF',
   ));
-  // 2. A long file, fully sent, being transcribed.
+  // 2. A long file (3 min, ~7 s of decoding here), fully sent, being transcribed.
   const form = new FormData();
   form.append("file", new Blob([longWav("digits_pi.wav", 60)]), "long.wav");
   const decoding = fetch(`http://127.0.0.1:${srv.port}/v1/audio/transcriptions`, {
