@@ -9,6 +9,7 @@
  * build and silently getting another (CPU instead of GPU) would be worse than an error.
  */
 import { API_VERSION, bindOrtApi, MIN_ORT_RELEASE, type OrtApi } from "./api_table.ts";
+import { pinLoadedLibrary } from "./pin_library.ts";
 
 export const LIBRARY_NAME = "libonnxruntime.so.1";
 const SETUP_HINT = "bash scripts/setup.sh";
@@ -116,6 +117,9 @@ export function openOrtLibrary(opts: { libPath?: string } = {}): OrtLibrary {
         tried,
       );
     }
+    // ONNX Runtime is one instance per process and must never be unloaded with the isolate that
+    // opened it (see pin_library.ts).
+    pinLoadedLibrary(candidate.path);
     const loaded = bindLibrary(candidate.path, lib);
     opened.set(candidate.path, loaded);
     return loaded;

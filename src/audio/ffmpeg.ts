@@ -5,6 +5,8 @@ export interface FfmpegOptions {
   ffmpegPath?: string;
   /** Output sample rate; default 16000. */
   sampleRate?: number;
+  /** Aborting kills ffmpeg (its request is gone or the server is stopping). */
+  signal?: AbortSignal;
 }
 
 /** What the caller should say about the format when ffmpeg cannot be run. */
@@ -73,6 +75,7 @@ export async function decodeWithFfmpeg(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      signal: options.signal,
     }).output();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {

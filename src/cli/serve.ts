@@ -14,6 +14,7 @@ import {
   type ServerConfig,
 } from "../server/config.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
+import { describePendingWork, SHUTDOWN_SIGNALS, ShutdownOnSignal } from "./shutdown_on_signal.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
 import { defaultModelDir } from "./common_options.ts";
 import { UsageError } from "./usage_error.ts";
@@ -123,7 +124,7 @@ export async function launchServer(
       throw err;
     }
   }
-  const server = await startServer({
+  const server = await listen({
     config,
     runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,
     context: {
@@ -145,9 +146,27 @@ export async function launchServer(
     log,
     signal: opts.signal,
     access,
+  }).catch(async (err) => {
+    await engine.close();
+    throw err;
   });
   log(`listening on ws://${server.hostname}:${server.port}/ws`);
   return { server, engine };
+}
+
+/** startServer, with a bind failure told as which address could not be had. */
+async function listen(deps: Parameters<typeof startServer>[0]): Promise<RunningServer> {
+  try {
+    return await startServer(deps);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.AddrNotAvailable)) {
+      throw err;
+    }
+    const { host, port } = deps.config;
+    throw new Error(
+      `cannot listen on ${host}:${port}: ${err.message}; stop what holds it or set PORT/HOST`,
+    );
+  }
 }
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -163,19 +182,33 @@ export async function serveCommand(args: string[]): Promise<number> {
     throw err;
   }
   const stop = new AbortController();
-  const { server, engine } = await launchServer(config, { signal: stop.signal }).catch((err) => {
-    throw err instanceof ConfigError ? new UsageError(err.message) : err;
+  let running: { server: RunningServer; engine: InferenceEngine } | undefined;
+  // Listening from the start: a signal while the model loads stops the server once it is up,
+  // within the same deadline, instead of killing the process mid-load.
+  const shutdown = new ShutdownOnSignal({
+    drain: () => stop.abort(),
+    pending: () =>
+      running ? describePendingWork(running.server.pending()) : ["the model still loading"],
+    exit: (code) => Deno.exit(code),
+    log: logLine,
+  }, config.shutdownTimeoutS * 1000);
+  const listeners = SHUTDOWN_SIGNALS.map((signal) => {
+    const listener = () => shutdown.receive(signal);
+    Deno.addSignalListener(signal, listener);
+    return { signal, listener };
   });
-  const onSignal = () => {
-    logLine("signal received: draining");
-    stop.abort();
-  };
-  Deno.addSignalListener("SIGTERM", onSignal);
-  Deno.addSignalListener("SIGINT", onSignal);
-  await server.finished;
-  await engine.close();
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.removeSignalListener("SIGINT", onSignal);
-  logLine("stopped");
-  return 0;
+  try {
+    running = await launchServer(config, { signal: stop.signal }).catch((err) => {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err;
+    });
+    if (stop.signal.aborted) void running.server.shutdown();
+    await running.server.finished;
+    await running.engine.close();
+  } finally {
+    for (const { signal, listener } of listeners) Deno.removeSignalListener(signal, listener);
+    shutdown[Symbol.dispose]();
+  }
+  const code = shutdown.finish();
+  logLine(`stopped (exit ${code})`);
+  return code;
 }

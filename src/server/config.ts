@@ -92,7 +92,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "AUTH_TOKEN", key: "authToken", kind: "string", default: null, help: "token required on every route but /status, /ready and the demo page (unset: no auth); prefer the env var to the flag, which ps shows" },
   { env: "AUTH_TOKEN_FILE", key: "authTokenFile", kind: "string", default: null, help: "file of accepted tokens, one per line (# comments skipped), read at start" },
   { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of web origins browsers may connect from, e.g. https://app.example.com (others: 403; unset: any)" },
-  { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, time allowed to flush finals" },
+  { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, SIGINT or SIGHUP: finals flushed, requests answered 503, exit within this (0; 1 if cut off)" },
 ];
 
 export class ConfigError extends Error {

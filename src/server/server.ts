@@ -38,6 +38,19 @@ export interface RunningServer {
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
   stats(): ServerStats;
+  /** What a shutdown is still waiting for. */
+  pending(): PendingWork;
+}
+
+export interface PendingWork {
+  /** WebSocket streams not yet released. */
+  streams: number;
+  /** Uploaded files being transcribed. */
+  uploads: number;
+  /** HTTP requests whose handler has not answered yet (upgrades count until the 101). */
+  requests: number;
+  /** Batches sent to the model and not answered. */
+  batches: number;
 }
 
 export interface ServerStats {
@@ -58,6 +71,13 @@ const CLOSE_LINGER_MS = 250;
 /** Right context of uploaded files' windows (2 s): files are not waiting for live audio. */
 const FILE_RIGHT_CONTEXT_FRAMES = 200;
 
+/**
+ * After the drain, how long Deno's graceful close may wait for HTTP connections. hyper reads out
+ * a request body the handler left unread (a client still sending an upload that was answered
+ * 503), so a client that keeps sending would hold the shutdown; the process exit closes the rest.
+ */
+const HTTP_CLOSE_GRACE_MS = 1000;
+
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log } = deps;
@@ -69,6 +89,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const bySession = new Map<StreamSession, WsConnection>();
   /** Uploaded files being decoded, and where their messages go. */
   const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
+  /** Aborted when the drain starts: uploads in progress stop and are answered 503. */
+  const drain = new AbortController();
+  let requestsInFlight = 0;
   const metrics = new ServerMetrics(deps.model, {
     openStreams: () => connections.size,
     openUploads: () => uploads.size,
@@ -104,6 +127,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       scheduler.remove(s);
     },
     wake: () => scheduler.wake(),
+    shutdown: drain.signal,
   };
   let nextId = 1;
   let draining = false;
@@ -282,23 +306,40 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       onListen: (addr) => {
         listening = addr;
       },
-    }, handler);
+    }, async (req) => {
+      requestsInFlight++;
+      try {
+        return await handler(req);
+      } finally {
+        requestsInFlight--;
+      }
+    });
     // onListen runs inside Deno.serve, before `server` exists: resolve once both are there.
     queueMicrotask(() => {
       resolve({
         hostname: listening!.hostname,
         port: listening!.port,
         shutdown,
-        finished: server.finished,
+        finished: Promise.race([server.finished, drained.promise]),
         stats: () => ({ ...stats, openStreams: connections.size }),
+        pending: () => ({
+          streams: connections.size,
+          uploads: uploads.size,
+          requests: requestsInFlight,
+          batches: scheduler.inflight,
+        }),
       });
     });
 
     let shuttingDown: Promise<void> | null = null;
+    const drained = Promise.withResolvers<void>();
     function shutdown(): Promise<void> {
       shuttingDown ??= (async () => {
         draining = true;
-        log(`shutting down: flushing finals of ${connections.size} open stream(s)`);
+        log(
+          `shutting down: flushing finals of ${connections.size} open stream(s); stopping ${uploads.size} upload(s)`,
+        );
+        drain.abort();
         for (const c of connections) c.endAfterFinal("shutting_down");
         const deadline = Date.now() + config.shutdownTimeoutS * 1000;
         while (connections.size > 0 && Date.now() < deadline) {
@@ -313,7 +354,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           new Promise<void>((r) => (timer = setTimeout(r, left))),
         ]);
         clearTimeout(timer);
-        await server.shutdown();
+        const grace = Math.min(HTTP_CLOSE_GRACE_MS, Math.max(0, deadline - Date.now()));
+        await Promise.race([
+          server.shutdown(),
+          new Promise<void>((r) => (timer = setTimeout(r, grace))),
+        ]);
+        clearTimeout(timer);
+        drained.resolve();
       })();
       return shuttingDown;
     }

@@ -14,6 +14,7 @@ import {
   type TranscriptFormat,
 } from "../format/transcript_formats.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
+import { DRAINED, DrainWatch } from "./drain_watch.ts";
 import type { ServerMessage } from "./protocol.ts";
 
 export interface TranscriptionDeps {
@@ -22,25 +23,56 @@ export interface TranscriptionDeps {
   openSession(send: (m: ServerMessage) => void): StreamSession;
   closeSession(session: StreamSession): void;
   wake(): void;
+  /**
+   * Aborted when the server starts draining: a request still reading its body, decoding its
+   * file or waiting for its transcript stops there and is answered 503 `shutting_down`.
+   */
+  shutdown?: AbortSignal;
 }
 
 /** An error in OpenAI's shape: `{"error": {"message", "type", "code"}}`. */
-function apiError(status: number, code: string, message: string): Response {
-  return Response.json(
-    { error: { message, type: "invalid_request_error", code, param: null } },
-    { status },
-  );
+function apiError(
+  status: number,
+  code: string,
+  message: string,
+  type = "invalid_request_error",
+): Response {
+  return Response.json({ error: { message, type, code, param: null } }, { status });
 }
 
-/** Reads the body, refusing it as soon as it passes `limit` bytes. */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
+function shuttingDown(): Response {
+  const res = apiError(
+    503,
+    "shutting_down",
+    "The server is shutting down and stopped this transcription; send the file again",
+    "server_error",
+  );
+  res.headers.set("connection", "close");
+  return res;
+}
+
+/**
+ * Reads the body, refusing it as soon as it passes `limit` bytes (null); DRAINED as soon as the
+ * drain starts, whether or not the client is still sending.
+ */
+async function readLimited(
+  req: Request,
+  limit: number,
+  drain: DrainWatch,
+): Promise<Uint8Array<ArrayBuffer> | null | typeof DRAINED> {
   if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of req.body) {
-    total += chunk.length;
-    if (total > limit) return null;
-    chunks.push(chunk);
+  for (;;) {
+    const next = await Promise.race([reader.read(), drain.drained]);
+    if (next === DRAINED || (!next.done && total + next.value.length > limit)) {
+      reader.cancel().catch(() => {});
+      return next === DRAINED ? DRAINED : null;
+    }
+    if (next.done) break;
+    total += next.value.length;
+    chunks.push(next.value);
   }
   const out = new Uint8Array(total);
   let at = 0;
@@ -66,7 +98,9 @@ export async function handleTranscription(
     );
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > deps.maxUploadBytes) return tooLarge();
-  const body = await readLimited(req, deps.maxUploadBytes);
+  using drain = new DrainWatch(deps.shutdown);
+  const body = await readLimited(req, deps.maxUploadBytes, drain);
+  if (body === DRAINED) return shuttingDown();
   if (body === null) return tooLarge();
 
   let form: FormData;
@@ -100,7 +134,16 @@ export async function handleTranscription(
   try {
     const path = `${dir}/${file.name.replace(/[^\w.-]/g, "_") || "audio"}`;
     await Deno.writeFile(path, new Uint8Array(await file.arrayBuffer()));
-    samples = (await readAudioFile(path)).samples;
+    // The drain kills ffmpeg if it is decoding this file, and the request is answered at once.
+    const read = await Promise.race([
+      readAudioFile(path, { signal: drain.signal }).catch((err): typeof DRAINED => {
+        if (drain.signal.aborted) return DRAINED;
+        throw err;
+      }),
+      drain.drained,
+    ]);
+    if (read === DRAINED) return shuttingDown();
+    samples = read.samples;
   } catch (err) {
     if (err instanceof AudioFileError) {
       // Content no decoder here can read is an unsupported media type; a broken file of a
@@ -119,7 +162,8 @@ export async function handleTranscription(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 
-  const result = await decodeUpload(samples, deps, req.signal);
+  const result = await decodeUpload(samples, deps, req.signal, drain);
+  if (result === DRAINED) return shuttingDown();
   if ("error" in result) return apiError(500, "internal_error", result.error);
   const out = renderTranscript(
     { text: result.text, words: result.words, duration: samples.length / 16000 },
@@ -137,7 +181,8 @@ function decodeUpload(
   samples: Float32Array,
   deps: TranscriptionDeps,
   signal: AbortSignal,
-): Promise<{ text: string; words: WordTiming[] } | { error: string }> {
+  drain: DrainWatch,
+): Promise<{ text: string; words: WordTiming[] } | { error: string } | typeof DRAINED> {
   return new Promise((resolve) => {
     const session = deps.openSession((m) => {
       if (m.type === "final") {
@@ -148,8 +193,12 @@ function decodeUpload(
         resolve({ error: m.message });
       }
     });
-    // A client that goes away stops the work it asked for.
+    // A client that goes away stops the work it asked for; so does the drain.
     signal.addEventListener("abort", () => deps.closeSession(session), { once: true });
+    drain.drained.then(() => {
+      deps.closeSession(session);
+      resolve(DRAINED);
+    });
     session.pushSamples(samples, true);
     deps.wake();
   });
