@@ -1,0 +1,105 @@
+/**
+ * The well-behaved neighbour: one WebSocket from 127.0.0.1 streaming the clip at real time,
+ * utterance after utterance, while the attacks run. Its finals must equal the clip streamed
+ * alone before the attacks, and its partial latency (stream_runner's measure: arrival minus the
+ * send time of the audio the partial covers) must stay within STEP_MS + 100 ms at p95.
+ */
+import type { StepKnobs } from "../../src/client/coverage.ts";
+import { type LatencySummary, summarize } from "../../src/client/latency_stats.ts";
+import { frameBytesFor } from "../../src/client/pcm.ts";
+import { runStream, type StreamResult } from "../../src/client/stream_runner.ts";
+
+/** 20 ms frames, as a microphone client sends them. */
+const FRAME_BYTES = frameBytesFor(20);
+/** How long to wait for the outstanding finals once the neighbour stops. */
+const FINAL_TIMEOUT_MS = 10_000;
+/** Partial latency p95 may exceed one step by this much. */
+export const P95_MARGIN_MS = 100;
+
+export interface NeighbourReport {
+  reference: string | null;
+  referenceP95Ms: number | null;
+  /** Complete utterances streamed beside the attacks, and those whose final differed. */
+  utterances: number;
+  wrong: string[];
+  exact: boolean;
+  partialLatencyMs: LatencySummary;
+  p95BoundMs: number;
+  p95WithinBound: boolean;
+  closeCode: number | null;
+  errors: string[];
+  connectError: string | null;
+  maxSendSlipMs: number;
+}
+
+function options(url: string, clip: Uint8Array, knobs: StepKnobs, totalBytes: number) {
+  return {
+    url,
+    clip,
+    totalBytes,
+    frameBytes: FRAME_BYTES,
+    rtf: 1,
+    knobs,
+    finalTimeoutMs: FINAL_TIMEOUT_MS,
+  };
+}
+
+/** The clip streamed alone at real time: the final every neighbour utterance must equal. */
+export async function streamAlone(url: string, clip: Uint8Array, knobs: StepKnobs) {
+  const r = await runStream(options(url, clip, knobs, clip.length));
+  return {
+    final: r.finals[0]?.text ?? null,
+    p95Ms: summarize(r.partials.map((p) => p.latencyMs)).p95,
+    error: r.connectError ?? (r.errors[0]?.message ?? null),
+  };
+}
+
+/** Starts the neighbour (bounded to `maxS` of audio); `stop()` ends it and judges it. */
+export function startNeighbour(
+  url: string,
+  clip: Uint8Array,
+  knobs: StepKnobs,
+  reference: { final: string | null; p95Ms: number | null },
+  maxS: number,
+): { stop(): Promise<NeighbourReport> } {
+  const abort = new AbortController();
+  const passes = Math.ceil((maxS * 32_000) / clip.length);
+  const running = runStream({
+    ...options(url, clip, knobs, passes * clip.length),
+    signal: abort.signal,
+  });
+  return {
+    async stop() {
+      abort.abort();
+      return judgeNeighbour(await running, clip, knobs, reference);
+    },
+  };
+}
+
+function judgeNeighbour(
+  r: StreamResult,
+  clip: Uint8Array,
+  knobs: StepKnobs,
+  reference: { final: string | null; p95Ms: number | null },
+): NeighbourReport {
+  // The last utterance is cut short by the stop: only whole passes of the clip are compared.
+  const whole = r.finals.filter((f) => Math.abs(f.audioMs - clip.length / 32) < 1);
+  const wrong = whole.filter((f) => f.text !== reference.final).map((f) => f.text);
+  const latency = summarize(r.partials.map((p) => p.latencyMs));
+  const bound = knobs.stepMs + P95_MARGIN_MS;
+  return {
+    reference: reference.final,
+    referenceP95Ms: reference.p95Ms,
+    utterances: whole.length,
+    wrong,
+    exact: reference.final !== null && whole.length > 0 && wrong.length === 0 &&
+      r.connectError === null && r.errors.length === 0,
+    partialLatencyMs: latency,
+    p95BoundMs: bound,
+    p95WithinBound: latency.p95 !== null && latency.p95 <= bound,
+    closeCode: r.closeCode,
+    errors: r.errors.map((e) => `${e.code}: ${e.message}`),
+    connectError: r.connectError,
+    maxSendSlipMs: Math.round(r.maxSendSlipMs),
+  };
+}
