@@ -1,12 +1,14 @@
 /** What an attack is given, what it reports, and the checks shared by several attacks. */
 import type { ProcessStats } from "../process_stats.ts";
 import type { AttackKnobs } from "./knobs.ts";
+import type { Media } from "./media_files.ts";
 
 export interface AttackContext {
   /** The server under attack (the auth attacks get a second server with AUTH_TOKEN). */
   port: number;
   pid: number;
   knobs: AttackKnobs;
+  media: Media;
   /** Loopback source address number `n` (1-based) of this attack's own /24, e.g. 127.0.4.n. */
   address(n: number): string;
   /** The server's RSS and fds now. */

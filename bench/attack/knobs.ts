@@ -37,6 +37,8 @@ export function defaultKnobs(quick: boolean): AttackKnobs {
       KEEPALIVE_TIMEOUT_S: quick ? "2" : "5",
       IDLE_TIMEOUT_S: quick ? "3" : "10",
       CLOSE_TIMEOUT_S: "2",
+      // The run ends with SIGTERM: a server busy with a bomb must not hold it for long.
+      SHUTDOWN_TIMEOUT_S: "2",
       MAX_CONNECTIONS_PER_CLIENT: quick ? "8" : "32",
       MAX_STREAMS_PER_CLIENT: quick ? "4" : "8",
       MAX_UPLOADS: "4",

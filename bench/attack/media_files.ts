@@ -69,3 +69,30 @@ export function localFilePlaylist(path = CLIP): Uint8Array {
     `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n${path}\n#EXTINF:3.0,\nfile://${path}\n#EXT-X-ENDLIST\n`,
   );
 }
+
+/** Containers a client might send on /ws by mistake: the format's name, file type and codec. */
+export const COMPRESSED_FORMATS = [
+  { format: "Ogg", ext: "ogg", codec: "libvorbis" },
+  { format: "WebM", ext: "webm", codec: "libopus" },
+  { format: "FLAC", ext: "flac", codec: "flac" },
+  { format: "MP3 (ID3)", ext: "mp3", codec: "libmp3lame" },
+] as const;
+
+/** Files made before the attacks, so no attack waits for an encoder while it is timed. */
+export interface Media {
+  /** One hour of silence as FLAC. */
+  silentFlacHour: Uint8Array;
+  /** The clip in each of COMPRESSED_FORMATS, by `ext`. */
+  compressed: Record<string, Uint8Array>;
+}
+
+export async function prepareMedia(): Promise<Media> {
+  const [silentFlacHour, ...encoded] = await Promise.all([
+    silentFlac(3600),
+    ...COMPRESSED_FORMATS.map((f) => encodedClip(f.ext, f.codec)),
+  ]);
+  return {
+    silentFlacHour,
+    compressed: Object.fromEntries(COMPRESSED_FORMATS.map((f, i) => [f.ext, encoded[i]])),
+  };
+}

@@ -7,12 +7,15 @@
 import type { StepKnobs } from "../../src/client/coverage.ts";
 import { type LatencySummary, summarize } from "../../src/client/latency_stats.ts";
 import { frameBytesFor } from "../../src/client/pcm.ts";
+import { sleep } from "../../src/client/pacing.ts";
 import { runStream, type StreamResult } from "../../src/client/stream_runner.ts";
 
 /** 20 ms frames, as a microphone client sends them. */
 const FRAME_BYTES = frameBytesFor(20);
 /** How long to wait for the outstanding finals once the neighbour stops. */
 const FINAL_TIMEOUT_MS = 10_000;
+/** Pause before the neighbour connects again after the server closed it. */
+const RECONNECT_MS = 200;
 /** Partial latency p95 may exceed one step by this much. */
 export const P95_MARGIN_MS = 100;
 
@@ -26,9 +29,17 @@ export interface NeighbourReport {
   partialLatencyMs: LatencySummary;
   p95BoundMs: number;
   p95WithinBound: boolean;
-  closeCode: number | null;
+  /** Every connection the neighbour made: one, unless the server closed it. */
+  connections: {
+    closeCode: number | null;
+    closeReason: string;
+    endedByServer: boolean;
+    /** Seconds since the start of the run. */
+    endedAtS: number;
+    utterances: number;
+  }[];
   errors: string[];
-  connectError: string | null;
+  connectErrors: string[];
   maxSendSlipMs: number;
 }
 
@@ -54,52 +65,78 @@ export async function streamAlone(url: string, clip: Uint8Array, knobs: StepKnob
   };
 }
 
-/** Starts the neighbour (bounded to `maxS` of audio); `stop()` ends it and judges it. */
+/**
+ * Starts the neighbour (bounded to `maxS`); `stop()` ends it and judges it. A neighbour the
+ * server closes connects again (after a pause), so later attacks still have one beside them;
+ * the close itself makes the finals check fail.
+ */
 export function startNeighbour(
   url: string,
   clip: Uint8Array,
   knobs: StepKnobs,
   reference: { final: string | null; p95Ms: number | null },
   maxS: number,
+  /** performance.now() at the start of the run, for the times connections ended. */
+  t0: number,
 ): { stop(): Promise<NeighbourReport> } {
   const abort = new AbortController();
+  const until = performance.now() + maxS * 1000;
   const passes = Math.ceil((maxS * 32_000) / clip.length);
-  const running = runStream({
-    ...options(url, clip, knobs, passes * clip.length),
-    signal: abort.signal,
-  });
+  const sessions: StreamResult[] = [];
+  const running = (async () => {
+    while (!abort.signal.aborted && performance.now() < until) {
+      sessions.push(
+        await runStream({
+          ...options(url, clip, knobs, passes * clip.length),
+          signal: abort.signal,
+        }),
+      );
+      await sleep(RECONNECT_MS, abort.signal);
+    }
+  })();
   return {
     async stop() {
       abort.abort();
-      return judgeNeighbour(await running, clip, knobs, reference);
+      await running;
+      return judgeNeighbour(sessions, clip, knobs, reference, t0);
     },
   };
 }
 
 function judgeNeighbour(
-  r: StreamResult,
+  sessions: StreamResult[],
   clip: Uint8Array,
   knobs: StepKnobs,
   reference: { final: string | null; p95Ms: number | null },
+  t0: number,
 ): NeighbourReport {
-  // The last utterance is cut short by the stop: only whole passes of the clip are compared.
-  const whole = r.finals.filter((f) => Math.abs(f.audioMs - clip.length / 32) < 1);
+  // An utterance cut short (by the stop, or by a close) is not compared: only whole passes.
+  const whole = sessions.flatMap((r) => r.finals)
+    .filter((f) => Math.abs(f.audioMs - clip.length / 32) < 1);
   const wrong = whole.filter((f) => f.text !== reference.final).map((f) => f.text);
-  const latency = summarize(r.partials.map((p) => p.latencyMs));
+  const latency = summarize(sessions.flatMap((r) => r.partials.map((p) => p.latencyMs)));
   const bound = knobs.stepMs + P95_MARGIN_MS;
+  const errors = sessions.flatMap((r) => r.errors.map((e) => `${e.code}: ${e.message}`));
+  const connectErrors = sessions.flatMap((r) => r.connectError === null ? [] : [r.connectError]);
   return {
     reference: reference.final,
     referenceP95Ms: reference.p95Ms,
     utterances: whole.length,
     wrong,
     exact: reference.final !== null && whole.length > 0 && wrong.length === 0 &&
-      r.connectError === null && r.errors.length === 0,
+      sessions.length === 1 && errors.length === 0 && connectErrors.length === 0,
     partialLatencyMs: latency,
     p95BoundMs: bound,
     p95WithinBound: latency.p95 !== null && latency.p95 <= bound,
-    closeCode: r.closeCode,
-    errors: r.errors.map((e) => `${e.code}: ${e.message}`),
-    connectError: r.connectError,
-    maxSendSlipMs: Math.round(r.maxSendSlipMs),
+    connections: sessions.map((r) => ({
+      closeCode: r.closeCode,
+      closeReason: r.closeReason,
+      endedByServer: r.abnormal,
+      endedAtS: Math.round((r.endedAt - t0) / 100) / 10,
+      utterances: r.finals.length,
+    })),
+    errors,
+    connectErrors,
+    maxSendSlipMs: Math.round(Math.max(0, ...sessions.map((r) => r.maxSendSlipMs))),
   };
 }

@@ -14,7 +14,7 @@ import { unauthenticatedLargePost, wrongTokens } from "./auth_attacks.ts";
 import { connectionFlood, idleKeepAlive, idleTcp, slowloris } from "./connection_attacks.ts";
 import { fetchFrom } from "./fetch_from.ts";
 import type { AttackKnobs } from "./knobs.ts";
-import { clipPcm } from "./media_files.ts";
+import { clipPcm, prepareMedia } from "./media_files.ts";
 import { type NeighbourReport, startNeighbour, streamAlone } from "./neighbour.ts";
 import {
   hlsPlaylist,
@@ -40,6 +40,8 @@ export const RSS_TOLERANCE_MIB = 64;
 const SETTLE_MS = 300;
 /** After the neighbour stops: closes and close deadlines pass before the final reading. */
 const FINAL_SETTLE_MS = 1_500;
+/** How long a stopped server may take to exit before it is killed. */
+const STOP_MS = 5_000;
 
 /** The phases, in order. Timer attacks share a phase: their waits overlap. */
 export const PHASES: readonly (readonly Attack[])[] = [
@@ -47,10 +49,11 @@ export const PHASES: readonly (readonly Attack[])[] = [
   [connectionFlood, missingKey, foreignOrigin, compressedAudio, closeCodes],
   [fragmentedMessage],
   [declaredHugeFrame],
-  [hlsPlaylist, hugeRateWav, slowRateWav, longSilentFlac],
+  [wrongTokens, unauthenticatedLargePost],
+  // Uploads last: a bomb the server does not refuse keeps it busy after the attack gives up.
   [oddFilenames],
   [uploadsAtOnce],
-  [wrongTokens, unauthenticatedLargePost],
+  [hlsPlaylist, hugeRateWav, slowRateWav, longSilentFlac],
 ];
 
 export interface AttackRunReport {
@@ -97,9 +100,10 @@ export async function runAttacks(
   const startedAt = new Date().toISOString();
   const authToken = Array.from(crypto.getRandomValues(new Uint8Array(16)))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
-  const [main, auth] = await Promise.all([
+  const [main, auth, media] = await Promise.all([
     launch(opts.knobs.server),
     launch({ ...opts.knobs.server, AUTH_TOKEN: authToken }),
+    prepareMedia(),
   ]);
   try {
     const port = main.server.port;
@@ -120,7 +124,7 @@ export async function runAttacks(
     const baseline = snapshot(main.server.child.pid);
     const authBaseline = snapshot(auth.server.child.pid);
 
-    const neighbour = startNeighbour(url, clip, stepKnobs, reference, opts.quick ? 120 : 900);
+    const neighbour = startNeighbour(url, clip, stepKnobs, reference, opts.quick ? 120 : 900, t0);
     const attacks: AttackReport[] = [];
     let octet = 0;
     for (const phase of PHASES) {
@@ -131,6 +135,7 @@ export async function runAttacks(
           port: target.server.port,
           pid: target.server.child.pid,
           knobs: opts.knobs,
+          media,
           address: (n) => `127.0.${third}.${n}`,
           stats: () => procStats(target.server.child.pid),
           log,
@@ -178,13 +183,22 @@ export async function runAttacks(
       pass: Object.values(checks).every(Boolean),
     };
   } finally {
-    for (const s of [main, auth]) {
-      try {
-        s.server.child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await s.server.child.status;
-    }
+    await Promise.all([main, auth].map((s) => stop(s.server)));
   }
+}
+
+/** SIGTERM, then SIGKILL if the server has not exited within STOP_MS (a bomb may hold it). */
+async function stop(server: ServerProcess): Promise<void> {
+  try {
+    server.child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const timer = setTimeout(() => {
+    try {
+      server.child.kill("SIGKILL");
+    } catch { /* gone meanwhile */ }
+  }, STOP_MS);
+  await server.child.status;
+  clearTimeout(timer);
 }
 
 async function runOne(
