@@ -36,7 +36,9 @@ export interface NeighbourReport {
     endedByServer: boolean;
     /** Seconds since the start of the run. */
     endedAtS: number;
-    utterances: number;
+    /** Utterances ended with EOS, and the finals that came back for them. */
+    utterancesSent: number;
+    finals: number;
   }[];
   errors: string[];
   connectErrors: string[];
@@ -133,7 +135,8 @@ function judgeNeighbour(
       closeReason: r.closeReason,
       endedByServer: r.abnormal,
       endedAtS: Math.round((r.endedAt - t0) / 100) / 10,
-      utterances: r.finals.length,
+      utterancesSent: r.utterancesSent,
+      finals: r.finals.length,
     })),
     errors,
     connectErrors,
