@@ -5,7 +5,7 @@
  * phases one after another; everything is bounded in count and time.
  */
 import { type ServerProcess } from "../../src/bench/server_process.ts";
-import { describeMachine } from "../machine.ts";
+import { describeMachine, loadAverage } from "../machine.ts";
 import { procStats } from "../process_stats.ts";
 import { startServerProcess } from "../server_process.ts";
 import type { Attack, AttackReport, StatsSnapshot } from "./attack.ts";
@@ -98,6 +98,7 @@ export async function runAttacks(
   const log = opts.log ?? ((l: string) => console.error(l));
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverage();
   const authToken = Array.from(crypto.getRandomValues(new Uint8Array(16)))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
   const [main, auth, media] = await Promise.all([
@@ -165,7 +166,10 @@ export async function runAttacks(
     };
     return {
       mode: opts.quick ? "quick" : "full",
-      machine: describeMachine(String(status.model?.ortVersion ?? "unknown")),
+      machine: {
+        ...describeMachine(String(status.model?.ortVersion ?? "unknown")),
+        load_average_at_start: loadAtStart,
+      },
       startedAt,
       durationS: Math.round((performance.now() - t0) / 100) / 10,
       knobs: opts.knobs,
