@@ -6,16 +6,10 @@
  */
 import type { StepKnobs } from "../../src/client/coverage.ts";
 import { type LatencySummary, summarize } from "../../src/client/latency_stats.ts";
-import { frameBytesFor } from "../../src/client/pcm.ts";
-import { sleep } from "../../src/client/pacing.ts";
-import { runStream, type StreamResult } from "../../src/client/stream_runner.ts";
+import type { StreamResult } from "../../src/client/stream_runner.ts";
 
-/** 20 ms frames, as a microphone client sends them. */
-const FRAME_BYTES = frameBytesFor(20);
-/** How long to wait for the outstanding finals once the neighbour stops. */
-const FINAL_TIMEOUT_MS = 10_000;
-/** Pause before the neighbour connects again after the server closed it. */
-const RECONNECT_MS = 200;
+export { streamAlone } from "./neighbour_stream.ts";
+
 /** Partial latency p95 may exceed one step by this much. */
 export const P95_MARGIN_MS = 100;
 
@@ -45,32 +39,9 @@ export interface NeighbourReport {
   maxSendSlipMs: number;
 }
 
-function options(url: string, clip: Uint8Array, knobs: StepKnobs, totalBytes: number) {
-  return {
-    url,
-    clip,
-    totalBytes,
-    frameBytes: FRAME_BYTES,
-    rtf: 1,
-    knobs,
-    finalTimeoutMs: FINAL_TIMEOUT_MS,
-  };
-}
-
-/** The clip streamed alone at real time: the final every neighbour utterance must equal. */
-export async function streamAlone(url: string, clip: Uint8Array, knobs: StepKnobs) {
-  const r = await runStream(options(url, clip, knobs, clip.length));
-  return {
-    final: r.finals[0]?.text ?? null,
-    p95Ms: summarize(r.partials.map((p) => p.latencyMs)).p95,
-    error: r.connectError ?? (r.errors[0]?.message ?? null),
-  };
-}
-
 /**
- * Starts the neighbour (bounded to `maxS`); `stop()` ends it and judges it. A neighbour the
- * server closes connects again (after a pause), so later attacks still have one beside them;
- * the close itself makes the finals check fail.
+ * Starts the neighbour in its worker (bounded to `maxS`); `stop()` ends it and judges it. A
+ * neighbour the server closes connects again, and the close makes the finals check fail.
  */
 export function startNeighbour(
   url: string,
@@ -81,26 +52,27 @@ export function startNeighbour(
   /** performance.now() at the start of the run, for the times connections ended. */
   t0: number,
 ): { stop(): Promise<NeighbourReport> } {
-  const abort = new AbortController();
-  const until = performance.now() + maxS * 1000;
-  const passes = Math.ceil((maxS * 32_000) / clip.length);
-  const sessions: StreamResult[] = [];
-  const running = (async () => {
-    while (!abort.signal.aborted && performance.now() < until) {
-      sessions.push(
-        await runStream({
-          ...options(url, clip, knobs, passes * clip.length),
-          signal: abort.signal,
-        }),
-      );
-      await sleep(RECONNECT_MS, abort.signal);
-    }
-  })();
+  const worker = new Worker(new URL("./neighbour_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  const done = new Promise<{ sessions: StreamResult[]; timeOrigin: number }>((resolve) => {
+    worker.onmessage = (e) => resolve(e.data);
+    // A worker that dies reports no session: the finals check then fails instead of hanging.
+    worker.onerror = (e) => {
+      e.preventDefault();
+      console.error(`neighbour worker failed: ${e.message}`);
+      resolve({ sessions: [], timeOrigin: performance.timeOrigin });
+    };
+  });
+  worker.postMessage({ type: "start", url, clip, knobs, maxS });
   return {
     async stop() {
-      abort.abort();
-      await running;
-      return judgeNeighbour(sessions, clip, knobs, reference, t0);
+      worker.postMessage({ type: "stop" });
+      const { sessions, timeOrigin } = await done;
+      worker.terminate();
+      // The worker's clock has its own origin: its times are moved onto this thread's.
+      const shift = timeOrigin - performance.timeOrigin;
+      return judgeNeighbour(sessions, clip, knobs, reference, t0 - shift);
     },
   };
 }
