@@ -27,7 +27,8 @@ export interface NeighbourReport {
   connections: {
     closeCode: number | null;
     closeReason: string;
-    endedByServer: boolean;
+    /** Closed by the server, or finals missing, or our close never answered (stream_runner). */
+    abnormal: boolean;
     /** Seconds since the start of the run. */
     endedAtS: number;
     /** Utterances ended with EOS, and the finals that came back for them. */
@@ -97,15 +98,18 @@ function judgeNeighbour(
     referenceP95Ms: reference.p95Ms,
     utterances: whole.length,
     wrong,
+    // One connection, never closed by the server, a final for every utterance sent, all equal
+    // to the clip alone, and no error message.
     exact: reference.final !== null && whole.length > 0 && wrong.length === 0 &&
-      sessions.length === 1 && errors.length === 0 && connectErrors.length === 0,
+      sessions.length === 1 && !sessions[0].abnormal && errors.length === 0 &&
+      connectErrors.length === 0,
     partialLatencyMs: latency,
     p95BoundMs: bound,
     p95WithinBound: latency.p95 !== null && latency.p95 <= bound,
     connections: sessions.map((r) => ({
       closeCode: r.closeCode,
       closeReason: r.closeReason,
-      endedByServer: r.abnormal,
+      abnormal: r.abnormal,
       endedAtS: Math.round((r.endedAt - t0) / 100) / 10,
       utterancesSent: r.utterancesSent,
       finals: r.finals.length,
