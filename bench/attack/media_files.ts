@@ -86,10 +86,33 @@ export interface Media {
   compressed: Record<string, Uint8Array>;
 }
 
+/**
+ * Files kept between runs under bench/work/ (not committed): sox takes seconds of CPU to write
+ * an hour of FLAC, which a one-minute run on a loaded machine cannot spare every time.
+ */
+const CACHE = `${ROOT}bench/work/attack-media`;
+
+async function cached(name: string, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  const path = `${CACHE}/${name}`;
+  try {
+    return await Deno.readFile(path);
+  } catch {
+    const bytes = await make();
+    await Deno.mkdir(CACHE, { recursive: true });
+    // Written aside and renamed, so a run stopped midway never leaves half a file to reuse.
+    const part = `${path}.${Deno.pid}.part`;
+    await Deno.writeFile(part, bytes);
+    await Deno.rename(part, path);
+    return bytes;
+  }
+}
+
 export async function prepareMedia(): Promise<Media> {
   const [silentFlacHour, ...encoded] = await Promise.all([
-    silentFlac(3600),
-    ...COMPRESSED_FORMATS.map((f) => encodedClip(f.ext, f.codec)),
+    cached("silence-3600s.flac", () => silentFlac(3600)),
+    ...COMPRESSED_FORMATS.map((f) =>
+      cached(`digits_pi.${f.ext}`, () => encodedClip(f.ext, f.codec))
+    ),
   ]);
   return {
     silentFlacHour,
