@@ -63,7 +63,7 @@ export function defaultKnobs(quick: boolean): AttackKnobs {
     uploadsAtOnce: 10,
     closeSlackS: 2,
     bombAnswerS: 1,
-    longFileAnswerS: quick ? 5 : 30,
+    longFileAnswerS: quick ? 3 : 30,
     messageRssMiB: 32,
   };
 }

@@ -35,6 +35,13 @@ export interface NeighbourReport {
     utterancesSent: number;
     finals: number;
   }[];
+  /** Utterances sent whose final never came. */
+  finalsMissing: number;
+  /**
+   * The longest time without any message from the server while the neighbour was connected:
+   * partials that never arrive leave no latency sample, so a stalled server shows here.
+   */
+  longestSilenceMs: number;
   errors: string[];
   connectErrors: string[];
   maxSendSlipMs: number;
@@ -114,8 +121,28 @@ function judgeNeighbour(
       utterancesSent: r.utterancesSent,
       finals: r.finals.length,
     })),
+    finalsMissing: sessions.reduce(
+      (n, r) => n + Math.max(0, r.utterancesSent - r.finals.length),
+      0,
+    ),
+    longestSilenceMs: Math.round(Math.max(0, ...sessions.map(longestSilence))),
     errors,
     connectErrors,
     maxSendSlipMs: Math.round(Math.max(0, ...sessions.map((r) => r.maxSendSlipMs))),
   };
+}
+
+/** The longest gap between server messages (from the first audio sent to the end). */
+function longestSilence(r: StreamResult): number {
+  if (r.firstSendAt === null) return 0;
+  const times = [
+    r.firstSendAt,
+    ...r.partials.map((p) => p.at),
+    ...r.finals.map((f) => f.at),
+    r.endedAt,
+  ]
+    .sort((a, b) => a - b);
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) longest = Math.max(longest, times[i] - times[i - 1]);
+  return longest;
 }

@@ -8,7 +8,7 @@ import { runStream, type StreamResult } from "../../src/client/stream_runner.ts"
 /** 20 ms frames, as a microphone client sends them. */
 const FRAME_BYTES = frameBytesFor(20);
 /** How long to wait for the outstanding finals once the neighbour stops (one takes < 1 s). */
-const FINAL_TIMEOUT_MS = 5_000;
+const FINAL_TIMEOUT_MS = 3_000;
 /** Pause before the neighbour connects again after the server closed it. */
 const RECONNECT_MS = 200;
 

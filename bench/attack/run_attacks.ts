@@ -43,13 +43,23 @@ const FINAL_SETTLE_MS = 1_500;
 /** How long a stopped server may take to exit before it is killed. */
 const STOP_MS = 5_000;
 
-/** The phases, in order. Timer attacks share a phase: their waits overlap. */
+/**
+ * The phases, in order. Timer attacks share a phase, their waits overlapping; so do the attacks
+ * on the second server, which cannot disturb the first.
+ */
 export const PHASES: readonly (readonly Attack[])[] = [
-  [slowloris, idleTcp, idleKeepAlive, keepaliveStreams, deafToPings],
+  [
+    slowloris,
+    idleTcp,
+    idleKeepAlive,
+    keepaliveStreams,
+    deafToPings,
+    wrongTokens,
+    unauthenticatedLargePost,
+  ],
   [connectionFlood, missingKey, foreignOrigin, compressedAudio, closeCodes],
   [fragmentedMessage],
   [declaredHugeFrame],
-  [wrongTokens, unauthenticatedLargePost],
   // Uploads last: a bomb the server does not refuse keeps it busy after the attack gives up.
   [oddFilenames],
   [uploadsAtOnce],
