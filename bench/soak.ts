@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { startServerProcess } from "./server_process.ts";
 import { writeSoakPlot } from "./soak_plot.ts";
+import { procStats } from "./process_stats.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** A leak of 100 KiB per well-behaved stream crosses this within a 3-minute run. */
@@ -253,20 +254,6 @@ function p95Between(a: Map<string, number>, b: Map<string, number>): number | nu
     }
   }
   return null;
-}
-
-function procStats(
-  pid: number,
-): { rssMiB: number; anonMiB: number; fileMiB: number; fds: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kib = (field: string) => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
-  const fds = [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
-  return {
-    rssMiB: kib("VmRSS") / 1024,
-    anonMiB: kib("RssAnon") / 1024,
-    fileMiB: kib("RssFile") / 1024,
-    fds,
-  };
 }
 
 function slope(xs: number[], ys: number[]): number {

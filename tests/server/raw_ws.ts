@@ -2,32 +2,65 @@
  * A WebSocket client written on a bare TCP socket, for clients no library would be: one that
  * stops reading, one that never answers a close, one that sends malformed frames.
  */
+
+/** The byte stream a raw client runs over: a Deno TCP connection, or any socket shaped like one. */
+export interface ByteConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** A refused upgrade: the HTTP status and its status line. */
+export interface UpgradeRefusal {
+  status: number;
+  statusLine: string;
+}
+
 export class RawWebSocket {
-  readonly conn: Deno.TcpConn;
+  readonly conn: ByteConn;
   #buffer = new Uint8Array(0);
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: ByteConn) {
     this.conn = conn;
   }
 
   /** Connects and completes the handshake; returns the HTTP status line on refusal. */
   static async open(port: number, path = "/ws"): Promise<RawWebSocket> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const ws = await RawWebSocket.handshake(conn, port, path);
+    if (ws instanceof RawWebSocket) return ws;
+    throw new Error(`upgrade refused: ${ws.statusLine}`);
+  }
+
+  /**
+   * Sends the upgrade request over `conn` (with `headers` added) and reads the answer: the open
+   * socket, or the refusal (the connection is then closed).
+   */
+  static async handshake(
+    conn: ByteConn,
+    port: number,
+    path = "/ws",
+    headers: Record<string, string> = {},
+  ): Promise<RawWebSocket | UpgradeRefusal> {
     const ws = new RawWebSocket(conn);
     const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    await ws.#write(new TextEncoder().encode(
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    await ws.writeRaw(new TextEncoder().encode(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        `${extra}\r\n`,
     ));
     const head = await ws.#readUntil("\r\n\r\n");
     if (!head.startsWith("HTTP/1.1 101")) {
       conn.close();
-      throw new Error(`upgrade refused: ${head.split("\r\n")[0]}`);
+      const statusLine = head.split("\r\n")[0];
+      return { status: Number(statusLine.split(" ")[1] ?? 0), statusLine };
     }
     return ws;
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
+  /** Writes bytes as they are: frame pieces, or a payload after a header sent alone. */
+  async writeRaw(bytes: Uint8Array): Promise<void> {
     let off = 0;
     while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
   }
@@ -60,7 +93,7 @@ export class RawWebSocket {
   async sendFrame(
     opcode: number,
     payload: Uint8Array,
-    opts: { fin?: boolean; rsv?: number; length?: number } = {},
+    opts: { fin?: boolean; rsv?: number; length?: number; zeroMask?: boolean } = {},
   ): Promise<void> {
     const len = opts.length ?? payload.length;
     const head: number[] = [((opts.fin ?? true) ? 0x80 : 0) | ((opts.rsv ?? 0) << 4) | opcode];
@@ -72,13 +105,14 @@ export class RawWebSocket {
       big.setBigUint64(0, BigInt(len));
       head.push(...new Uint8Array(big.buffer));
     }
-    const mask = crypto.getRandomValues(new Uint8Array(4));
-    const body = payload.map((b, i) => b ^ mask[i & 3]);
+    // A zero mask key is legal and leaves the payload as it is: no copy of a large payload.
+    const mask = opts.zeroMask ? new Uint8Array(4) : crypto.getRandomValues(new Uint8Array(4));
+    const body = opts.zeroMask ? payload : payload.map((b, i) => b ^ mask[i & 3]);
     const frame = new Uint8Array(head.length + 4 + body.length);
     frame.set(head);
     frame.set(mask, head.length);
     frame.set(body, head.length + 4);
-    await this.#write(frame);
+    await this.writeRaw(frame);
   }
 
   sendBinary(bytes: Uint8Array): Promise<void> {
