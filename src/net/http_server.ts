@@ -162,11 +162,12 @@ class Server implements HttpServer {
     }
     const c = new HttpConnection(this, conn, remote);
     this.connections.add(c);
-    c.run().finally(() => {
+    c.done.then(() => {
       this.connections.delete(c);
       this.table.release(client);
       if (!this.#accepting && this.connections.size === 0) this.#done.resolve();
     });
+    c.run();
   }
 
   /** Answers 503 to a connection over a cap and closes it, within a bounded time. */
@@ -241,6 +242,12 @@ class HttpConnection {
   #upgradeEnd = Promise.withResolvers<void>();
   #endSocket: ((code: number, reason: string) => void) | null = null;
   #shutdownAnswer: Promise<void> | null = null;
+  readonly #done = Promise.withResolvers<void>();
+  /**
+   * Resolves once the connection is closed and its slot may go: at the end of `run`, or when
+   * shutdown has answered and closed it while a handler still holds its request.
+   */
+  readonly done = this.#done.promise;
 
   constructor(server: Server, conn: Deno.Conn, remote: Deno.NetAddr) {
     this.#server = server;
@@ -275,6 +282,7 @@ class HttpConnection {
       this.#state = "done";
       await this.#shutdownAnswer;
       this.#close();
+      this.#done.resolve();
     }
   }
 
@@ -561,7 +569,10 @@ class HttpConnection {
         this.#writeRaw(cannedResponse(503, "The server is shutting down")),
         LINGER_MS,
         this.#conn,
-      ).catch(() => {}).finally(() => this.#close());
+      ).catch(() => {}).finally(() => {
+        this.#close();
+        this.#done.resolve();
+      });
       this.#abort?.abort(new DOMException("the server is shutting down", "AbortError"));
       return this.#shutdownAnswer;
     }
