@@ -46,11 +46,12 @@ export class ConnectionTable {
 
 /**
  * The connection cap actually used: the configured one, kept well below the open-file limit so
- * that the model, the log, refusals in progress and the runtime's own descriptors always have
- * room. A quarter of the limit (at least 64 descriptors) is held back.
+ * that the model, the log, refusals in progress and the runtime's own descriptors (about 35
+ * for the server) have room. A quarter of the limit is held back, and at least 64 descriptors
+ * (at most half the limit).
  */
 export function effectiveConnectionCap(configured: number, fileLimit: number): number {
   if (!Number.isFinite(fileLimit)) return configured;
-  const reserve = Math.max(64, Math.ceil(fileLimit / 4));
+  const reserve = Math.max(Math.ceil(fileLimit / 4), Math.min(64, Math.ceil(fileLimit / 2)));
   return Math.max(1, Math.min(configured, fileLimit - reserve));
 }
