@@ -170,6 +170,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       MAX_FRAME_BYTES: config.maxFrameBytes,
       MAX_BACKLOG_S: config.maxBacklogS,
       IDLE_TIMEOUT_S: config.idleTimeoutS,
+      // The cap in force: MAX_CONNECTIONS, clamped below the open-file limit.
+      MAX_CONNECTIONS: maxConnections,
+      MAX_CONNECTIONS_PER_CLIENT: config.maxConnectionsPerClient,
+      HEADER_TIMEOUT_S: config.headerTimeoutS,
+      BODY_TIMEOUT_S: config.bodyTimeoutS,
+      BODY_MIN_BYTES_PER_S: config.bodyMinBytesPerS,
+      KEEPALIVE_TIMEOUT_S: config.keepAliveTimeoutS,
     },
   });
 
