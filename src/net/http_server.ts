@@ -455,20 +455,27 @@ class HttpConnection {
         headers: { "content-type": "text/plain" },
       });
     }
+    const upgrade = takeUpgrade(res);
     if (this.#closed || this.#shutdownAnswer) {
+      // Too late to answer: a socket the handler was promised ends before it opens.
+      upgrade?.socket.terminate(1006, "connection gone before the upgrade");
       await res.body?.cancel().catch(() => {});
       return "close";
     }
-    const upgrade = takeUpgrade(res);
     if (upgrade) {
       this.#responseStarted = true;
       this.#state = "upgraded";
-      await this.#writeRaw(
-        new TextEncoder().encode(
-          "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
-            `sec-websocket-accept: ${upgrade.accept}\r\n\r\n`,
-        ),
-      );
+      try {
+        await this.#writeRaw(
+          new TextEncoder().encode(
+            "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
+              `sec-websocket-accept: ${upgrade.accept}\r\n\r\n`,
+          ),
+        );
+      } catch (err) {
+        upgrade.socket.terminate(1006, "connection gone before the upgrade");
+        throw err;
+      }
       this.#endSocket = (code, reason) => upgrade.socket.terminate(code, reason, "aborted");
       upgrade.socket.start(this.#conn, this.#reader, (how: SocketEnd) => {
         if (how === "no_pong") {

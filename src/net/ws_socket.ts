@@ -76,7 +76,10 @@ export class ServerWebSocket extends EventTarget {
   #buffered = 0;
   #writing = false;
   #flushed: (() => void)[] = [];
-  #fragments: Uint8Array[] = [];
+  /** The message being assembled (its fragments so far). */
+  #message = new Assembly();
+  /** A pong is waiting in the queue: a ping flood from a peer not reading queues one, not many. */
+  #pongQueued = false;
   /** After a message too large: data frames are skipped, never kept, until the close. */
   #skipping = false;
   #lastHeard = 0;
@@ -174,6 +177,7 @@ export class ServerWebSocket extends EventTarget {
         while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
         this.#queue.shift();
         this.#buffered -= frame.length;
+        if ((frame[0] & 0x0f) === OP.pong) this.#pongQueued = false;
       }
     } catch {
       this.#queue = [];
@@ -242,7 +246,7 @@ export class ServerWebSocket extends EventTarget {
         }
         if (verdict.kind === "too_large" && !this.#skipping) {
           this.#skipping = true;
-          this.#fragments = [];
+          this.#message = new Assembly();
           this.#tooLarge(verdict.message, verdict.size);
         }
         if (this.#skipping || this.readyState !== OPEN) {
@@ -251,11 +255,10 @@ export class ServerWebSocket extends EventTarget {
         }
         const payload = await this.#readPayload(h);
         if (payload === null) break;
-        this.#fragments.push(payload);
+        this.#message.add(payload);
         if (verdict.kind === "data" && verdict.final) {
-          const parts = this.#fragments;
-          this.#fragments = [];
-          if (!this.#deliver(verdict.message, parts)) return;
+          const bytes = this.#message.take();
+          if (!this.#deliver(verdict.message, bytes)) return;
         }
       }
     } catch {
@@ -293,7 +296,10 @@ export class ServerWebSocket extends EventTarget {
   /** Handles a control frame; true when the connection is over. */
   #control(opcode: number, payload: Uint8Array): boolean {
     if (opcode === OP.ping) {
-      if (this.readyState === OPEN) this.#enqueue(encodeFrame(OP.pong, payload), true);
+      if (this.readyState === OPEN && !this.#pongQueued) {
+        this.#pongQueued = true;
+        this.#enqueue(encodeFrame(OP.pong, payload), true);
+      }
       return false;
     }
     if (opcode === OP.pong) return false;
@@ -319,8 +325,7 @@ export class ServerWebSocket extends EventTarget {
   }
 
   /** Hands a complete message to the app; false when it was not valid (UTF-8). */
-  #deliver(opcode: number, parts: Uint8Array[]): boolean {
-    const bytes = parts.length === 1 ? parts[0] : concat(parts);
+  #deliver(opcode: number, bytes: Uint8Array): boolean {
     let data: string | ArrayBuffer | Blob;
     if (opcode === OP.text) {
       try {
@@ -360,7 +365,7 @@ export class ServerWebSocket extends EventTarget {
     this.readyState = CLOSED;
     clearInterval(this.#liveness);
     clearTimeout(this.#closeTimer);
-    this.#fragments = [];
+    this.#message = new Assembly();
     try {
       this.#conn?.close();
     } catch {
@@ -381,14 +386,45 @@ export class ServerWebSocket extends EventTarget {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+/**
+ * A message's fragments gathered in one buffer that doubles as needed: memory stays within twice
+ * the message limit however many fragments it comes in (a list of a million one-byte fragments
+ * would cost far more than their bytes).
+ */
+class Assembly {
+  /** The first fragment's own payload, or (once #owned) a buffer of ours with spare room. */
+  #buffer: Uint8Array | null = null;
+  #owned = false;
+  #length = 0;
+
+  add(part: Uint8Array): void {
+    if (this.#buffer === null) {
+      this.#buffer = part;
+      this.#length = part.length;
+      return;
+    }
+    const need = this.#length + part.length;
+    if (!this.#owned || need > this.#buffer.length) {
+      const next = new Uint8Array(Math.max(need, 2 * this.#length, 1024));
+      next.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = next;
+      this.#owned = true;
+    }
+    this.#buffer.set(part, this.#length);
+    this.#length = need;
   }
-  return out;
+
+  /** The whole message (exactly its bytes), leaving the assembly empty. */
+  take(): Uint8Array {
+    const b = this.#buffer;
+    const out = b === null
+      ? new Uint8Array(0)
+      : this.#length === b.length
+      ? b
+      : b.slice(0, this.#length);
+    this.#buffer = null;
+    this.#owned = false;
+    this.#length = 0;
+    return out;
+  }
 }

@@ -149,3 +149,15 @@ Deno.test("protocol violations close the connection (1002, invalid UTF-8 1007) a
   assert.equal(srv.count("ws_protocol_error"), 3);
   assert.equal(srv.server.openConnections, 0);
 });
+
+Deno.test("a message in a thousand one-byte fragments is assembled whole and in order", async () => {
+  await using srv = echoServer();
+  const raw = await RawWebSocket.open(srv.port, "/");
+  for (let i = 0; i < 1000; i++) {
+    await raw.sendFrame(i === 0 ? 0x2 : 0x0, new Uint8Array([i & 255]), { fin: i === 999 });
+  }
+  const echo = await raw.readFrame();
+  assert.equal(echo?.payload.length, 1000);
+  assert.ok(echo!.payload.every((b, i) => b === (i & 255)));
+  raw.close();
+});
