@@ -465,6 +465,7 @@ class HttpConnection {
     if (upgrade) {
       this.#responseStarted = true;
       this.#state = "upgraded";
+      this.#endSocket = (code, reason) => upgrade.socket.terminate(code, reason, "aborted");
       try {
         await this.#writeRaw(
           new TextEncoder().encode(
@@ -476,8 +477,7 @@ class HttpConnection {
         upgrade.socket.terminate(1006, "connection gone before the upgrade");
         throw err;
       }
-      this.#endSocket = (code, reason) => upgrade.socket.terminate(code, reason, "aborted");
-      upgrade.socket.start(this.#conn, this.#reader, (how: SocketEnd) => {
+      const started = upgrade.socket.start(this.#conn, this.#reader, (how: SocketEnd) => {
         if (how === "no_pong") {
           this.#server.drop("ws_no_pong", this.#client, "a WebSocket peer stopped answering pings");
         } else if (how === "protocol_error") {
@@ -485,6 +485,7 @@ class HttpConnection {
         }
         this.#upgradeEnd.resolve();
       });
+      if (!started) this.#upgradeEnd.resolve();
       return "upgraded";
     }
     // A body the handler left unread (it may be mid-upload) ends the connection after the

@@ -99,8 +99,13 @@ export class ServerWebSocket extends EventTarget {
     return this.#buffered;
   }
 
-  /** Called once the 101 is written: the socket takes the connection over. */
-  start(conn: Deno.Conn, reader: ConnReader, onEnd: (how: SocketEnd) => void): void {
+  /**
+   * Called once the 101 is written: the socket takes the connection over. False when the socket
+   * was ended before (the connection is then the caller's to close).
+   */
+  start(conn: Deno.Conn, reader: ConnReader, onEnd: (how: SocketEnd) => void): boolean {
+    // Ended before it opened (shutdown while the 101 was being written).
+    if (this.readyState !== CONNECTING) return false;
     this.#conn = conn;
     this.#reader = reader;
     this.#onEnd = onEnd;
@@ -110,6 +115,7 @@ export class ServerWebSocket extends EventTarget {
     this.#liveness = setInterval(() => this.#checkLiveness(), Math.min(1000, idle / 4));
     this.#emit("open", new Event("open"));
     this.#readLoop();
+    return true;
   }
 
   send(data: string | ArrayBufferLike | ArrayBufferView): void {

@@ -3,6 +3,8 @@
  * `Deno.serve`, each closed or refused and counted; and the HTTP/1.1 a client relies on.
  */
 import assert from "node:assert/strict";
+import { upgradeWebSocket } from "../../src/net/ws_upgrade.ts";
+import { RawWebSocket } from "../server/raw_ws.ts";
 import { connect, GET, readResponse, readToEnd, send, sleep, startHttp } from "./raw_http.ts";
 
 const hello = () => new Response("hello");
@@ -215,17 +217,40 @@ Deno.test("req.signal aborts when the client goes away while the handler works o
   assert.ok(ms < 5000);
 });
 
-Deno.test("shutdown answers a request still waiting for its response with 503 and closes everything", async () => {
-  const srv = startHttp(() => new Promise<Response>(() => {}));
+Deno.test("shutdown answers requests still waiting for their body or response with 503, ends WebSockets 1001, closes everything", async () => {
+  const srv = startHttp(async (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/ws") {
+      const up = upgradeWebSocket(req, {
+        maxBinaryBytes: 100,
+        maxTextBytes: 100,
+        idleTimeoutMs: 60_000,
+      });
+      return up.ok ? up.response : new Response(null, { status: 400 });
+    }
+    if (req.method === "POST") await req.arrayBuffer();
+    return await new Promise<Response>(() => {});
+  });
   const waiting = await connect(srv.port);
   await send(waiting, GET("/"));
+  const halfBody = await connect(srv.port);
+  await send(halfBody, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
   const idle = await connect(srv.port);
+  const ws = await RawWebSocket.open(srv.port, "/ws");
   await sleep(200);
-  const answers = Promise.all([readToEnd(waiting, 5000), readToEnd(idle, 5000)]);
+  const answers = Promise.all([
+    readToEnd(waiting, 5000),
+    readToEnd(halfBody, 5000),
+    readToEnd(idle, 5000),
+    ws.readUntilClose(),
+  ]);
   await srv.server.close();
-  const [w, i] = await answers;
+  const [w, h, i, closed] = await answers;
+  ws.close();
   assert.match(w.text, /^HTTP\/1\.1 503 /);
+  assert.match(h.text, /^HTTP\/1\.1 503 /);
   assert.ok(i.closed);
+  assert.equal(closed.code, 1001);
   assert.equal(srv.server.openConnections, 0);
   await srv.server.finished;
   await assert.rejects(() => connect(srv.port));
