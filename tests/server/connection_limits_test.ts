@@ -172,3 +172,32 @@ Deno.test("one frame declaring 70 MiB gets 1009 before its payload is read; RSS 
   assert.match(outcome.texts[0], /size 73400320 bytes exceeds the limit of 1048576/);
   assert.ok(growth < 32, `RSS grew ${growth.toFixed(1)} MiB for a 70 MiB frame`);
 });
+
+Deno.test("a peer ignoring pings is closed about IDLE_TIMEOUT_S after its last frame, not 30 s, and released", async () => {
+  await using srv = await serverWithLog({ IDLE_TIMEOUT_S: "2" });
+  const raw = await RawWebSocket.open(srv.port);
+  const t0 = performance.now();
+  let pings = 0;
+  let code: number | null = null;
+  for (;;) {
+    const f = await raw.readFrame(); // pings read, never answered
+    if (!f) break;
+    if (f.opcode === 0x9) pings++;
+    if (f.opcode === 0x8) {
+      code = (f.payload[0] << 8) | f.payload[1];
+      break;
+    }
+  }
+  const ms = performance.now() - t0;
+  raw.close();
+  assert.ok(pings >= 1, "pinged while silent");
+  // The stream's own inactivity timer (1008 idle_timeout) speaks first; the socket's liveness
+  // close (1001) a second later is the backstop.
+  assert.ok(code === 1008 || code === 1001, `closed with ${code}`);
+  assert.ok(ms >= 1800 && ms < 6000, `closed after ${ms} ms`);
+  const t1 = Date.now();
+  while (srv.server.stats().openStreams !== 0) {
+    assert.ok(Date.now() - t1 < 3000, "the stream is released");
+    await sleep(20);
+  }
+});
