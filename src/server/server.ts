@@ -304,6 +304,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const maxConnections = files
     ? effectiveConnectionCap(config.maxConnections, files.after.soft)
     : config.maxConnections;
+  if (files && files.before.soft !== files.after.soft) {
+    log(`open-file limit raised from ${files.before.soft} to ${files.after.soft}`);
+  }
   if (files && maxConnections < config.maxConnections) {
     log(
       `connections: at most ${maxConnections}, not MAX_CONNECTIONS=${config.maxConnections}: the open-file limit is ${files.after.soft} (raise it with ulimit -n)`,
