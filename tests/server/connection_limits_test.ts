@@ -130,11 +130,14 @@ Deno.test("a fragmented message summing far past MAX_FRAME_BYTES (40 × 2 MiB) g
   const last = frame(0x0, true, 2 * MiB);
   const raw = await RawWebSocket.open(srv.port);
   let outcome: { code: number | null; texts: string[] } = { code: null, texts: [] };
+  let sent = 0;
   const growth = await peakGrowthMiB(async () => {
     const reading = raw.readUntilClose();
     const sending = (async () => {
       for (let i = 0; i < 40; i++) {
-        await writeAll(raw.conn, i === 0 ? first : i === 39 ? last : middle);
+        const f = i === 0 ? first : i === 39 ? last : middle;
+        await writeAll(raw.conn, f);
+        sent += f.length;
       }
     })().catch(() => {}); // the server may close before the last fragment
     outcome = await reading;
@@ -144,6 +147,7 @@ Deno.test("a fragmented message summing far past MAX_FRAME_BYTES (40 × 2 MiB) g
   assert.equal(outcome.code, 1009);
   assert.match(outcome.texts[0], /"code":"message_too_large"/);
   assert.match(outcome.texts[0], /size \d+ bytes exceeds the limit of 1048576/);
+  assert.ok(sent >= 8 * MiB, `only ${sent} bytes went out before the close`);
   assert.ok(growth < 32, `RSS grew ${growth.toFixed(1)} MiB for an 80 MiB message`);
   // The server goes on serving.
   const after = await streamAudio(`ws://127.0.0.1:${srv.port}/ws`, clipPcmBytes("seven_eight.wav"));
@@ -158,11 +162,15 @@ Deno.test("one frame declaring 70 MiB gets 1009 before its payload is read; RSS 
   new DataView(head.buffer).setBigUint64(2, BigInt(70 * MiB));
   const piece = new Uint8Array(MiB);
   let outcome: { code: number | null; texts: string[] } = { code: null, texts: [] };
+  let sent = 0;
   const growth = await peakGrowthMiB(async () => {
     const reading = raw.readUntilClose();
     const sending = (async () => {
       await writeAll(raw.conn, head);
-      for (let i = 0; i < 70; i++) await writeAll(raw.conn, piece);
+      for (let i = 0; i < 70; i++) {
+        await writeAll(raw.conn, piece);
+        sent += piece.length;
+      }
     })().catch(() => {});
     outcome = await reading;
     await sending;
@@ -170,6 +178,7 @@ Deno.test("one frame declaring 70 MiB gets 1009 before its payload is read; RSS 
   raw.close();
   assert.equal(outcome.code, 1009);
   assert.match(outcome.texts[0], /size 73400320 bytes exceeds the limit of 1048576/);
+  assert.ok(sent >= 8 * MiB, `only ${sent} bytes went out before the close`);
   assert.ok(growth < 32, `RSS grew ${growth.toFixed(1)} MiB for a 70 MiB frame`);
 });
 
