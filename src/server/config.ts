@@ -37,6 +37,12 @@ export interface ServerConfig {
   maxUploadBytes: number;
   maxUploads: number;
   fileChunkS: number;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  headerTimeoutS: number;
+  bodyTimeoutS: number;
+  bodyMinBytesPerS: number;
+  keepAliveTimeoutS: number;
   authToken: string | null;
   authTokenFile: string | null;
   allowedOrigins: string | null;
@@ -89,6 +95,12 @@ export const KNOBS: readonly Knob[] = [
   { env: "MAX_UPLOAD_BYTES", key: "maxUploadBytes", kind: "int", default: 104_857_600, min: 1024, max: 4 * 1_073_741_824, help: "largest file for POST /v1/audio/transcriptions (→ 413)" },
   { env: "MAX_UPLOADS", key: "maxUploads", kind: "int", default: 4, min: 1, max: 1024, help: "files transcribed at once over HTTP (→ 503)" },
   { env: "FILE_CHUNK_S", key: "fileChunkS", kind: "int", default: 8, min: 1, max: 60, help: "uploaded files are decoded in windows of this chunk (+2 s right context; one window when shorter)" },
+  { env: "MAX_CONNECTIONS", key: "maxConnections", kind: "int", default: 1024, min: 1, max: 1_000_000, help: "open TCP connections, HTTP and WebSocket (kept below 3/4 of the open-file limit); more get HTTP 503" },
+  { env: "MAX_CONNECTIONS_PER_CLIENT", key: "maxConnectionsPerClient", kind: "int", default: 128, min: 1, max: 1_000_000, help: "open connections from one client address (behind a proxy: raise it to MAX_CONNECTIONS); more get HTTP 503" },
+  { env: "HEADER_TIMEOUT_S", key: "headerTimeoutS", kind: "int", default: 10, min: 1, max: 3600, help: "a connection must send a complete request head this soon (after accept, or after its first byte when kept alive), or is closed" },
+  { env: "BODY_TIMEOUT_S", key: "bodyTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "longest pause in a request body (and in reading a response); after the first BODY_TIMEOUT_S a body must also average BODY_MIN_BYTES_PER_S" },
+  { env: "BODY_MIN_BYTES_PER_S", key: "bodyMinBytesPerS", kind: "int", default: 4096, min: 1, max: 1 << 30, help: "slowest average pace of a request body (4096: a 100 MB upload may take 7 h)" },
+  { env: "KEEPALIVE_TIMEOUT_S", key: "keepAliveTimeoutS", kind: "int", default: 5, min: 1, max: 3600, help: "an idle kept-alive HTTP connection is closed after this long" },
   { env: "AUTH_TOKEN", key: "authToken", kind: "string", default: null, help: "token required on every route but /status, /ready and the demo page (unset: no auth); prefer the env var to the flag, which ps shows" },
   { env: "AUTH_TOKEN_FILE", key: "authTokenFile", kind: "string", default: null, help: "file of accepted tokens, one per line (# comments skipped), read at start" },
   { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of web origins browsers may connect from, e.g. https://app.example.com (others: 403; unset: any)" },

@@ -8,6 +8,7 @@ import { getHeapSpaceStatistics } from "node:v8";
 import type { BatchReport } from "../stream/batch_scheduler.ts";
 import type { StepReport, StreamObserver } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
+import { DROP_REASONS } from "../net/drop_reasons.ts";
 import { WIRE_ERRORS } from "./wire_errors.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -261,6 +262,8 @@ export interface ModelInfo {
 export type StepSource = "stream" | "upload";
 
 export interface LiveGauges {
+  /** TCP connections open now, HTTP and WebSocket (absent: not shown). */
+  openConnections?(): number;
   openStreams(): number;
   openUploads(): number;
   inflightBatches(): number;
@@ -274,6 +277,7 @@ export class ServerMetrics {
   readonly registry = new MetricRegistry();
   readonly streamsTotal;
   readonly refused;
+  readonly connectionDrops;
   readonly steps;
   readonly chunks;
   readonly batches;
@@ -320,6 +324,20 @@ export class ServerMetrics {
       "Requests refused before any work started (WebSocket upgrades, uploads, auth), by reason",
       ["reason"],
     );
+    this.connectionDrops = r.counter(
+      "parakeet_connection_drops_total",
+      "Connections the HTTP layer refused (caps: 503) or closed itself (timeouts, malformed requests, dead WebSocket peers, accept errors), by reason",
+      ["reason"],
+    );
+    for (const reason of DROP_REASONS) this.connectionDrops.inc(0, { reason });
+    if (live.openConnections) {
+      r.gauge(
+        "parakeet_open_connections",
+        "TCP connections open now, HTTP and WebSocket",
+        [],
+        live.openConnections,
+      );
+    }
     this.steps = r.counter(
       "parakeet_steps_total",
       "Decoded steps (one stream's share of one batch), by source",

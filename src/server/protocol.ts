@@ -39,6 +39,23 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * The answer to a message over its limit: from the frame parser (which knows the size before
+ * reading the payload) or from `parseClientFrame`. `size` null: not measured.
+ */
+export function tooLarge(
+  kind: "binary" | "text",
+  size: number | null,
+  limit: number,
+): ProtocolViolation {
+  const message = kind === "binary"
+    ? `Cannot accept audio frame: size ${size} bytes exceeds the limit of ${limit}`
+    : size === null
+    ? `Cannot accept text frame: size exceeds the limit of ${limit} bytes`
+    : `Cannot accept text frame: size ${size} bytes exceeds the limit of ${limit} bytes`;
+  return { code: "message_too_large", message };
+}
+
 /** Classifies one incoming frame. Never throws: every bad frame gets a violation to report. */
 export function parseClientFrame(
   data: string | ArrayBuffer | Uint8Array,
@@ -47,10 +64,7 @@ export function parseClientFrame(
   if (typeof data !== "string") {
     const size = data.byteLength;
     if (size > limits.maxBinaryBytes) {
-      return violation(
-        "message_too_large",
-        `Cannot accept audio frame: size ${size} bytes exceeds the limit of ${limits.maxBinaryBytes}`,
-      );
+      return { ok: false, error: tooLarge("binary", size, limits.maxBinaryBytes) };
     }
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     if (bytes.length === EOS_BYTES.length && sameBytes(bytes, EOS_BYTES)) {
@@ -63,10 +77,7 @@ export function parseClientFrame(
   }
   // A UTF-16 length bound first, so a huge string is never encoded just to be measured.
   if (data.length > limits.maxTextBytes || encoder.encode(data).length > limits.maxTextBytes) {
-    return violation(
-      "message_too_large",
-      `Cannot accept text frame: size exceeds the limit of ${limits.maxTextBytes} bytes`,
-    );
+    return { ok: false, error: tooLarge("text", null, limits.maxTextBytes) };
   }
   if (data === CTRL_EOS) return ok({ kind: "eos" });
   if (data === CTRL_RESET) return ok({ kind: "reset" });

@@ -1,3 +1,9 @@
+import { raiseFileLimit } from "../../ffi/rlimit.ts";
+import { effectiveConnectionCap } from "../net/connection_table.ts";
+import type { DropReason } from "../net/drop_reasons.ts";
+import { serveHttp, type ServeInfo } from "../net/http_server.ts";
+import { RateLimitedLog } from "../net/rate_limited_log.ts";
+import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
@@ -72,9 +78,8 @@ const CLOSE_LINGER_MS = 250;
 const FILE_RIGHT_CONTEXT_FRAMES = 200;
 
 /**
- * After the drain, how long Deno's graceful close may wait for HTTP connections. hyper reads out
- * a request body the handler left unread (a client still sending an upload that was answered
- * 503), so a client that keeps sending would hold the shutdown; the process exit closes the rest.
+ * After the drain, the least time the HTTP layer gets to answer what still waits (503) and close
+ * its connections; a peer that holds a connection open past it is closed by the process exit.
  */
 const HTTP_CLOSE_GRACE_MS = 1000;
 
@@ -92,7 +97,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   /** Aborted when the drain starts: uploads in progress stop and are answered 503. */
   const drain = new AbortController();
   let requestsInFlight = 0;
+  let openConnections = () => 0;
   const metrics = new ServerMetrics(deps.model, {
+    openConnections: () => openConnections(),
     openStreams: () => connections.size,
     openUploads: () => uploads.size,
     inflightBatches: () => scheduler.inflight,
@@ -186,10 +193,17 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       MAX_FRAME_BYTES: config.maxFrameBytes,
       MAX_BACKLOG_S: config.maxBacklogS,
       IDLE_TIMEOUT_S: config.idleTimeoutS,
+      // The cap in force: MAX_CONNECTIONS, clamped below the open-file limit.
+      MAX_CONNECTIONS: maxConnections,
+      MAX_CONNECTIONS_PER_CLIENT: config.maxConnectionsPerClient,
+      HEADER_TIMEOUT_S: config.headerTimeoutS,
+      BODY_TIMEOUT_S: config.bodyTimeoutS,
+      BODY_MIN_BYTES_PER_S: config.bodyMinBytesPerS,
+      KEEPALIVE_TIMEOUT_S: config.keepAliveTimeoutS,
     },
   });
 
-  const handler = (req: Request): Response | Promise<Response> => {
+  const handler = (req: Request, _info: ServeInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
     // Before anything else, upgrades included; the demo's own files need no token.
     const denied = checkAccess(access, req, url, isStaticPath(url.pathname));
@@ -248,7 +262,16 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           `endpoint_ms must be a whole number of milliseconds from 0 to 60000, got "${endpoint}"`,
         );
       }
-      const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 30 });
+      // Liveness: a peer that sends nothing, not even a pong, for IDLE_TIMEOUT_S is closed 1001.
+      const upgrade = upgradeWebSocket(req, {
+        maxBinaryBytes: config.maxFrameBytes,
+        maxTextBytes: config.maxTextBytes,
+        idleTimeoutMs: config.idleTimeoutS * 1000,
+      });
+      if (!upgrade.ok) {
+        return refuse("bad_handshake", 400, `Bad WebSocket handshake: ${upgrade.reason}`);
+      }
+      const { socket, response } = upgrade;
       const id = nextId++;
       const conn = new WsConnection(
         socket,
@@ -288,7 +311,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       metrics.streamsTotal.inc();
       stats.openStreams = connections.size;
       socket.addEventListener("close", (e) => {
-        const key = String(e.code);
+        const key = String((e as CloseEvent).code);
         stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
         metrics.closes.inc(1, { code: key });
       });
@@ -298,72 +321,97 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     return new Response("Not found\n", { status: 404 });
   };
 
-  return new Promise((resolve) => {
-    let listening: Deno.NetAddr | undefined;
-    const server = Deno.serve({
-      hostname: config.host,
-      port: config.port,
-      onListen: (addr) => {
-        listening = addr;
-      },
-    }, async (req) => {
-      requestsInFlight++;
-      try {
-        return await handler(req);
-      } finally {
-        requestsInFlight--;
+  // Every connection is a file descriptor: take all the process may have, and keep the cap
+  // well below it so that running out is a 503, never an accept error.
+  const files = raiseFileLimit();
+  const maxConnections = files
+    ? effectiveConnectionCap(config.maxConnections, files.after.soft)
+    : config.maxConnections;
+  if (files && files.before.soft !== files.after.soft) {
+    log(`open-file limit raised from ${files.before.soft} to ${files.after.soft}`);
+  }
+  if (files && maxConnections < config.maxConnections) {
+    log(
+      `connections: at most ${maxConnections}, not MAX_CONNECTIONS=${config.maxConnections}: the open-file limit is ${files.after.soft} (raise it with ulimit -n)`,
+    );
+  }
+  const dropLog = new RateLimitedLog(log);
+  /** Closes the layer does on its own that a healthy client also meets: counted, not logged. */
+  const quietDrops: ReadonlySet<DropReason> = new Set(["keepalive_timeout", "shutdown"]);
+  const http = serveHttp({
+    hostname: config.host,
+    port: config.port,
+    maxConnections,
+    maxConnectionsPerClient: config.maxConnectionsPerClient,
+    headerTimeoutMs: config.headerTimeoutS * 1000,
+    bodyTimeoutMs: config.bodyTimeoutS * 1000,
+    bodyMinBytesPerS: config.bodyMinBytesPerS,
+    keepAliveTimeoutMs: config.keepAliveTimeoutS * 1000,
+    onDrop: (reason, client, detail) => {
+      metrics.connectionDrops.inc(1, { reason });
+      if (!quietDrops.has(reason)) {
+        dropLog.note(client, `connection from ${client}: ${reason} (${detail})`);
       }
-    });
-    // onListen runs inside Deno.serve, before `server` exists: resolve once both are there.
-    queueMicrotask(() => {
-      resolve({
-        hostname: listening!.hostname,
-        port: listening!.port,
-        shutdown,
-        finished: Promise.race([server.finished, drained.promise]),
-        stats: () => ({ ...stats, openStreams: connections.size }),
-        pending: () => ({
-          streams: connections.size,
-          uploads: uploads.size,
-          requests: requestsInFlight,
-          batches: scheduler.inflight,
-        }),
-      });
-    });
-
-    let shuttingDown: Promise<void> | null = null;
-    const drained = Promise.withResolvers<void>();
-    function shutdown(): Promise<void> {
-      shuttingDown ??= (async () => {
-        draining = true;
-        log(
-          `shutting down: flushing finals of ${connections.size} open stream(s); stopping ${uploads.size} upload(s)`,
-        );
-        drain.abort();
-        for (const c of connections) c.endAfterFinal("shutting_down");
-        const deadline = Date.now() + config.shutdownTimeoutS * 1000;
-        while (connections.size > 0 && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        for (const c of connections) c.release();
-        // A batch the engine never answers must not hold the process: bounded like the rest.
-        const left = Math.max(0, deadline - Date.now());
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          scheduler.idle(),
-          new Promise<void>((r) => (timer = setTimeout(r, left))),
-        ]);
-        clearTimeout(timer);
-        const grace = Math.min(HTTP_CLOSE_GRACE_MS, Math.max(0, deadline - Date.now()));
-        await Promise.race([
-          server.shutdown(),
-          new Promise<void>((r) => (timer = setTimeout(r, grace))),
-        ]);
-        clearTimeout(timer);
-        drained.resolve();
-      })();
-      return shuttingDown;
+    },
+    onError: (err) => log(`request failed: ${(err as Error)?.message ?? err}`),
+  }, async (req, info) => {
+    requestsInFlight++;
+    try {
+      return await handler(req, info);
+    } finally {
+      requestsInFlight--;
     }
-    deps.signal?.addEventListener("abort", () => shutdown(), { once: true });
+  });
+  openConnections = () => http.openConnections;
+
+  let shuttingDown: Promise<void> | null = null;
+  function shutdown(): Promise<void> {
+    shuttingDown ??= (async () => {
+      draining = true;
+      // New connections are refused by the kernel from here; open ones finish their work.
+      http.stopAccepting();
+      log(
+        `shutting down: flushing finals of ${connections.size} open stream(s); stopping ${uploads.size} upload(s)`,
+      );
+      drain.abort();
+      for (const c of connections) c.endAfterFinal("shutting_down");
+      const deadline = Date.now() + config.shutdownTimeoutS * 1000;
+      while (connections.size > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const c of connections) c.release();
+      // A batch the engine never answers must not hold the process: bounded like the rest.
+      const left = Math.max(0, deadline - Date.now());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        scheduler.idle(),
+        new Promise<void>((r) => (timer = setTimeout(r, left))),
+      ]);
+      clearTimeout(timer);
+      // Whatever still waits for an answer gets 503; every connection is closed. Bounded too: the
+      // process exit closes whatever a peer still holds open.
+      const grace = Math.max(HTTP_CLOSE_GRACE_MS, deadline - Date.now());
+      await Promise.race([
+        http.close(),
+        new Promise<void>((r) => (timer = setTimeout(r, grace))),
+      ]);
+      clearTimeout(timer);
+    })();
+    return shuttingDown;
+  }
+  deps.signal?.addEventListener("abort", () => shutdown(), { once: true });
+
+  return Promise.resolve({
+    hostname: http.addr.hostname,
+    port: http.addr.port,
+    shutdown,
+    finished: http.finished,
+    stats: () => ({ ...stats, openStreams: connections.size }),
+    pending: () => ({
+      streams: connections.size,
+      uploads: uploads.size,
+      requests: requestsInFlight,
+      batches: scheduler.inflight,
+    }),
   });
 }

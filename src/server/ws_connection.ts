@@ -1,9 +1,11 @@
+import type { MessageTooLarge } from "../net/ws_socket.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import {
   encodeServerMessage,
   type FrameLimits,
   parseClientFrame,
   type ServerMessage,
+  tooLarge,
 } from "./protocol.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import { closeCodeFor, type WireErrorCode } from "./wire_errors.ts";
@@ -30,13 +32,30 @@ export interface ConnectionHooks {
 }
 
 /**
+ * What a connection needs of its socket: the platform `WebSocket`'s shape, which the server's
+ * own (src/net/ws_socket.ts) has too, plus its report of a message over the limit, made before
+ * the message is read.
+ */
+export interface StreamSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  binaryType: BinaryType;
+  onmessage: ((e: MessageEvent) => void) | null;
+  onclose: ((e: CloseEvent) => void) | null;
+  onerror: ((e: Event) => void) | null;
+  onmessagetoolarge?: ((e: MessageTooLarge) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
  * One WebSocket and its stream: receive and send paths, limits, and timers. Every way a
  * connection can end (client close, error, our close, a peer that never answers it, a deadline)
  * goes through `release()`, which runs once.
  */
 export class WsConnection {
   readonly session: StreamSession;
-  readonly #socket: WebSocket;
+  readonly #socket: StreamSocket;
   readonly #limits: ConnectionLimits;
   readonly #hooks: ConnectionHooks;
   readonly #bucket: TokenBucket;
@@ -53,7 +72,7 @@ export class WsConnection {
   droppedPartials = 0;
 
   constructor(
-    socket: WebSocket,
+    socket: StreamSocket,
     makeSession: (send: (m: ServerMessage) => void) => StreamSession,
     limits: ConnectionLimits,
     hooks: ConnectionHooks,
@@ -65,6 +84,12 @@ export class WsConnection {
     this.session = makeSession((m) => this.#send(m));
     socket.binaryType = "arraybuffer";
     socket.onmessage = (e) => this.#receive(e.data);
+    // The socket stops reading a message over the limit; the answer is the same as for one
+    // read whole.
+    socket.onmessagetoolarge = (e) => {
+      const v = tooLarge(e.kind, e.size, e.limit);
+      this.fail(v.code, v.message);
+    };
     socket.onclose = () => this.release();
     socket.onerror = () => this.release();
     this.#armIdle();
