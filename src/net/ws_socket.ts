@@ -85,6 +85,8 @@ export class ServerWebSocket extends EventTarget {
   #lastHeard = 0;
   #pinged = false;
   #liveness?: ReturnType<typeof setInterval>;
+  /** When liveness was last checked: a late check means the event loop, not the peer, stalled. */
+  #lastCheck = 0;
   #closeTimer?: ReturnType<typeof setTimeout>;
   /** The close we sent (code, reason), once sent. */
   #sentClose: [number, string] | null = null;
@@ -111,8 +113,8 @@ export class ServerWebSocket extends EventTarget {
     this.#onEnd = onEnd;
     this.readyState = OPEN;
     this.#lastHeard = performance.now();
-    const idle = this.#options.idleTimeoutMs;
-    this.#liveness = setInterval(() => this.#checkLiveness(), Math.min(1000, idle / 4));
+    this.#lastCheck = this.#lastHeard;
+    this.#liveness = setInterval(() => this.#checkLiveness(), this.#checkEveryMs);
     this.#emit("open", new Event("open"));
     this.#readLoop();
     return true;
@@ -211,10 +213,23 @@ export class ServerWebSocket extends EventTarget {
     this.#flushed.push(once);
   }
 
+  get #checkEveryMs(): number {
+    return Math.min(1000, this.#options.idleTimeoutMs / 4);
+  }
+
   #checkLiveness(): void {
     if (this.readyState !== OPEN) return;
-    const silent = performance.now() - this.#lastHeard;
+    const now = performance.now();
     const idle = this.#options.idleTimeoutMs;
+    const late = now - this.#lastCheck > 2 * this.#checkEveryMs;
+    this.#lastCheck = now;
+    if (late) {
+      // The event loop was blocked: what the peer sent meanwhile is still unread, so the stall
+      // counts as at most half the silence allowed, never as the peer's.
+      this.#lastHeard = Math.max(this.#lastHeard, now - idle / 2);
+      return;
+    }
+    const silent = now - this.#lastHeard;
     if (silent >= idle + LIVENESS_GRACE_MS) {
       this.terminate(1001, "no response to pings", "no_pong");
     } else if (silent >= idle / 2 && !this.#pinged) {

@@ -116,6 +116,38 @@ Deno.test("a client that answers pings stays open past the idle timeout", async 
   await done;
 });
 
+Deno.test("a peer that kept sending while the event loop was blocked is not taken for dead", async () => {
+  await using srv = echoServer(2000);
+  // The client runs in a worker, so it goes on sending (every 100 ms) while this thread blocks.
+  const source = `
+    const ws = new WebSocket(${JSON.stringify(`ws://127.0.0.1:${srv.port}/`)});
+    ws.onopen = () => { postMessage("open"); setInterval(() => ws.send(new Uint8Array(4)), 100); };
+    ws.onclose = (e) => postMessage("closed " + e.code);
+  `;
+  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  const events: string[] = [];
+  const opened = new Promise<void>((resolve) => {
+    worker.onmessage = (e) => {
+      events.push(e.data);
+      if (e.data === "open") resolve();
+    };
+  });
+  try {
+    await opened;
+    await sleep(300);
+    // Longer than IDLE_TIMEOUT_S + its grace: a stall of the server's own making.
+    const until = performance.now() + 3500;
+    while (performance.now() < until) { /* blocked */ }
+    await sleep(1500);
+    assert.deepEqual(events, ["open"], "the socket stayed open");
+    assert.equal(srv.count("ws_no_pong"), 0);
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+});
+
 Deno.test("messages over the limit are refused before their payload is read: 1009 by default", async () => {
   await using srv = echoServer();
   for (
