@@ -20,7 +20,9 @@ for (const [kind, message] of cases) {
     // Stream ids are given in connection order: the bystander is 1, the victim 2.
     Deno.env.set(FAULTS_ENV, JSON.stringify([{ stream: 2, kind }]));
     try {
-      await using srv = await startTestServer({ INFERENCE_TIMEOUT_S: "1" });
+      // A 1 s deadline for the "hang" case; the warm-up is one window, so that it fits the
+      // deadline on a loaded machine too (a 32-window warm-up took longer than 1 s on 2 busy cores).
+      await using srv = await startTestServer({ INFERENCE_TIMEOUT_S: "1", WARMUP_BATCH: "1" });
       const bystander = await connect(srv.url);
       const rec = record(bystander);
       const victim = await streamAudio(srv.url, clipPcmBytes("seven_eight.wav"));
