@@ -1,4 +1,5 @@
 import { AudioFileError } from "./audio_error.ts";
+import { checkDuration, checkSampleRate, type DecodeLimits } from "./decode_limits.ts";
 import { resample } from "./resample.ts";
 
 /** A WAV file's audio, mixed down to mono at its own sample rate. */
@@ -95,8 +96,11 @@ interface Fmt {
  * that crashed or a writer that never patched the size, e.g. 0xFFFFFFFF from a pipe) — is
  * decoded as far as whole sample frames go, with a warning, rather than rejected: the audio
  * present is intact and usually what the user wants transcribed.
+ *
+ * With `limits`, the sample rate and the duration the header declares are checked before any
+ * sample is decoded or allocated.
  */
-export function parseWav(bytes: Uint8Array, file = "<memory>"): WavAudio {
+export function parseWav(bytes: Uint8Array, file = "<memory>", limits?: DecodeLimits): WavAudio {
   const fail = (code: ConstructorParameters<typeof AudioFileError>[1], p: string, e?: string) =>
     new AudioFileError(file, code, p, e);
   if (bytes.length === 0) {
@@ -229,6 +233,10 @@ export function parseWav(bytes: Uint8Array, file = "<memory>"): WavAudio {
       "at least one sample",
     );
   }
+  if (limits) {
+    checkSampleRate(fmt.sampleRate, file);
+    checkDuration(frames, fmt.sampleRate, file, limits);
+  }
   const encoding = `${isFloat ? "IEEE float" : "PCM"} ${isFloat ? width * 8 : fmt.bits}-bit`;
   const samples = decodeSamples(view, dataStart, frames, fmt.channels, width, isFloat);
   return { samples, sampleRate: fmt.sampleRate, channels: fmt.channels, encoding, warnings };
@@ -274,8 +282,9 @@ export function readWav(
   bytes: Uint8Array,
   file = "<memory>",
   targetRate = 16000,
+  limits?: DecodeLimits,
 ): WavAudio & { sourceSampleRate: number } {
-  const wav = parseWav(bytes, file);
+  const wav = parseWav(bytes, file, limits);
   return {
     ...wav,
     samples: resample(wav.samples, wav.sampleRate, targetRate),

@@ -1,0 +1,85 @@
+/**
+ * Runs decode_worker.ts for one WAV file: one worker per file (the server bounds files at once by
+ * MAX_UPLOADS), terminated when the answer arrives or the signal aborts, so its memory (the
+ * resampling filter included) goes with it.
+ */
+import { AudioFileError } from "./audio_error.ts";
+import type { DecodeLimits } from "./decode_limits.ts";
+import type { WavAudio } from "./wav.ts";
+import type { WavDecodeReply, WavDecodeRequest } from "./wav_worker_protocol.ts";
+
+export type WorkerWav = WavAudio & { sourceSampleRate: number };
+
+/**
+ * A codec only ffmpeg decodes: the worker's AudioFileError, with the file's bytes handed back
+ * (the request transferred them away).
+ */
+export class NeedsFfmpeg extends Error {
+  constructor(override readonly cause: AudioFileError, readonly bytes: Uint8Array) {
+    super(cause.message);
+  }
+}
+
+/**
+ * Decodes and resamples to 16 kHz in a worker. The bytes' buffer is transferred: the caller must
+ * not use `bytes` afterwards (a NeedsFfmpeg rejection carries them back).
+ */
+export function decodeWavInWorker(
+  bytes: Uint8Array,
+  file: string,
+  limits: DecodeLimits,
+  signal?: AbortSignal,
+): Promise<WorkerWav> {
+  signal?.throwIfAborted();
+  // Transfer a buffer of its own, never a larger one the bytes are a view of.
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
+  const worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
+  const { promise, resolve, reject } = Promise.withResolvers<WorkerWav>();
+  const onAbort = () => {
+    worker.terminate();
+    reject(signal!.reason);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const done = () => {
+    signal?.removeEventListener("abort", onAbort);
+    worker.terminate();
+  };
+  worker.onmessage = (e: MessageEvent<WavDecodeReply>) => {
+    done();
+    const r = e.data;
+    if (r.ok) {
+      resolve({
+        samples: r.samples,
+        sampleRate: 16000,
+        channels: r.channels,
+        encoding: r.encoding,
+        sourceSampleRate: r.sourceSampleRate,
+        warnings: r.warnings,
+      });
+      return;
+    }
+    if (r.code === null) {
+      reject(new Error(`WAV decoder failed: ${r.message}`));
+      return;
+    }
+    const err = new AudioFileError(file, r.code, r.problem);
+    err.message = r.message;
+    reject(r.bytes ? new NeedsFfmpeg(err, r.bytes) : err);
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    done();
+    reject(new Error(`WAV decoder failed: ${e.message}`));
+  };
+  const request: WavDecodeRequest = {
+    buffer: own.buffer as ArrayBuffer,
+    byteOffset: 0,
+    byteLength: own.byteLength,
+    file,
+    limits,
+  };
+  worker.postMessage(request, [own.buffer as ArrayBuffer]);
+  return promise;
+}
