@@ -12,6 +12,7 @@ import {
   loadServerConfig,
   type ServerConfig,
 } from "../server/config.ts";
+import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
 import { defaultModelDir } from "./common_options.ts";
@@ -114,6 +115,9 @@ export async function launchServer(
       throw err;
     }
   }
+  // Decode folders of a server killed mid-upload (its `finally` never ran).
+  const swept = await sweepStaleDecodeDirs();
+  if (swept.length > 0) log(`removed ${swept.length} decode folder(s) left by a stopped server`);
   const server = await startServer({
     config,
     runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,

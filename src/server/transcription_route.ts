@@ -5,8 +5,9 @@
  * engine as the live streams, as a background stream: it only takes batches no live stream
  * needs.
  */
-import { AudioFileError } from "../audio/audio_error.ts";
-import { readAudioFile } from "../audio/read_audio.ts";
+import { type AudioErrorCode, AudioFileError } from "../audio/audio_error.ts";
+import type { DecodeLimits } from "../audio/decode_limits.ts";
+import { decodeAudio } from "../audio/read_audio.ts";
 import type { WordTiming } from "../decode/words.ts";
 import {
   renderTranscript,
@@ -18,62 +19,94 @@ import type { ServerMessage } from "./protocol.ts";
 
 export interface TranscriptionDeps {
   maxUploadBytes: number;
+  /** MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S. */
+  limits: DecodeLimits;
+  /** Aborted when the server drains: decoding stops (ffmpeg killed, worker ended). */
+  signal?: AbortSignal;
   /** A background session over the upload geometry; `send` receives its messages. */
   openSession(send: (m: ServerMessage) => void): StreamSession;
   closeSession(session: StreamSession): void;
   wake(): void;
 }
 
-/** An error in OpenAI's shape: `{"error": {"message", "type", "code"}}`. */
-function apiError(status: number, code: string, message: string): Response {
-  return Response.json(
-    { error: { message, type: "invalid_request_error", code, param: null } },
-    { status },
-  );
+/** An error in OpenAI's shape: `{"error": {"message", "type", "code", "param"}}`. */
+export function apiError(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const type = status >= 500 ? "server_error" : "invalid_request_error";
+  return Response.json({ error: { message, type, code, param: null } }, { status, headers });
 }
 
-/** Reads the body, refusing it as soon as it passes `limit` bytes. */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
-  if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
+/**
+ * The status and code of each reader error. Content no decoder here reads, or reads at that
+ * rate, is an unsupported media type; audio longer than the limit is too large; a file ffmpeg
+ * cannot finish in time is unprocessable; a broken file of a known type is a bad request.
+ */
+const AUDIO_ERRORS: Partial<Record<AudioErrorCode, [number, string]>> = {
+  "unsupported-format": [415, "unsupported_format"],
+  "unsupported-codec": [415, "unsupported_format"],
+  "decoder-failed": [415, "unsupported_format"],
+  "unsupported-sample-rate": [415, "unsupported_sample_rate"],
+  "too-long": [413, "audio_too_long"],
+  "decode-timeout": [422, "decode_timeout"],
+};
+
+export function audioErrorResponse(err: AudioFileError): Response {
+  const [status, code] = AUDIO_ERRORS[err.code] ?? [400, "bad_audio"];
+  return apiError(status, code, err.message);
+}
+
+/** The body as a stream that errors once it passes `limit` bytes (`tooLarge()` says so). */
+function limitBody(body: ReadableStream<Uint8Array>, limit: number) {
   let total = 0;
-  for await (const chunk of req.body) {
-    total += chunk.length;
-    if (total > limit) return null;
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  let over = false;
+  const stream = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.length;
+        if (total > limit) {
+          over = true;
+          controller.error(new RangeError("body over the limit"));
+        } else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return { stream, tooLarge: () => over };
 }
 
-export async function handleTranscription(
+/** The fields of the form; the form itself (and its copy of the body) is not kept. */
+interface UploadForm {
+  bytes: Uint8Array<ArrayBuffer>;
+  format: string;
+  granularities: string[];
+  model: string;
+}
+
+async function readForm(
   req: Request,
-  deps: TranscriptionDeps,
-): Promise<Response> {
-  if (req.method !== "POST") {
-    return apiError(405, "method_not_allowed", "Use POST with a multipart/form-data body");
-  }
+  limit: number,
+): Promise<UploadForm | Response> {
   const tooLarge = () =>
     apiError(
       413,
       "file_too_large",
-      `Cannot accept the upload: it exceeds the limit of ${deps.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`,
+      `Cannot accept the upload: it exceeds the limit of ${limit} bytes (MAX_UPLOAD_BYTES)`,
     );
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > deps.maxUploadBytes) return tooLarge();
-  const body = await readLimited(req, deps.maxUploadBytes);
-  if (body === null) return tooLarge();
-
+  if (declared > limit) return tooLarge();
+  const limited = req.body ? limitBody(req.body, limit) : null;
   let form: FormData;
   try {
-    form = await new Request("http://local/", { method: "POST", headers: req.headers, body })
-      .formData();
+    form = await new Request("http://local/", {
+      method: "POST",
+      headers: req.headers,
+      body: limited?.stream ?? new Uint8Array(0),
+    }).formData();
   } catch (err) {
+    if (limited?.tooLarge()) return tooLarge();
     return apiError(
       400,
       "invalid_body",
@@ -84,7 +117,25 @@ export async function handleTranscription(
   if (!(file instanceof File)) {
     return apiError(400, "missing_file", 'The form needs a "file" field holding the audio');
   }
-  const format = String(form.get("response_format") ?? "json");
+  // The file's name is never used: not as a path, not in a message.
+  return {
+    bytes: await file.bytes(),
+    format: String(form.get("response_format") ?? "json"),
+    granularities: form.getAll("timestamp_granularities[]").map(String),
+    model: String(form.get("model") ?? "parakeet-tdt-0.6b-v3"),
+  };
+}
+
+export async function handleTranscription(
+  req: Request,
+  deps: TranscriptionDeps,
+): Promise<Response> {
+  if (req.method !== "POST") {
+    return apiError(405, "method_not_allowed", "Use POST with a multipart/form-data body");
+  }
+  const form = await readForm(req, deps.maxUploadBytes);
+  if (form instanceof Response) return form;
+  const { format, granularities, model } = form;
   if (!TRANSCRIPT_FORMATS.includes(format as TranscriptFormat)) {
     return apiError(
       400,
@@ -92,34 +143,23 @@ export async function handleTranscription(
       `response_format must be one of ${TRANSCRIPT_FORMATS.join(", ")}, got "${format}"`,
     );
   }
-  const granularities = form.getAll("timestamp_granularities[]").map(String);
-  const model = String(form.get("model") ?? "parakeet-tdt-0.6b-v3");
-
-  const dir = await Deno.makeTempDir({ prefix: "upload-" });
+  const signal = deps.signal ? AbortSignal.any([req.signal, deps.signal]) : req.signal;
   let samples: Float32Array;
   try {
-    const path = `${dir}/${file.name.replace(/[^\w.-]/g, "_") || "audio"}`;
-    await Deno.writeFile(path, new Uint8Array(await file.arrayBuffer()));
-    samples = (await readAudioFile(path)).samples;
+    // The bytes go to the decoder (a worker or ffmpeg's stdin); nothing here holds them after.
+    samples = (await decodeAudio(form.bytes, "upload", { limits: deps.limits, signal })).samples;
   } catch (err) {
-    if (err instanceof AudioFileError) {
-      // Content no decoder here can read is an unsupported media type; a broken file of a
-      // known type (truncated, empty…) is a bad request.
-      const unsupported = err.code === "unsupported-format" || err.code === "unsupported-codec" ||
-        err.code === "decoder-failed";
-      const message = err.message.replaceAll(`${dir}/`, "");
-      return apiError(
-        unsupported ? 415 : 400,
-        unsupported ? "unsupported_format" : "bad_audio",
-        message,
-      );
+    if (deps.signal?.aborted) {
+      return apiError(503, "shutting_down", "The server is shutting down; retry elsewhere");
     }
+    if (req.signal.aborted) {
+      return apiError(499, "client_closed_request", "The client went away");
+    }
+    if (err instanceof AudioFileError) return audioErrorResponse(err);
     throw err;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 
-  const result = await decodeUpload(samples, deps, req.signal);
+  const result = await decodeUpload(samples, deps, signal);
   if ("error" in result) return apiError(500, "internal_error", result.error);
   const out = renderTranscript(
     { text: result.text, words: result.words, duration: samples.length / 16000 },
@@ -148,8 +188,14 @@ function decodeUpload(
         resolve({ error: m.message });
       }
     });
-    // A client that goes away stops the work it asked for.
-    signal.addEventListener("abort", () => deps.closeSession(session), { once: true });
+    // A client that goes away stops the work it asked for, and its request ends (which
+    // releases its upload slot).
+    const onAbort = () => {
+      deps.closeSession(session);
+      resolve({ error: "aborted: the client went away or the server is draining" });
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
     session.pushSamples(samples, true);
     deps.wake();
   });
