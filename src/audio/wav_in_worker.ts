@@ -21,8 +21,8 @@ export class NeedsFfmpeg extends Error {
 }
 
 /**
- * Decodes and resamples to 16 kHz in a worker. The bytes' buffer is transferred: the caller must
- * not use `bytes` afterwards (a NeedsFfmpeg rejection carries them back).
+ * Decodes and resamples to 16 kHz in a worker. The bytes' whole buffer is transferred: the caller
+ * must not use it afterwards (a NeedsFfmpeg rejection carries the bytes back).
  */
 export function decodeWavInWorker(
   bytes: Uint8Array,
@@ -31,10 +31,8 @@ export function decodeWavInWorker(
   signal?: AbortSignal,
 ): Promise<WorkerWav> {
   signal?.throwIfAborted();
-  // Transfer a buffer of its own, never a larger one the bytes are a view of.
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? bytes
-    : bytes.slice();
+  // The whole buffer is transferred (no copy of a view's bytes); a shared one cannot be.
+  const own = bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
   const worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
   const { promise, resolve, reject } = Promise.withResolvers<WorkerWav>();
   const onAbort = () => {
@@ -75,7 +73,7 @@ export function decodeWavInWorker(
   };
   const request: WavDecodeRequest = {
     buffer: own.buffer as ArrayBuffer,
-    byteOffset: 0,
+    byteOffset: own.byteOffset,
     byteLength: own.byteLength,
     file,
     limits,

@@ -15,6 +15,14 @@ import {
   type TranscriptFormat,
 } from "../format/transcript_formats.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
+import {
+  BadMultipart,
+  BodyTooLarge,
+  multipartBoundary,
+  parseMultipart,
+  readBody,
+  type UploadedForm,
+} from "./multipart_upload.ts";
 import type { ServerMessage } from "./protocol.ts";
 
 export interface TranscriptionDeps {
@@ -59,25 +67,7 @@ export function audioErrorResponse(err: AudioFileError): Response {
   return apiError(status, code, err.message);
 }
 
-/** The body as a stream that errors once it passes `limit` bytes (`tooLarge()` says so). */
-function limitBody(body: ReadableStream<Uint8Array>, limit: number) {
-  let total = 0;
-  let over = false;
-  const stream = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        total += chunk.length;
-        if (total > limit) {
-          over = true;
-          controller.error(new RangeError("body over the limit"));
-        } else controller.enqueue(chunk);
-      },
-    }),
-  );
-  return { stream, tooLarge: () => over };
-}
-
-/** The fields of the form; the form itself (and its copy of the body) is not kept. */
+/** The fields of the form; `bytes` is a view of the body, handed to the decoder. */
 interface UploadForm {
   bytes: Uint8Array<ArrayBuffer>;
   format: string;
@@ -97,32 +87,38 @@ async function readForm(
     );
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) return tooLarge();
-  const limited = req.body ? limitBody(req.body, limit) : null;
-  let form: FormData;
-  try {
-    form = await new Request("http://local/", {
-      method: "POST",
-      headers: req.headers,
-      body: limited?.stream ?? new Uint8Array(0),
-    }).formData();
-  } catch (err) {
-    if (limited?.tooLarge()) return tooLarge();
+  const boundary = multipartBoundary(req.headers.get("content-type"));
+  if (boundary === null) {
     return apiError(
       400,
       "invalid_body",
-      `Cannot read the request as multipart/form-data: ${(err as Error).message}`,
+      "Cannot read the request as multipart/form-data: no multipart/form-data content type with a boundary",
     );
   }
-  const file = form.get("file");
-  if (!(file instanceof File)) {
+  let form: UploadedForm;
+  try {
+    form = parseMultipart(await readBody(req.body, limit), boundary);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return tooLarge();
+    if (err instanceof BadMultipart) {
+      return apiError(
+        400,
+        "invalid_body",
+        `Cannot read the request as multipart/form-data: ${err.message}`,
+      );
+    }
+    throw err;
+  }
+  if (form.file === null) {
     return apiError(400, "missing_file", 'The form needs a "file" field holding the audio');
   }
   // The file's name is never used: not as a path, not in a message.
+  const field = (name: string) => form.fields.get(name)?.[0];
   return {
-    bytes: await file.bytes(),
-    format: String(form.get("response_format") ?? "json"),
-    granularities: form.getAll("timestamp_granularities[]").map(String),
-    model: String(form.get("model") ?? "parakeet-tdt-0.6b-v3"),
+    bytes: form.file,
+    format: field("response_format") ?? "json",
+    granularities: form.fields.get("timestamp_granularities[]") ?? [],
+    model: field("model") ?? "parakeet-tdt-0.6b-v3",
   };
 }
 

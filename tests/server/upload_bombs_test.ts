@@ -1,0 +1,115 @@
+/**
+ * Files built to cost far more than their size, uploaded to a live server: each is refused (or
+ * capped) within 1 s, and the server's memory comes back to within 64 MiB of where it was.
+ */
+import assert from "node:assert/strict";
+import { pcmWav } from "../audio/wav_header.ts";
+import { rssMiB } from "../audio/proc_children.ts";
+import { startTestServer } from "./harness.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function settledRss(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return rssMiB();
+}
+
+/**
+ * Posts a file as multipart/form-data streamed from disk, so the test's own copies of a large
+ * body do not count in the RSS of the process the server shares. `ms` runs from the last body
+ * byte handed over to the answer: the server cannot refuse before it has the form.
+ */
+async function upload(http: string, bytes: () => Uint8Array<ArrayBuffer>) {
+  const path = await Deno.makeTempFile();
+  await Deno.writeFile(path, bytes());
+  const boundary = "bomb-boundary-7d1f";
+  const head = new TextEncoder().encode(
+    `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="bomb"\r\n` +
+      `content-type: application/octet-stream\r\n\r\n`,
+  );
+  const tail = new TextEncoder().encode(`\r\n--${boundary}--\r\n`);
+  const file = await Deno.open(path);
+  let sentAt = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(head);
+    },
+    async pull(c) {
+      const buf = new Uint8Array(256 * 1024);
+      const n = await file.read(buf);
+      if (n === null) {
+        c.enqueue(tail);
+        c.close();
+        file.close();
+        sentAt = performance.now();
+      } else c.enqueue(buf.subarray(0, n));
+    },
+  });
+  try {
+    const res = await fetch(`${http}/v1/audio/transcriptions`, {
+      method: "POST",
+      body,
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    });
+    const answer = await res.json();
+    return {
+      status: res.status,
+      code: answer.error?.code as string,
+      ms: performance.now() - sentAt,
+    };
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+async function silentFlac(seconds: number): Promise<Uint8Array<ArrayBuffer>> {
+  const path = await Deno.makeTempFile({ suffix: ".flac" });
+  try {
+    const r = await new Deno.Command("sox", {
+      args: ["-n", "-r", "16000", "-c", "1", path, "trim", "0", String(seconds)],
+      stderr: "piped",
+    }).output();
+    assert.ok(r.success, new TextDecoder().decode(r.stderr));
+    return await Deno.readFile(path);
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+Deno.test({
+  name: "four upload bombs are each refused within 1 s and leave RSS within 64 MiB of baseline",
+  ignore: !gc,
+  async fn() {
+    await using srv = await startTestServer({ MAX_UPLOAD_S: "600" });
+    const flac = await silentFlac(3600);
+    // A first refusal warms what every upload uses once (worker code, ffmpeg spawn paths).
+    await upload(srv.http, () => pcmWav(4_000_037, 16, 200));
+    const baseline = await settledRss();
+    const bombs: [string, () => Uint8Array<ArrayBuffer>, number, string][] = [
+      [
+        "244-byte WAV at 4,000,037 Hz",
+        () => pcmWav(4_000_037, 16, 200),
+        415,
+        "unsupported_sample_rate",
+      ],
+      ["20 KB 8-bit WAV at 4 Hz", () => pcmWav(4, 8, 20_000), 415, "unsupported_sample_rate"],
+      ["656 KB-class FLAC of 1 h of silence", () => flac, 413, "audio_too_long"],
+      // 94 MB: 49 minutes of 16 kHz 16-bit audio, under MAX_UPLOAD_BYTES, over MAX_UPLOAD_S.
+      ["94 MB WAV", () => pcmWav(16000, 16, 94_000_000), 413, "audio_too_long"],
+    ];
+    for (const [what, bytes, status, code] of bombs) {
+      const r = await upload(srv.http, bytes);
+      assert.equal(r.status, status, `${what}: ${r.status} ${r.code}`);
+      assert.equal(r.code, code, what);
+      assert.ok(r.ms < 1000, `${what}: answered ${Math.round(r.ms)} ms after the body`);
+      const rss = await settledRss();
+      assert.ok(
+        rss - baseline < 64,
+        `${what}: RSS ${rss.toFixed(0)} MiB, baseline ${baseline.toFixed(0)} MiB`,
+      );
+    }
+  },
+});
