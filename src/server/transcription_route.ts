@@ -100,14 +100,19 @@ async function readForm(
     form = parseMultipart(await readBody(req.body, limit), boundary);
   } catch (err) {
     if (err instanceof BodyTooLarge) return tooLarge();
-    if (err instanceof BadMultipart) {
+    if (!(err instanceof BadMultipart)) {
+      // The connection broke mid-body (the client left): nobody reads this answer.
       return apiError(
         400,
-        "invalid_body",
-        `Cannot read the request as multipart/form-data: ${err.message}`,
+        "body_unreadable",
+        `Cannot read the request body: ${(err as Error).message}`,
       );
     }
-    throw err;
+    return apiError(
+      400,
+      "invalid_body",
+      `Cannot read the request as multipart/form-data: ${err.message}`,
+    );
   }
   if (form.file === null) {
     return apiError(400, "missing_file", 'The form needs a "file" field holding the audio');

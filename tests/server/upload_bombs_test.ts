@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { pcmWav } from "../audio/wav_header.ts";
 import { rssMiB } from "../audio/proc_children.ts";
 import { startTestServer } from "./harness.ts";
+import { uploadFromDisk } from "./upload_client.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -17,52 +18,14 @@ async function settledRss(): Promise<number> {
   return rssMiB();
 }
 
-/**
- * Posts a file as multipart/form-data streamed from disk, so the test's own copies of a large
- * body do not count in the RSS of the process the server shares. `ms` runs from the last body
- * byte handed over to the answer: the server cannot refuse before it has the form.
- */
 async function upload(http: string, bytes: () => Uint8Array<ArrayBuffer>) {
-  const path = await Deno.makeTempFile();
-  await Deno.writeFile(path, bytes());
-  const boundary = "bomb-boundary-7d1f";
-  const head = new TextEncoder().encode(
-    `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="bomb"\r\n` +
-      `content-type: application/octet-stream\r\n\r\n`,
-  );
-  const tail = new TextEncoder().encode(`\r\n--${boundary}--\r\n`);
-  const file = await Deno.open(path);
-  let sentAt = 0;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      c.enqueue(head);
-    },
-    async pull(c) {
-      const buf = new Uint8Array(256 * 1024);
-      const n = await file.read(buf);
-      if (n === null) {
-        c.enqueue(tail);
-        c.close();
-        file.close();
-        sentAt = performance.now();
-      } else c.enqueue(buf.subarray(0, n));
-    },
-  });
-  try {
-    const res = await fetch(`${http}/v1/audio/transcriptions`, {
-      method: "POST",
-      body,
-      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
-    });
-    const answer = await res.json();
-    return {
-      status: res.status,
-      code: answer.error?.code as string,
-      ms: performance.now() - sentAt,
-    };
-  } finally {
-    await Deno.remove(path);
-  }
+  const { response, sentAt } = await uploadFromDisk(http, bytes());
+  const answer = await response.json();
+  return {
+    status: response.status,
+    code: answer.error?.code as string,
+    ms: performance.now() - sentAt,
+  };
 }
 
 async function silentFlac(seconds: number): Promise<Uint8Array<ArrayBuffer>> {
