@@ -202,6 +202,35 @@ Deno.test("/status answers within 200 ms while a 10-minute 44.1 kHz WAV is decod
   assert.ok(worst < 200, `/status took ${Math.round(worst)} ms`);
 });
 
+Deno.test("a 140-byte HLS playlist naming the server's own audio files is refused 415, not transcribed", async () => {
+  await using srv = await startTestServer();
+  const dir = await Deno.makeTempDir({ prefix: "upload_playlist_" });
+  try {
+    // The files a playlist could name: MP3, AAC and MPEG-TS copies of a clip on the server's disk.
+    const named: string[] = [];
+    for (const ext of ["mp3", "aac", "ts"]) {
+      const path = `${dir}/clip.${ext}`;
+      const r = await new Deno.Command("ffmpeg", {
+        args: ["-nostdin", "-loglevel", "error", "-i", `${CLIPS_DIR}/digits_pi.wav`, path],
+      }).output();
+      assert.ok(r.success);
+      named.push(path);
+    }
+    for (const path of named) {
+      for (const line of [path, `file:${path}`]) {
+        const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${line}\n`;
+        const r = await post(srv.http, clipForm("list.m3u8", new TextEncoder().encode(playlist)));
+        const body = await r.json();
+        assert.equal(r.status, 415, `${line}: ${JSON.stringify(body)}`);
+        assert.equal(body.error.code, "unsupported_format");
+        assert.equal(body.text, undefined);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("file names are never paths: each odd name gets the transcript", async () => {
   await using srv = await startTestServer();
   const names = [
