@@ -36,11 +36,26 @@ export function decodeWavInWorker(
   const worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
   const { promise, resolve, reject } = Promise.withResolvers<WorkerWav>();
   const onAbort = () => {
-    worker.terminate();
+    done();
     reject(signal!.reason);
   };
   signal?.addEventListener("abort", onAbort, { once: true });
+  // The same wall-clock limit as ffmpeg's: a decode that runs past it is ended, not waited for.
+  const timer = setTimeout(() => {
+    done();
+    reject(
+      new AudioFileError(
+        file,
+        "decode-timeout",
+        `decoding this WAV file took more than ${
+          limits.timeoutMs / 1000
+        } s (UPLOAD_DECODE_TIMEOUT_S)`,
+        "a file that decodes within the limit",
+      ),
+    );
+  }, limits.timeoutMs);
   const done = () => {
+    clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     worker.terminate();
   };

@@ -103,3 +103,29 @@ Deno.test("the resampler keeps at most 4 filters, and no filter passes MAX_FILTE
   const amp = (2 * Math.hypot(s, c)) / (b - a);
   assert.ok(Math.abs(amp - 0.5) < 0.005, `amplitude ${amp}`);
 });
+
+Deno.test("a WAV decode past the wall-clock limit is ended: decode-timeout", async () => {
+  // Ten minutes at 44.1 kHz take seconds to resample; the limit is 50 ms.
+  const long = pcmWav(44100, 16, 600 * 44100 * 2);
+  const t0 = performance.now();
+  await assert.rejects(
+    decodeAudio(long, "upload", { limits: { maxDurationS: 3600, timeoutMs: 50 } }),
+    rejectsWith("decode-timeout", /took more than 0\.05 s \(UPLOAD_DECODE_TIMEOUT_S\)/),
+  );
+  assert.ok(performance.now() - t0 < 1000);
+});
+
+Deno.test("aborting a WAV decode ends its worker and rejects with the signal's reason", async () => {
+  const long = pcmWav(44100, 16, 600 * 44100 * 2);
+  const abort = new AbortController();
+  const decoding = decodeAudio(long, "upload", {
+    limits: { maxDurationS: 3600, timeoutMs: 60_000 },
+    signal: abort.signal,
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const reason = new Error("client went away");
+  const t0 = performance.now();
+  abort.abort(reason);
+  await assert.rejects(decoding, (e: unknown) => e === reason);
+  assert.ok(performance.now() - t0 < 100);
+});
