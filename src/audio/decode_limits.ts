@@ -66,3 +66,17 @@ export function checkDuration(
   const seconds = frames / rate;
   if (seconds > limits.maxDurationS) throw tooLong(file, seconds, limits);
 }
+
+/**
+ * The duration a FLAC file's STREAMINFO declares (total samples / rate), or null when it does
+ * not say (0 total samples means "unknown"). A cheap check before ffmpeg runs; the count of
+ * ffmpeg's output bytes still catches a header that understates.
+ */
+export function flacDeclaredSeconds(bytes: Uint8Array): number | null {
+  // "fLaC", then the STREAMINFO block (type 0) of 34 bytes: rate at bit 80, total at bit 108.
+  if (bytes.length < 26 || (bytes[4] & 0x7f) !== 0) return null;
+  const rate = (bytes[18] << 12) | (bytes[19] << 4) | (bytes[20] >> 4);
+  const total = (bytes[21] & 0x0f) * 2 ** 32 +
+      ((bytes[22] << 24) | (bytes[23] << 16) | (bytes[24] << 8) | bytes[25]) >>> 0;
+  return rate > 0 && total > 0 ? total / rate : null;
+}

@@ -1,8 +1,14 @@
 import { AudioFileError } from "./audio_error.ts";
-import { type DecodeLimits, DEFAULT_DECODE_LIMITS } from "./decode_limits.ts";
+import {
+  type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
+  flacDeclaredSeconds,
+  tooLong,
+} from "./decode_limits.ts";
 import { decodeWithFfmpeg, type FfmpegOptions } from "./ffmpeg.ts";
 import { type DecodableFormat, FFMPEG_INPUTS } from "./ffmpeg_input.ts";
 import { type SniffedFormat, sniffFormat } from "./sniff.ts";
+import { checkWavHeader } from "./wav.ts";
 import { decodeWavInWorker, NeedsFfmpeg } from "./wav_in_worker.ts";
 
 export interface AudioFile {
@@ -75,6 +81,9 @@ export async function decodeAudio(
   }
   if (format === "wav") {
     try {
+      // Bombs (a 4 MHz rate, hours declared in a few bytes) are refused here at once, before a
+      // worker is started; the worker then does the decoding and resampling.
+      checkWavHeader(bytes, file, limits);
       const wav = await decodeWavInWorker(bytes, file, limits, options.signal);
       return {
         samples: wav.samples,
@@ -84,15 +93,20 @@ export async function decodeAudio(
         warnings: wav.warnings,
       };
     } catch (err) {
-      if (!(err instanceof NeedsFfmpeg)) throw err;
+      const needsFfmpeg = err instanceof NeedsFfmpeg
+        ? { cause: err.cause, bytes: err.bytes }
+        : err instanceof AudioFileError && err.code === "unsupported-codec"
+        ? { cause: err, bytes } // found by the header check: the bytes are still ours
+        : null;
+      if (!needsFfmpeg) throw err;
       // A codec we do not decode ourselves: ffmpeg may; if it is absent, say both things.
-      const source = { file, formatName: "WAV", spec: FFMPEG_INPUTS.wav, bytes: err.bytes };
+      const source = { file, formatName: "WAV", spec: FFMPEG_INPUTS.wav, bytes: needsFfmpeg.bytes };
       const samples = await decodeWithFfmpeg(source, { ...options, limits }).catch((e) => {
         if (e instanceof AudioFileError && e.code === "unsupported-format") {
           throw new AudioFileError(
             file,
             "unsupported-codec",
-            `${err.cause.problem}, which this reader does not decode, and ffmpeg is not installed`,
+            `${needsFfmpeg.cause.problem}, which this reader does not decode, and ffmpeg is not installed`,
             "PCM integer or IEEE float WAV, or install ffmpeg to read it",
           );
         }
@@ -100,6 +114,12 @@ export async function decodeAudio(
       });
       return ffmpegResult(samples, "WAV via ffmpeg");
     }
+  }
+  if (format === "flac") {
+    // A FLAC file says how long it is: one that declares more than the limit is refused before
+    // ffmpeg runs (1 h of silence is 190 KB).
+    const declared = flacDeclaredSeconds(bytes);
+    if (declared !== null && declared > limits.maxDurationS) throw tooLong(file, declared, limits);
   }
   const source = { file, formatName: FORMAT_NAMES[format], spec: FFMPEG_INPUTS[format], bytes };
   const samples = await decodeWithFfmpeg(source, { ...options, limits });

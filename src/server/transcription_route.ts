@@ -97,7 +97,8 @@ async function readForm(
   }
   let form: UploadedForm;
   try {
-    form = parseMultipart(await readBody(req.body, limit), boundary);
+    const body = await readBody(req.body, limit, boundary);
+    form = parseMultipart(body.bytes, boundary, body.delimiters);
   } catch (err) {
     if (err instanceof BodyTooLarge) return tooLarge();
     if (!(err instanceof BadMultipart)) {

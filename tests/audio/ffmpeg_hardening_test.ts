@@ -88,15 +88,35 @@ Deno.test("an MP3 decodes through stdin; an M4A through a private folder that is
   assert.deepEqual([...Deno.readDirSync(root)], [], "no folder left after failure");
 });
 
-Deno.test("ffmpeg output past MAX_UPLOAD_S is refused as too-long within 1 s, ffmpeg reaped", async () => {
+Deno.test("a FLAC declaring more than MAX_UPLOAD_S is refused from its header, ffmpeg not run", async () => {
   const bytes = await Deno.readFile(HOUR_FLAC);
-  const t0 = performance.now();
   await assert.rejects(
-    decodeAudio(bytes, "upload", { limits: { maxDurationS: 600, timeoutMs: 60_000 } }),
+    decodeAudio(bytes, "upload", {
+      limits: { maxDurationS: 600, timeoutMs: 60_000 },
+      ffmpegPath: NO_FFMPEG,
+    }),
     (e: unknown) => {
       assert.ok(e instanceof AudioFileError);
       assert.equal(e.code, "too-long");
-      assert.match(e.message, /runs past the limit of 600 s \(MAX_UPLOAD_S\)/);
+      assert.match(e.message, /lasts 3600\.0 s, more than the limit of 600 s \(MAX_UPLOAD_S\)/);
+      return true;
+    },
+  );
+});
+
+Deno.test("ffmpeg output past MAX_UPLOAD_S is refused as too-long at the limit, ffmpeg reaped", async () => {
+  // Straight to ffmpeg (no header check): its output bytes are counted and it is killed.
+  const bytes = await Deno.readFile(HOUR_FLAC);
+  const t0 = performance.now();
+  await assert.rejects(
+    decodeWithFfmpeg(
+      { file: "upload", formatName: "FLAC", spec: FFMPEG_INPUTS.flac, bytes },
+      { limits: { maxDurationS: 60, timeoutMs: 60_000 } },
+    ),
+    (e: unknown) => {
+      assert.ok(e instanceof AudioFileError);
+      assert.equal(e.code, "too-long");
+      assert.match(e.message, /runs past the limit of 60 s \(MAX_UPLOAD_S\)/);
       return true;
     },
   );

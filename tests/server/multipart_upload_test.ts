@@ -4,6 +4,7 @@ import {
   findBytes,
   multipartBoundary,
   parseMultipart,
+  readBody,
 } from "../../src/server/multipart_upload.ts";
 
 async function encode(form: FormData) {
@@ -73,5 +74,31 @@ Deno.test("findBytes finds what a naive search finds, at every offset", () => {
     for (const from of [0, 1, 17, 2500, 4999]) {
       assert.equal(findBytes(hay, n, from), naive(n, from), `${needle} from ${from}`);
     }
+  }
+});
+
+Deno.test("readBody finds every delimiter as chunks land, whatever the chunk sizes", async () => {
+  const audio = new Uint8Array(200_000);
+  for (let i = 0; i < audio.length; i++) audio[i] = (i * 131) & 0xff;
+  const f = new FormData();
+  f.append("model", "m");
+  f.append("file", new Blob([audio]), "a");
+  f.append("response_format", "text");
+  const { body, boundary } = await encode(f);
+  const expected = parseMultipart(body, boundary);
+  for (const size of [1, 7, 13, 4096, 65536, body.length]) {
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= body.length) c.close();
+        else c.enqueue(body.slice(at, at += size));
+      },
+    });
+    const read = await readBody(stream, 1 << 20, boundary);
+    assert.deepEqual(read.bytes, body, `${size}-byte chunks`);
+    const form = parseMultipart(read.bytes, boundary, read.delimiters);
+    assert.deepEqual(form.file, expected.file, `${size}-byte chunks`);
+    assert.deepEqual(form.fields, expected.fields, `${size}-byte chunks`);
+    assert.equal(read.delimiters.length, 3, `${size}-byte chunks: ${read.delimiters}`);
   }
 });
