@@ -158,7 +158,7 @@ export async function handleTranscription(
       return apiError(499, "client_closed_request", "The client went away");
     }
     if (err instanceof AudioFileError) return audioErrorResponse(err);
-    throw err;
+    return apiError(500, "internal_error", `Decoding the upload failed: ${(err as Error).message}`);
   }
 
   const result = await decodeUpload(samples, deps, signal);
