@@ -10,6 +10,19 @@ export async function uploadFromDisk(
 ): Promise<{ response: Response; sentAt: number }> {
   const path = await Deno.makeTempFile();
   await Deno.writeFile(path, bytes);
+  try {
+    return await uploadFile(http, path, signal);
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+/** Posts the file at `path` (see uploadFromDisk). */
+export async function uploadFile(
+  http: string,
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ response: Response; sentAt: number }> {
   const boundary = "upload-boundary-7d1f";
   const head = new TextEncoder().encode(
     `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="upload"\r\n` +
@@ -33,15 +46,11 @@ export async function uploadFromDisk(
       } else c.enqueue(buf.subarray(0, n));
     },
   });
-  try {
-    const response = await fetch(`${http}/v1/audio/transcriptions`, {
-      method: "POST",
-      body,
-      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
-      signal,
-    });
-    return { response, sentAt };
-  } finally {
-    await Deno.remove(path);
-  }
+  const response = await fetch(`${http}/v1/audio/transcriptions`, {
+    method: "POST",
+    body,
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    signal,
+  });
+  return { response, sentAt };
 }
