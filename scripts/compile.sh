@@ -26,7 +26,7 @@ fi
 mkdir -p dist
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-if "$deno" compile "${DENO_PERMS[@]}" "${DENO_V8[@]}" --include src/engine/inference_worker.ts --include web \
+if "$deno" compile "${DENO_PERMS[@]}" "${DENO_V8[@]}" --include src/engine/inference_worker.ts --include src/audio/decode_worker.ts --include web \
   --output dist/parakeet-server.new main.ts 2>&1 | tee "$out"; then
   mv dist/parakeet-server.new dist/parakeet-server
   [ -e dist/lib ] || ln -s ../.tools/lib dist/lib

@@ -11,7 +11,10 @@ export type AudioErrorCode =
   | "no-sample-rate"
   | "no-samples"
   | "unsupported-format"
-  | "decoder-failed";
+  | "decoder-failed"
+  | "unsupported-sample-rate"
+  | "too-long"
+  | "decode-timeout";
 
 /**
  * A file that is not readable audio. The message names the file, what was wrong and what was

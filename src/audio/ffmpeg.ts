@@ -1,19 +1,36 @@
+/**
+ * One ffmpeg run over one uploaded file's bytes, on a short leash: the demuxer and protocol are
+ * fixed (ffmpeg_input.ts), the output is counted as it arrives and the process is killed
+ * (SIGKILL, then reaped) as soon as it passes the duration limit, at the wall-clock limit, or
+ * when the caller's signal aborts (client gone, server draining). The samples are written into
+ * one resizable buffer, so a long file is held once and never copied.
+ */
 import { AudioFileError } from "./audio_error.ts";
+import { withDecodeDir } from "./decode_temp.ts";
+import { type DecodeLimits, DEFAULT_DECODE_LIMITS, OUTPUT_RATE, tooLong } from "./decode_limits.ts";
+import { ffmpegArgs, type FfmpegInputSpec } from "./ffmpeg_input.ts";
 
 export interface FfmpegOptions {
   /** The ffmpeg executable; default `FFMPEG` from the environment, else "ffmpeg" on PATH. */
   ffmpegPath?: string;
-  /** Output sample rate; default 16000. */
-  sampleRate?: number;
-  /** Aborting kills ffmpeg (its request is gone or the server is stopping). */
+  limits?: DecodeLimits;
+  /** Aborting kills ffmpeg and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Root of the private folders for inputs that need seeking (tests point it elsewhere). */
+  tempRoot?: string;
 }
 
-/** What the caller should say about the format when ffmpeg cannot be run. */
+/** What the caller should say about the file in messages. */
 export interface FfmpegSource {
+  /** The name in messages ("upload" for HTTP uploads, the path for the CLI). */
   file: string;
   formatName: string;
+  spec: FfmpegInputSpec;
+  bytes: Uint8Array;
 }
+
+/** The last bytes of ffmpeg's stderr kept for the error message. */
+const STDERR_TAIL = 4096;
 
 function defaultFfmpeg(): string {
   try {
@@ -39,44 +56,46 @@ export async function ffmpegAvailable(ffmpegPath = defaultFfmpeg()): Promise<boo
 }
 
 /**
- * Decodes any format ffmpeg reads into mono float32 at `sampleRate` (ffmpeg downmixes and
- * resamples). Throws AudioFileError "unsupported-format" naming the format when ffmpeg is not
- * installed, "decoder-failed" with ffmpeg's own message when it rejects the file, and
- * "no-samples" when it decodes to nothing.
+ * Decodes `source.bytes` into mono float32 at 16 kHz. Throws AudioFileError "unsupported-format"
+ * when ffmpeg is not installed, "decoder-failed" with ffmpeg's own message when it rejects the
+ * file, "no-samples" when it decodes to nothing, "too-long" past `limits.maxDurationS`,
+ * "decode-timeout" past `limits.timeoutMs`; the signal's reason when aborted.
  */
 export async function decodeWithFfmpeg(
   source: FfmpegSource,
   options: FfmpegOptions = {},
 ): Promise<Float32Array> {
+  options.signal?.throwIfAborted();
+  if (!source.spec.seeks) return await runFfmpeg(source, { pipe: true }, options);
+  return await withDecodeDir(async (dir) => {
+    // A fixed name: the client's file name never becomes part of a path.
+    const path = `${dir}/input`;
+    await Deno.writeFile(path, source.bytes, { mode: 0o600 });
+    return await runFfmpeg(source, { path }, options);
+  }, options.tempRoot);
+}
+
+type StopReason = "timeout" | "abort" | "too-long";
+
+async function runFfmpeg(
+  source: FfmpegSource,
+  input: { pipe: true } | { path: string },
+  options: FfmpegOptions,
+): Promise<Float32Array> {
   const ffmpeg = options.ffmpegPath ?? defaultFfmpeg();
-  const rate = options.sampleRate ?? 16000;
-  let result: Deno.CommandOutput;
+  const limits = options.limits ?? DEFAULT_DECODE_LIMITS;
+  const maxBytes = Math.floor(limits.maxDurationS * OUTPUT_RATE) * 4;
+  // One output sample past the limit is how "longer than allowed" shows; -t stops ffmpeg soon
+  // after in case the bytes are not read fast enough to kill it first.
+  const args = ffmpegArgs(source.spec, input, OUTPUT_RATE, limits.maxDurationS + 1);
+  let child: Deno.ChildProcess;
   try {
-    result = await new Deno.Command(ffmpeg, {
-      args: [
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-i",
-        source.file,
-        "-map",
-        "0:a:0",
-        "-ac",
-        "1",
-        "-ar",
-        String(rate),
-        "-f",
-        "f32le",
-        "-c:a",
-        "pcm_f32le",
-        "pipe:1",
-      ],
-      stdin: "null",
+    child = new Deno.Command(ffmpeg, {
+      args,
+      stdin: "pipe" in input ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
-      signal: options.signal,
-    }).output();
+    }).spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new AudioFileError(
@@ -88,8 +107,65 @@ export async function decodeWithFfmpeg(
     }
     throw err;
   }
+
+  let stop: StopReason | null = null;
+  let exited = false;
+  const status = child.status.finally(() => (exited = true));
+  const kill = (why: StopReason) => {
+    if (stop !== null || exited) return;
+    stop = why;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  };
+  const timer = setTimeout(() => kill("timeout"), limits.timeoutMs);
+  const onAbort = () => kill("abort");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const stderr = readTail(child.stderr, STDERR_TAIL);
+  const feeding = "pipe" in input ? feed(child.stdin, source.bytes) : Promise.resolve();
+  const out = new ArrayBuffer(0, { maxByteLength: maxBytes + 4 });
+  let used = 0;
+  try {
+    for await (const chunk of child.stdout) {
+      if (used + chunk.length > maxBytes) {
+        kill("too-long");
+        break;
+      }
+      if (used + chunk.length > out.byteLength) {
+        out.resize(Math.min(maxBytes + 4, Math.max(used + chunk.length, out.byteLength * 2)));
+      }
+      new Uint8Array(out, used, chunk.length).set(chunk);
+      used += chunk.length;
+    }
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    // Every path, a thrown one included, leaves no ffmpeg behind: killed if running, reaped.
+    if (!exited) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited meanwhile */ }
+    }
+    await status;
+    await feeding;
+  }
+  const result = await status;
+  const message = await stderr;
+  if (stop === "abort") throw options.signal!.reason;
+  if (stop === "timeout") {
+    throw new AudioFileError(
+      source.file,
+      "decode-timeout",
+      `ffmpeg was still decoding this ${source.formatName} file after ${
+        limits.timeoutMs / 1000
+      } s (UPLOAD_DECODE_TIMEOUT_S)`,
+      "a file that decodes within the limit",
+    );
+  }
+  if (stop === "too-long") throw tooLong(source.file, null, limits);
   if (!result.success) {
-    const msg = new TextDecoder().decode(result.stderr).trim().split("\n").slice(-3).join(" | ");
+    const msg = message.trim().split("\n").slice(-3).join(" | ");
     throw new AudioFileError(
       source.file,
       "decoder-failed",
@@ -97,8 +173,7 @@ export async function decodeWithFfmpeg(
       "a readable audio file",
     );
   }
-  const bytes = result.stdout;
-  const n = bytes.byteLength >> 2;
+  const n = used >> 2;
   if (n === 0) {
     throw new AudioFileError(
       source.file,
@@ -107,8 +182,31 @@ export async function decodeWithFfmpeg(
       "at least one sample",
     );
   }
-  // stdout is a fresh buffer; view it when aligned, copy otherwise.
-  return bytes.byteOffset % 4 === 0
-    ? new Float32Array(bytes.buffer, bytes.byteOffset, n)
-    : new Float32Array(bytes.slice(0, n * 4).buffer);
+  out.resize(n * 4);
+  return new Float32Array(out, 0, n);
+}
+
+/** Writes the bytes to ffmpeg's stdin; ffmpeg stopping early (EPIPE) is not an error here. */
+async function feed(stdin: WritableStream<Uint8Array>, bytes: Uint8Array): Promise<void> {
+  const writer = stdin.getWriter();
+  try {
+    await writer.write(bytes);
+    await writer.close();
+  } catch {
+    await writer.abort().catch(() => {});
+  }
+}
+
+/** Reads a stream to its end, keeping only its last `keep` bytes as text. */
+async function readTail(stream: ReadableStream<Uint8Array>, keep: number): Promise<string> {
+  let tail = new Uint8Array(0);
+  try {
+    for await (const chunk of stream) {
+      const joined = new Uint8Array(tail.length + chunk.length);
+      joined.set(tail);
+      joined.set(chunk, tail.length);
+      tail = joined.length > keep ? joined.slice(joined.length - keep) : joined;
+    }
+  } catch { /* the process was killed */ }
+  return new TextDecoder().decode(tail);
 }

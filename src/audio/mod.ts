@@ -5,7 +5,13 @@ export { formatTagName, looksLikeWav, parseWav, readWav, type WavAudio } from ".
 export { resample, Resampler, type ResamplerOptions } from "./resample.ts";
 export { type SniffedFormat, sniffFormat } from "./sniff.ts";
 export { decodeWithFfmpeg, ffmpegAvailable, type FfmpegOptions } from "./ffmpeg.ts";
-export { type AudioFile, readAudioFile } from "./read_audio.ts";
+export { type AudioFile, decodeAudio, readAudioFile } from "./read_audio.ts";
+export {
+  type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
+  MAX_SAMPLE_RATE,
+  MIN_SAMPLE_RATE,
+} from "./decode_limits.ts";
 export {
   type LogMelConfig,
   logMelConfig,

@@ -21,6 +21,17 @@ export interface ResamplerOptions {
 /** Most phases kept exactly; beyond this (unusual rate pairs) the phase is rounded. */
 const MAX_PHASES = 4096;
 
+/**
+ * Most filter coefficients (8 MiB of float64): phases are dropped below MAX_PHASES to stay
+ * within it, so an odd rate pair (e.g. 383,999 Hz → 16 kHz, 3,210 taps) cannot make the filter
+ * hundreds of megabytes. At that bound the phase is rounded to 1/326 of an input sample, far
+ * below anything audible at the output rate.
+ */
+export const MAX_FILTER_COEFFS = 1 << 20;
+
+/** Filters kept for reuse: the common rates of one server (44.1, 48, 8, 22.05 kHz…). */
+const CACHE_SIZE = 4;
+
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
@@ -85,11 +96,11 @@ export class Resampler {
     const length = (attenuation - 8) / (2.285 * 2 * Math.PI * (widthHz / fromRate));
     const half = Math.max(1, Math.ceil(length / 2));
     this.halfTaps = half;
-    const phases = Math.min(this.up, MAX_PHASES);
+    const taps = this.up === 1 ? 2 * half + 1 : 2 * half;
+    const phases = Math.max(1, Math.min(this.up, MAX_PHASES, Math.floor(MAX_FILTER_COEFFS / taps)));
     this.#phases = phases;
     const symmetric = this.up === 1;
     this.#symmetric = symmetric;
-    const taps = symmetric ? 2 * half + 1 : 2 * half;
     this.#taps = taps;
     const coeffs = new Float64Array(phases * taps);
     const i0Beta = besselI0(beta);
@@ -118,6 +129,11 @@ export class Resampler {
   /** round(n · to / from), halves rounding up. */
   outputLength(inputLength: number): number {
     return Math.floor((2 * inputLength * this.up + this.down) / (2 * this.down));
+  }
+
+  /** Coefficients the filter holds (phases × taps). */
+  get filterSize(): number {
+    return this.#coeffs.length;
   }
 
   /** Resamples a whole signal; `out` (if given) must hold `outputLength(input.length)`. */
@@ -183,6 +199,7 @@ export class Resampler {
   }
 }
 
+/** Least recently used first: a Map keeps insertion order, and a hit is re-inserted. */
 const cache = new Map<string, Resampler>();
 
 /** Resamples `input` from `fromRate` to `toRate` (default 16 kHz); the same array if equal. */
@@ -197,8 +214,15 @@ export function resample(
   let r = cache.get(key);
   if (r === undefined) {
     r = new Resampler(fromRate, toRate, options);
-    if (cache.size > 16) cache.clear();
-    cache.set(key, r);
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  } else {
+    cache.delete(key);
   }
+  cache.set(key, r);
   return r.process(input);
+}
+
+/** Filters the cache holds now (for tests and memory accounting). */
+export function cachedResamplers(): number {
+  return cache.size;
 }

@@ -9,6 +9,7 @@ export type SniffedFormat =
   | "webm"
   | "caf"
   | "amr"
+  | "aac"
   | "unknown";
 
 function ascii(b: Uint8Array, at: number, s: string): boolean {
@@ -26,6 +27,8 @@ export function sniffFormat(head: Uint8Array): SniffedFormat {
   if (ascii(head, 0, "fLaC")) return "flac";
   if (ascii(head, 0, "OggS")) return "ogg";
   if (ascii(head, 0, "ID3")) return "mp3";
+  // ADTS AAC shares MPEG audio's 0xFFF sync; its layer bits are 00, which MPEG audio never uses.
+  if (head.length >= 2 && head[0] === 0xff && (head[1] & 0xf6) === 0xf0) return "aac";
   if (head.length >= 2 && head[0] === 0xff && (head[1] & 0xe0) === 0xe0) return "mp3";
   if (ascii(head, 4, "ftyp")) return "mp4";
   if (ascii(head, 0, "FORM") && (ascii(head, 8, "AIFF") || ascii(head, 8, "AIFC"))) return "aiff";

@@ -1,4 +1,5 @@
 import { AudioFileError } from "./audio_error.ts";
+import { checkDuration, checkSampleRate, type DecodeLimits } from "./decode_limits.ts";
 import { resample } from "./resample.ts";
 
 /** A WAV file's audio, mixed down to mono at its own sample rate. */
@@ -95,8 +96,52 @@ interface Fmt {
  * that crashed or a writer that never patched the size, e.g. 0xFFFFFFFF from a pipe) — is
  * decoded as far as whole sample frames go, with a warning, rather than rejected: the audio
  * present is intact and usually what the user wants transcribed.
+ *
+ * With `limits`, the sample rate and the duration the header declares are checked before any
+ * sample is decoded or allocated.
  */
-export function parseWav(bytes: Uint8Array, file = "<memory>"): WavAudio {
+export function parseWav(bytes: Uint8Array, file = "<memory>", limits?: DecodeLimits): WavAudio {
+  const layout = readWavLayout(bytes, file)!;
+  if (limits) checkWavLimits(layout, file, limits);
+  const { view, dataStart, frames, fmt, width, isFloat, encoding, warnings } = layout;
+  const samples = decodeSamples(view, dataStart, frames, fmt.channels, width, isFloat);
+  return { samples, sampleRate: fmt.sampleRate, channels: fmt.channels, encoding, warnings };
+}
+
+/** Where a WAV file's samples are and how they are stored, from its chunks. */
+interface WavLayout {
+  view: DataView;
+  fmt: Fmt;
+  dataStart: number;
+  frames: number;
+  width: number;
+  isFloat: boolean;
+  encoding: string;
+  warnings: string[];
+}
+
+function checkWavLimits(layout: WavLayout, file: string, limits: DecodeLimits): void {
+  checkSampleRate(layout.fmt.sampleRate, file);
+  checkDuration(layout.frames, layout.fmt.sampleRate, file, limits);
+}
+
+/**
+ * Checks a WAV file's header against `limits` without decoding: cheap enough for the main
+ * thread, because it walks at most `maxChunks` chunks (a file of millions of tiny chunks is left
+ * to the full parse, which applies the same checks). Throws the AudioFileError parseWav would.
+ */
+export function checkWavHeader(
+  bytes: Uint8Array,
+  file: string,
+  limits: DecodeLimits,
+  maxChunks = 4096,
+): void {
+  const layout = readWavLayout(bytes, file, maxChunks);
+  if (layout) checkWavLimits(layout, file, limits);
+}
+
+/** The layout, or null when more than `maxChunks` chunks come before it is known. */
+function readWavLayout(bytes: Uint8Array, file: string, maxChunks = Infinity): WavLayout | null {
   const fail = (code: ConstructorParameters<typeof AudioFileError>[1], p: string, e?: string) =>
     new AudioFileError(file, code, p, e);
   if (bytes.length === 0) {
@@ -126,7 +171,9 @@ export function parseWav(bytes: Uint8Array, file = "<memory>"): WavAudio {
   let dataStart = -1;
   let dataSize = 0;
   let offset = 12;
+  let chunks = 0;
   while (offset + 8 <= bytes.length) {
+    if (++chunks > maxChunks) return null;
     const id = fourcc(bytes, offset);
     let size = view.getUint32(offset + 4, true);
     const body = offset + 8;
@@ -230,8 +277,7 @@ export function parseWav(bytes: Uint8Array, file = "<memory>"): WavAudio {
     );
   }
   const encoding = `${isFloat ? "IEEE float" : "PCM"} ${isFloat ? width * 8 : fmt.bits}-bit`;
-  const samples = decodeSamples(view, dataStart, frames, fmt.channels, width, isFloat);
-  return { samples, sampleRate: fmt.sampleRate, channels: fmt.channels, encoding, warnings };
+  return { view, fmt, dataStart, frames, width, isFloat, encoding, warnings };
 }
 
 function decodeSamples(
@@ -274,8 +320,9 @@ export function readWav(
   bytes: Uint8Array,
   file = "<memory>",
   targetRate = 16000,
+  limits?: DecodeLimits,
 ): WavAudio & { sourceSampleRate: number } {
-  const wav = parseWav(bytes, file);
+  const wav = parseWav(bytes, file, limits);
   return {
     ...wav,
     samples: resample(wav.samples, wav.sampleRate, targetRate),

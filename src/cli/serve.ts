@@ -13,6 +13,7 @@ import {
   loadServerConfig,
   type ServerConfig,
 } from "../server/config.ts";
+import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { describePendingWork, SHUTDOWN_SIGNALS, ShutdownOnSignal } from "./shutdown_on_signal.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
@@ -124,6 +125,9 @@ export async function launchServer(
       throw err;
     }
   }
+  // Decode folders of a server killed mid-upload (its `finally` never ran).
+  const swept = await sweepStaleDecodeDirs();
+  if (swept.length > 0) log(`removed ${swept.length} decode folder(s) left by a stopped server`);
   const server = await listen({
     config,
     runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,

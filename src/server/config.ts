@@ -36,6 +36,8 @@ export interface ServerConfig {
   shutdownTimeoutS: number;
   maxUploadBytes: number;
   maxUploads: number;
+  maxUploadS: number;
+  uploadDecodeTimeoutS: number;
   fileChunkS: number;
   maxConnections: number;
   maxConnectionsPerClient: number;
@@ -94,6 +96,8 @@ export const KNOBS: readonly Knob[] = [
   { env: "INFERENCE_TIMEOUT_S", key: "inferenceTimeoutS", kind: "int", default: 60, min: 1, max: 3600, help: "a batch running longer fails its streams (1011)" },
   { env: "MAX_UPLOAD_BYTES", key: "maxUploadBytes", kind: "int", default: 104_857_600, min: 1024, max: 4 * 1_073_741_824, help: "largest file for POST /v1/audio/transcriptions (→ 413)" },
   { env: "MAX_UPLOADS", key: "maxUploads", kind: "int", default: 4, min: 1, max: 1024, help: "files transcribed at once over HTTP (→ 503)" },
+  { env: "MAX_UPLOAD_S", key: "maxUploadS", kind: "int", default: 10_800, min: 1, max: 86_400, help: "longest decoded audio of an uploaded file, checked while decoding (→ 413 audio_too_long); each upload holds up to 64 KB per second of it" },
+  { env: "UPLOAD_DECODE_TIMEOUT_S", key: "uploadDecodeTimeoutS", kind: "int", default: 120, min: 1, max: 3600, help: "wall-clock time ffmpeg may spend decoding one upload; then it is killed (→ 422 decode_timeout)" },
   { env: "FILE_CHUNK_S", key: "fileChunkS", kind: "int", default: 8, min: 1, max: 60, help: "uploaded files are decoded in windows of this chunk (+2 s right context; one window when shorter)" },
   { env: "MAX_CONNECTIONS", key: "maxConnections", kind: "int", default: 1024, min: 1, max: 1_000_000, help: "open TCP connections, HTTP and WebSocket (kept below 3/4 of the open-file limit); more get HTTP 503" },
   { env: "MAX_CONNECTIONS_PER_CLIENT", key: "maxConnectionsPerClient", kind: "int", default: 128, min: 1, max: 1_000_000, help: "open connections from one client address (behind a proxy: raise it to MAX_CONNECTIONS); more get HTTP 503" },

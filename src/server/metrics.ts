@@ -316,7 +316,12 @@ export class ServerMetrics {
     r.gauge("parakeet_build_info", "This server's version (value always 1)", ["version"])
       .set(1, { version: VERSION });
     r.gauge("parakeet_open_streams", "WebSocket streams open now", [], live.openStreams);
-    r.gauge("parakeet_open_uploads", "Uploaded files being transcribed now", [], live.openUploads);
+    r.gauge(
+      "parakeet_open_uploads",
+      "Uploads admitted now (body, decoding or transcription; at most MAX_UPLOADS)",
+      [],
+      live.openUploads,
+    );
     r.gauge("parakeet_inflight_batches", "Batches running now", [], live.inflightBatches);
     this.streamsTotal = r.counter("parakeet_streams_total", "WebSocket streams accepted");
     this.refused = r.counter(

@@ -12,7 +12,8 @@ import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
 import type { ServerMessage } from "./protocol.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
-import { handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
+import { apiError, handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
+import { UploadSlots } from "./upload_slots.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
@@ -98,10 +99,12 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const drain = new AbortController();
   let requestsInFlight = 0;
   let openConnections = () => 0;
+  /** MAX_UPLOADS: held from before an upload's body is read until its response is ready. */
+  const uploadSlots = new UploadSlots(config.maxUploads);
   const metrics = new ServerMetrics(deps.model, {
     openConnections: () => openConnections(),
     openStreams: () => connections.size,
-    openUploads: () => uploads.size,
+    openUploads: () => uploadSlots.inUse,
     inflightBatches: () => scheduler.inflight,
   });
   const context: StreamContext = {
@@ -121,6 +124,10 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   const transcription: TranscriptionDeps = {
     maxUploadBytes: config.maxUploadBytes,
+    limits: {
+      maxDurationS: config.maxUploadS,
+      timeoutMs: config.uploadDecodeTimeoutS * 1000,
+    },
     openSession: (send) => {
       const s = new StreamSession(nextId++, uploadContext, send);
       s.background = true;
@@ -181,6 +188,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     version: VERSION,
     model: deps.model,
     streams: { open: connections.size, capacity: config.maxStreams, total: stats.streamsTotal },
+    uploads: { running: uploadSlots.inUse, capacity: config.maxUploads },
     batches: { run: stats.batches, failed: stats.batchFailures, inflight: scheduler.inflight },
     refused: stats.refused,
     knobs: {
@@ -231,15 +239,24 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       return new Response(metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } });
     }
     if (url.pathname === "/v1/audio/transcriptions") {
-      if (draining) return refuse("shutting_down", 503, "The server is shutting down");
-      if (uploads.size >= config.maxUploads) {
-        return refuse(
+      // Refusals here speak OpenAI's error JSON, like the rest of the route.
+      const refuseUpload = (reason: string, code: string, message: string) => {
+        stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
+        metrics.refused.inc(1, { reason });
+        return apiError(503, code, message, { "retry-after": "5" });
+      };
+      if (draining) {
+        return refuseUpload("shutting_down", "shutting_down", "The server is shutting down");
+      }
+      const release = uploadSlots.tryAcquire();
+      if (!release) {
+        return refuseUpload(
           "uploads",
-          503,
+          "too_many_uploads",
           `The server is transcribing ${config.maxUploads} files already (MAX_UPLOADS); retry later`,
         );
       }
-      return handleTranscription(req, transcription);
+      return handleTranscription(req, transcription).finally(release);
     }
     if (url.pathname === "/ws") {
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {

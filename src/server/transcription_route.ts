@@ -5,8 +5,9 @@
  * engine as the live streams, as a background stream: it only takes batches no live stream
  * needs.
  */
-import { AudioFileError } from "../audio/audio_error.ts";
-import { readAudioFile } from "../audio/read_audio.ts";
+import { type AudioErrorCode, AudioFileError } from "../audio/audio_error.ts";
+import type { DecodeLimits } from "../audio/decode_limits.ts";
+import { decodeAudio } from "../audio/read_audio.ts";
 import type { WordTiming } from "../decode/words.ts";
 import {
   renderTranscript,
@@ -15,10 +16,20 @@ import {
 } from "../format/transcript_formats.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import { DRAINED, DrainWatch } from "./drain_watch.ts";
+import {
+  BadMultipart,
+  BodyTooLarge,
+  multipartBoundary,
+  parseMultipart,
+  readBody,
+  type UploadedForm,
+} from "./multipart_upload.ts";
 import type { ServerMessage } from "./protocol.ts";
 
 export interface TranscriptionDeps {
   maxUploadBytes: number;
+  /** MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S. */
+  limits: DecodeLimits;
   /** A background session over the upload geometry; `send` receives its messages. */
   openSession(send: (m: ServerMessage) => void): StreamSession;
   closeSession(session: StreamSession): void;
@@ -30,57 +41,104 @@ export interface TranscriptionDeps {
   shutdown?: AbortSignal;
 }
 
-/** An error in OpenAI's shape: `{"error": {"message", "type", "code"}}`. */
-function apiError(
+/** An error in OpenAI's shape: `{"error": {"message", "type", "code", "param"}}`. */
+export function apiError(
   status: number,
   code: string,
   message: string,
-  type = "invalid_request_error",
+  headers: Record<string, string> = {},
 ): Response {
-  return Response.json({ error: { message, type, code, param: null } }, { status });
-}
-
-function shuttingDown(): Response {
-  const res = apiError(
-    503,
-    "shutting_down",
-    "The server is shutting down and stopped this transcription; send the file again",
-    "server_error",
-  );
-  res.headers.set("connection", "close");
-  return res;
+  const type = status >= 500 ? "server_error" : "invalid_request_error";
+  return Response.json({ error: { message, type, code, param: null } }, { status, headers });
 }
 
 /**
- * Reads the body, refusing it as soon as it passes `limit` bytes (null); DRAINED as soon as the
- * drain starts, whether or not the client is still sending.
+ * The status and code of each reader error. Content no decoder here reads, or reads at that
+ * rate, is an unsupported media type; audio longer than the limit is too large; a file ffmpeg
+ * cannot finish in time is unprocessable; a broken file of a known type is a bad request.
  */
-async function readLimited(
+const AUDIO_ERRORS: Partial<Record<AudioErrorCode, [number, string]>> = {
+  "unsupported-format": [415, "unsupported_format"],
+  "unsupported-codec": [415, "unsupported_format"],
+  "decoder-failed": [415, "unsupported_format"],
+  "unsupported-sample-rate": [415, "unsupported_sample_rate"],
+  "too-long": [413, "audio_too_long"],
+  "decode-timeout": [422, "decode_timeout"],
+};
+
+function shuttingDown(): Response {
+  return apiError(
+    503,
+    "shutting_down",
+    "The server is shutting down and stopped this transcription; send the file again",
+    { connection: "close" },
+  );
+}
+
+export function audioErrorResponse(err: AudioFileError): Response {
+  const [status, code] = AUDIO_ERRORS[err.code] ?? [400, "bad_audio"];
+  return apiError(status, code, err.message);
+}
+
+/** The fields of the form; `bytes` is a view of the body, handed to the decoder. */
+interface UploadForm {
+  bytes: Uint8Array<ArrayBuffer>;
+  format: string;
+  granularities: string[];
+  model: string;
+}
+
+async function readForm(
   req: Request,
   limit: number,
-  drain: DrainWatch,
-): Promise<Uint8Array<ArrayBuffer> | null | typeof DRAINED> {
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const next = await Promise.race([reader.read(), drain.drained]);
-    if (next === DRAINED || (!next.done && total + next.value.length > limit)) {
-      reader.cancel().catch(() => {});
-      return next === DRAINED ? DRAINED : null;
+): Promise<UploadForm | Response> {
+  const tooLarge = () =>
+    apiError(
+      413,
+      "file_too_large",
+      `Cannot accept the upload: it exceeds the limit of ${limit} bytes (MAX_UPLOAD_BYTES)`,
+    );
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) return tooLarge();
+  const boundary = multipartBoundary(req.headers.get("content-type"));
+  if (boundary === null) {
+    return apiError(
+      400,
+      "invalid_body",
+      "Cannot read the request as multipart/form-data: no multipart/form-data content type with a boundary",
+    );
+  }
+  let form: UploadedForm;
+  try {
+    const body = await readBody(req.body, limit, boundary);
+    form = parseMultipart(body.bytes, boundary, body.delimiters);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return tooLarge();
+    if (!(err instanceof BadMultipart)) {
+      // The connection broke mid-body (the client left): nobody reads this answer.
+      return apiError(
+        400,
+        "body_unreadable",
+        `Cannot read the request body: ${(err as Error).message}`,
+      );
     }
-    if (next.done) break;
-    total += next.value.length;
-    chunks.push(next.value);
+    return apiError(
+      400,
+      "invalid_body",
+      `Cannot read the request as multipart/form-data: ${err.message}`,
+    );
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
+  if (form.file === null) {
+    return apiError(400, "missing_file", 'The form needs a "file" field holding the audio');
   }
-  return out;
+  // The file's name is never used: not as a path, not in a message.
+  const field = (name: string) => form.fields.get(name)?.[0];
+  return {
+    bytes: form.file,
+    format: field("response_format") ?? "json",
+    granularities: form.fields.get("timestamp_granularities[]") ?? [],
+    model: field("model") ?? "parakeet-tdt-0.6b-v3",
+  };
 }
 
 export async function handleTranscription(
@@ -90,35 +148,16 @@ export async function handleTranscription(
   if (req.method !== "POST") {
     return apiError(405, "method_not_allowed", "Use POST with a multipart/form-data body");
   }
-  const tooLarge = () =>
-    apiError(
-      413,
-      "file_too_large",
-      `Cannot accept the upload: it exceeds the limit of ${deps.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`,
-    );
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > deps.maxUploadBytes) return tooLarge();
   using drain = new DrainWatch(deps.shutdown);
-  const body = await readLimited(req, deps.maxUploadBytes, drain);
-  if (body === DRAINED) return shuttingDown();
-  if (body === null) return tooLarge();
-
-  let form: FormData;
-  try {
-    form = await new Request("http://local/", { method: "POST", headers: req.headers, body })
-      .formData();
-  } catch (err) {
-    return apiError(
-      400,
-      "invalid_body",
-      `Cannot read the request as multipart/form-data: ${(err as Error).message}`,
-    );
+  // The drain answers a request still receiving its body at once, whether or not the client
+  // goes on sending.
+  const form = await Promise.race([readForm(req, deps.maxUploadBytes), drain.drained]);
+  if (form === DRAINED) {
+    req.body?.cancel().catch(() => {});
+    return shuttingDown();
   }
-  const file = form.get("file");
-  if (!(file instanceof File)) {
-    return apiError(400, "missing_file", 'The form needs a "file" field holding the audio');
-  }
-  const format = String(form.get("response_format") ?? "json");
+  if (form instanceof Response) return form;
+  const { format, granularities, model } = form;
   if (!TRANSCRIPT_FORMATS.includes(format as TranscriptFormat)) {
     return apiError(
       400,
@@ -126,40 +165,24 @@ export async function handleTranscription(
       `response_format must be one of ${TRANSCRIPT_FORMATS.join(", ")}, got "${format}"`,
     );
   }
-  const granularities = form.getAll("timestamp_granularities[]").map(String);
-  const model = String(form.get("model") ?? "parakeet-tdt-0.6b-v3");
-
-  const dir = await Deno.makeTempDir({ prefix: "upload-" });
+  // The client leaving or the drain kills ffmpeg or ends the decoding worker.
+  const signal = AbortSignal.any([req.signal, drain.signal]);
   let samples: Float32Array;
   try {
-    const path = `${dir}/${file.name.replace(/[^\w.-]/g, "_") || "audio"}`;
-    await Deno.writeFile(path, new Uint8Array(await file.arrayBuffer()));
-    // The drain kills ffmpeg if it is decoding this file, and the request is answered at once.
-    const read = await Promise.race([
-      readAudioFile(path, { signal: drain.signal }).catch((err): typeof DRAINED => {
-        if (drain.signal.aborted) return DRAINED;
-        throw err;
-      }),
+    // The bytes go to the decoder (a worker or ffmpeg's stdin); nothing here holds them after.
+    const decoded = await Promise.race([
+      decodeAudio(form.bytes, "upload", { limits: deps.limits, signal }),
       drain.drained,
     ]);
-    if (read === DRAINED) return shuttingDown();
-    samples = read.samples;
+    if (decoded === DRAINED) return shuttingDown();
+    samples = decoded.samples;
   } catch (err) {
-    if (err instanceof AudioFileError) {
-      // Content no decoder here can read is an unsupported media type; a broken file of a
-      // known type (truncated, empty…) is a bad request.
-      const unsupported = err.code === "unsupported-format" || err.code === "unsupported-codec" ||
-        err.code === "decoder-failed";
-      const message = err.message.replaceAll(`${dir}/`, "");
-      return apiError(
-        unsupported ? 415 : 400,
-        unsupported ? "unsupported_format" : "bad_audio",
-        message,
-      );
+    if (drain.signal.aborted) return shuttingDown();
+    if (req.signal.aborted) {
+      return apiError(499, "client_closed_request", "The client went away");
     }
-    throw err;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (err instanceof AudioFileError) return audioErrorResponse(err);
+    return apiError(500, "internal_error", `Decoding the upload failed: ${(err as Error).message}`);
   }
 
   const result = await decodeUpload(samples, deps, req.signal, drain);
@@ -193,8 +216,14 @@ function decodeUpload(
         resolve({ error: m.message });
       }
     });
-    // A client that goes away stops the work it asked for; so does the drain.
-    signal.addEventListener("abort", () => deps.closeSession(session), { once: true });
+    // A client that goes away stops the work it asked for, and its request ends (which
+    // releases its upload slot); the drain stops it too.
+    const onAbort = () => {
+      deps.closeSession(session);
+      resolve({ error: "aborted: the client went away" });
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
     drain.drained.then(() => {
       deps.closeSession(session);
       resolve(DRAINED);

@@ -147,22 +147,37 @@ Deno.test("readAudioFile without ffmpeg says which format and to install ffmpeg"
   }
 });
 
+Deno.test("readAudioFile refuses content that is no audio container without running ffmpeg", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "audio_test_" });
+  try {
+    const path = `${dir}/notes.txt`;
+    await Deno.writeTextFile(path, "these are not the samples you are looking for\n");
+    // A missing ffmpeg makes no difference: it is never asked.
+    await assert.rejects(readAudioFile(path, { ffmpegPath: NO_FFMPEG }), (e: unknown) => {
+      assert.ok(e instanceof AudioFileError);
+      assert.equal(e.code, "unsupported-format");
+      assert.match(e.message, /not an audio container this server reads; expected WAV, FLAC/);
+      assert.doesNotMatch(e.message, /ffmpeg/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
-  name: "readAudioFile reports ffmpeg's own complaint about a file that is not audio" +
+  name: "readAudioFile reports ffmpeg's own complaint about a broken file of a known container" +
     (HAVE_FFMPEG ? "" : " (ignored: ffmpeg is not installed)"),
   ignore: !HAVE_FFMPEG,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "audio_test_" });
     try {
-      const path = `${dir}/notes.txt`;
-      await Deno.writeTextFile(path, "these are not the samples you are looking for\n");
+      const path = `${dir}/broken.flac`;
+      await Deno.writeTextFile(path, "fLaC but the rest is not a stream header at all\n");
       await assert.rejects(readAudioFile(path), (e: unknown) => {
         assert.ok(e instanceof AudioFileError);
         assert.equal(e.code, "decoder-failed");
-        assert.match(
-          e.message,
-          /ffmpeg could not decode it as \(unrecognised content\) \(exit code \d+: .+\)/,
-        );
+        assert.match(e.message, /ffmpeg could not decode it as FLAC \(exit code \d+: .+\)/);
         return true;
       });
     } finally {

@@ -147,3 +147,20 @@ Deno.test({
     assert.match(warnings[0], /device auto: using the CPU\. .*libcuda\.so\.1/);
   },
 });
+
+Deno.test("transcribe reads through the hardened reader: a playlist naming a local file is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "transcribe_playlist_" });
+  try {
+    const playlist = `${dir}/list.m3u8`;
+    await Deno.writeTextFile(
+      playlist,
+      `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1,\n${CLIPS_DIR}/digits_pi.wav\n`,
+    );
+    const r = await cli(["transcribe", "--model", TINY_MODEL, "--device", "cpu", playlist]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "", "no transcript of the file the playlist names");
+    assert.match(r.stderr, /not an audio container this server reads/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
