@@ -9,7 +9,7 @@ import { loadServerConfig } from "../../src/server/config.ts";
 import { clipPcmBytes, TINY_MODEL } from "../engine/fixtures.ts";
 import { connect, readToEnd, send, sleep } from "../net/raw_http.ts";
 import { streamAudio } from "./harness.ts";
-import { RawWebSocket } from "./raw_ws.ts";
+import { type ByteConn, RawWebSocket } from "./raw_ws.ts";
 
 /** The real server with its log captured. */
 async function serverWithLog(knobs: Record<string, string> = {}) {
@@ -117,7 +117,7 @@ async function peakGrowthMiB(attack: () => Promise<void>): Promise<number> {
   return (peak - base) / 1048576;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: ByteConn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }

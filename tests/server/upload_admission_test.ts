@@ -12,7 +12,6 @@ import {
   type TranscriptionDeps,
 } from "../../src/server/transcription_route.ts";
 import { startTestServer } from "./harness.ts";
-import { uploadFromDisk } from "./upload_client.ts";
 
 const CLIP = Deno.readFileSync(`${CLIPS_DIR}/digits_pi.wav`);
 
