@@ -188,7 +188,12 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     version: VERSION,
     model: deps.model,
     streams: { open: connections.size, capacity: config.maxStreams, total: stats.streamsTotal },
-    uploads: { running: uploadSlots.inUse, capacity: config.maxUploads },
+    // running: slots held (body arriving, decoding or transcribing); transcribing: in inference.
+    uploads: {
+      running: uploadSlots.inUse,
+      transcribing: uploads.size,
+      capacity: config.maxUploads,
+    },
     batches: { run: stats.batches, failed: stats.batchFailures, inflight: scheduler.inflight },
     refused: stats.refused,
     knobs: {

@@ -109,9 +109,9 @@ function longWav(clip: string, times: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-async function openUploads(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return Number(text.match(/^parakeet_open_uploads (\d+)/m)?.[1] ?? 0);
+/** Upload slots held, and uploads past decoding, in inference (from /v1/status). */
+async function uploadState(port: number): Promise<{ running: number; transcribing: number }> {
+  return (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()).uploads;
 }
 
 Deno.test("SIGTERM answers an upload still arriving and an upload decoding with 503 shutting_down and exits 0 within SHUTDOWN_TIMEOUT_S", async () => {
@@ -130,7 +130,15 @@ Deno.test("SIGTERM answers an upload still arriving and an upload decoding with 
     method: "POST",
     body: form,
   });
-  await waitFor(async () => await openUploads(srv.port) === 1, 20_000, "the upload to decode");
+  // Both hold an upload slot (one is taken before the body); one is past decoding, in inference.
+  await waitFor(
+    async () => {
+      const u = await uploadState(srv.port);
+      return u.running === 2 && u.transcribing === 1;
+    },
+    20_000,
+    "the upload to decode",
+  );
   const start = performance.now();
   srv.child.kill("SIGTERM");
 
