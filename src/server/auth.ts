@@ -5,6 +5,7 @@
  * message; comparisons take the same time wherever the first differing byte is.
  */
 import { ConfigError } from "./config.ts";
+import type { RefusalReason } from "./refusals.ts";
 
 export interface AccessPolicy {
   /** Accepted tokens as UTF-8 bytes; empty = no token needed. */
@@ -118,8 +119,8 @@ export function timingSafeEqual(given: Uint8Array, expected: Uint8Array): boolea
 
 export interface AccessRefusal {
   status: 401 | 403;
-  /** For the refusal counters: `unauthorized` or `forbidden_origin`. */
-  reason: string;
+  /** For the refusal counters. */
+  reason: RefusalReason;
   message: string;
   headers: Record<string, string>;
 }

@@ -7,6 +7,8 @@ import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.t
 import type { ServerMessage } from "./protocol.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
 import { handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
+import type { RefusalReason } from "./refusals.ts";
+import { closeCodeLabel } from "./wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
@@ -43,7 +45,7 @@ export interface RunningServer {
 export interface ServerStats {
   openStreams: number;
   streamsTotal: number;
-  refused: Record<string, number>;
+  refused: Partial<Record<RefusalReason, number>>;
   batches: number;
   batchFailures: number;
   closesByCode: Record<string, number>;
@@ -132,7 +134,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const access = deps.access ?? loadAccessPolicy(config);
   const refuse = (
-    reason: string,
+    reason: RefusalReason,
     status: number,
     message: string,
     headers: Record<string, string> = {},
@@ -264,7 +266,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       metrics.streamsTotal.inc();
       stats.openStreams = connections.size;
       socket.addEventListener("close", (e) => {
-        const key = String(e.code);
+        // The client picks the code: an unlisted one is counted as "other", not as itself.
+        const key = closeCodeLabel(e.code);
         stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
         metrics.closes.inc(1, { code: key });
       });
