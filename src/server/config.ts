@@ -80,7 +80,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
   { env: "MAX_BACKLOG_S", key: "maxBacklogS", kind: "int", default: 120, min: 1, max: 3600, help: "seconds of audio waiting for the decoder (→ rate_exceeded)" },
   { env: "MAX_MESSAGES_PER_S", key: "maxMessagesPerS", kind: "int", default: 1000, min: 1, max: 1_000_000, help: "messages per second per stream (→ message_rate_exceeded)" },
-  { env: "IDLE_TIMEOUT_S", key: "idleTimeoutS", kind: "int", default: 30, min: 1, max: 86_400, help: "seconds without audio or keepalive (→ idle_timeout)" },
+  { env: "IDLE_TIMEOUT_S", key: "idleTimeoutS", kind: "int", default: 30, min: 1, max: 86_400, help: "seconds without audio; keepalive messages do not count (→ pending speech gets its final, then idle_timeout)" },
   { env: "SESSION_MAX_S", key: "sessionMaxS", kind: "int", default: 10_800, min: 1, max: 604_800, help: "longest connection (→ final, then session_timeout)" },
   { env: "SLOW_CONSUMER_BYTES", key: "slowConsumerBytes", kind: "int", default: 1_048_576, min: 1024, max: 1 << 30, help: "unsent bytes before partials are dropped" },
   { env: "SLOW_CONSUMER_S", key: "slowConsumerS", kind: "int", default: 10, min: 1, max: 3600, help: "seconds over that mark before closing (→ slow_consumer)" },

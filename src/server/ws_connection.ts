@@ -93,7 +93,9 @@ export class WsConnection {
       return;
     }
     const m = parsed.message;
-    if ((m.kind === "audio" && m.bytes.length > 0) || m.kind === "keepalive") this.#armIdle();
+    // Only audio keeps a stream slot: a client sending nothing but keepalives (or empty frames)
+    // would hold one for the whole session cap.
+    if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();
     const violation = this.session.receive(m);
     if (violation) {
       this.fail(violation.code, violation.message);
@@ -117,7 +119,12 @@ export class WsConnection {
     }
     this.#socket.send(encodeServerMessage(message));
     if (message.type === "final" && this.#endAfterFinal) {
-      this.fail(this.#endAfterFinal, endMessage(this.#endAfterFinal));
+      this.fail(
+        this.#endAfterFinal,
+        this.#endAfterFinal === "idle_timeout"
+          ? this.#idleMessage(true)
+          : endMessage(this.#endAfterFinal),
+      );
     }
   }
 
@@ -142,14 +149,30 @@ export class WsConnection {
 
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => {
-      this.fail(
-        "idle_timeout",
-        `Closing: no audio for ${
-          this.#limits.idleTimeoutMs / 1000
-        } s (send audio or {"type":"keepalive"})`,
-      );
-    }, this.#limits.idleTimeoutMs);
+    this.#idleTimer = setTimeout(() => this.#idle(), this.#limits.idleTimeoutMs);
+  }
+
+  /**
+   * No audio for the idle limit. Speech already received is not thrown away: it is flushed as
+   * an EOS would and its final sent before the close. A final that does not come within one
+   * more idle period (a stuck model) does not hold the slot either.
+   */
+  #idle(): void {
+    if (!this.session.pending) {
+      this.fail("idle_timeout", this.#idleMessage(false));
+      return;
+    }
+    this.#hooks.log(`stream ${this.session.id}: no audio for a while, flushing the final`);
+    this.endAfterFinal("idle_timeout");
+    this.#idleTimer = setTimeout(
+      () => this.fail("idle_timeout", this.#idleMessage(false)),
+      this.#limits.idleTimeoutMs,
+    );
+  }
+
+  #idleMessage(afterFinal: boolean): string {
+    return `Closing: no audio for ${this.#limits.idleTimeoutMs / 1000} s` +
+      (afterFinal ? "; the final above is complete" : "");
   }
 
   /** Flushes the current utterance (as EOS would), then ends with `code` once its final is out. */

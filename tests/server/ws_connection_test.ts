@@ -40,6 +40,8 @@ class FakeSession {
   id = 1;
   received: ClientMessage[] = [];
   closed = false;
+  /** Speech waiting for its final. */
+  pending = false;
   emit!: (m: ServerMessage) => void;
   receive(m: ClientMessage) {
     this.received.push(m);
@@ -118,16 +120,53 @@ Deno.test("WsConnection releases a peer that never answers the close within the 
   assert.equal(released(), 1, "release runs once whatever fires later");
 });
 
-Deno.test("WsConnection closes an idle stream with idle_timeout; audio and keepalive reset it", async () => {
+Deno.test("WsConnection closes an idle stream with idle_timeout; audio resets it", async () => {
   const { socket } = setup({ idleTimeoutMs: 200 });
   for (let i = 0; i < 3; i++) {
     await sleep(120);
-    socket.deliver(i === 1 ? '{"type":"keepalive"}' : new Uint8Array([1, 2]).buffer);
+    socket.deliver(new Uint8Array([1, 2]).buffer);
   }
   assert.equal(socket.closedWith, null);
   await sleep(300);
   assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
   assert.match(socket.messages().at(-1)?.message ?? "", /no audio for 0\.2 s/);
+});
+
+Deno.test("WsConnection: keepalives and empty frames do not hold a stream open without audio", async () => {
+  const { socket } = setup({ idleTimeoutMs: 200 });
+  const t0 = Date.now();
+  while (socket.closedWith === null && Date.now() - t0 < 3000) {
+    socket.deliver('{"type":"keepalive"}');
+    socket.deliver(new ArrayBuffer(0));
+    await sleep(40);
+  }
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
+  assert.ok(Date.now() - t0 < 1500, `closed after ${Date.now() - t0} ms`);
+  assert.deepEqual(socket.messages().map((m) => m.type), ["error"], "nothing to flush: no final");
+});
+
+Deno.test("WsConnection: speech pending at the idle limit gets its final, then idle_timeout", async () => {
+  const { socket, session } = setup({ idleTimeoutMs: 150 });
+  socket.deliver(new Uint8Array([1, 2]).buffer);
+  session.pending = true;
+  await sleep(250);
+  assert.deepEqual(session.received.at(-1), { kind: "eos" }, "flushed as an EOS would");
+  assert.equal(socket.closedWith, null, "waits for the final");
+  session.emit({ type: "final", text: "pending words" });
+  assert.deepEqual(socket.messages().map((m) => m.type), ["final", "error"]);
+  assert.equal(socket.messages()[1].code, "idle_timeout");
+  assert.match(socket.messages()[1].message ?? "", /the final above is complete/);
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
+});
+
+Deno.test("WsConnection: a final that never comes after the idle flush does not hold the slot", async () => {
+  const { socket, session } = setup({ idleTimeoutMs: 100 });
+  session.pending = true;
+  await sleep(150);
+  assert.deepEqual(session.received.at(-1), { kind: "eos" });
+  assert.equal(socket.closedWith, null);
+  await sleep(150);
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
 });
 
 Deno.test("WsConnection answers a message flood with message_rate_exceeded", () => {
