@@ -23,6 +23,7 @@ export interface ServerConfig {
   warmupBatch: number;
   maxInflightSteps: number;
   maxStreams: number;
+  maxStreamsPerClient: number;
   maxFrameBytes: number;
   maxTextBytes: number;
   maxBacklogS: number;
@@ -76,6 +77,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
+  { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy every client has the proxy's address: raise it to MAX_STREAMS and limit clients at the proxy)" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },
   { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
   { env: "MAX_BACKLOG_S", key: "maxBacklogS", kind: "int", default: 120, min: 1, max: 3600, help: "seconds of audio waiting for the decoder (→ rate_exceeded)" },

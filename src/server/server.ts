@@ -2,6 +2,7 @@ import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { type AccessPolicy, checkAccess, loadAccessPolicy } from "./auth.ts";
+import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
 import type { ServerMessage } from "./protocol.ts";
@@ -30,6 +31,11 @@ export interface ServerDeps {
   signal?: AbortSignal;
   /** Tokens and origins (default: from the config's AUTH_TOKEN, AUTH_TOKEN_FILE, ALLOWED_ORIGINS). */
   access?: AccessPolicy;
+}
+
+/** What the HTTP layer tells the handler about the connection a request came on. */
+export interface ConnectionInfo {
+  remoteAddr: { hostname: string };
 }
 
 export interface RunningServer {
@@ -68,6 +74,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxInflight: config.maxInflightSteps,
   });
   const connections = new Set<WsConnection>();
+  const clientSlots = new ClientSlots(config.maxStreamsPerClient);
   const bySession = new Map<StreamSession, WsConnection>();
   /** Uploaded files being decoded, and where their messages go. */
   const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
@@ -161,14 +168,16 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       MAX_BATCH: config.maxBatch,
       MAX_INFLIGHT_STEPS: config.maxInflightSteps,
       MAX_STREAMS: config.maxStreams,
+      MAX_STREAMS_PER_CLIENT: config.maxStreamsPerClient,
       MAX_FRAME_BYTES: config.maxFrameBytes,
       MAX_BACKLOG_S: config.maxBacklogS,
       IDLE_TIMEOUT_S: config.idleTimeoutS,
     },
   });
 
-  const handler = (req: Request): Response | Promise<Response> => {
+  const handler = (req: Request, info: ConnectionInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
+    const client = info.remoteAddr.hostname;
     // Before anything else, upgrades included; the demo's own files need no token.
     const denied = checkAccess(access, req, url, isStaticPath(url.pathname));
     if (denied) return refuse(denied.reason, denied.status, denied.message, denied.headers);
@@ -210,6 +219,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         return refuse("not_websocket", 426, "This endpoint speaks WebSocket only");
       }
       if (draining) return refuse("shutting_down", 503, "The server is shutting down");
+      if (clientSlots.held(client) >= config.maxStreamsPerClient) {
+        return refuse(
+          "client_streams",
+          503,
+          `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
+        );
+      }
       if (connections.size >= config.maxStreams) {
         return refuse(
           "capacity",
@@ -227,6 +243,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         );
       }
       const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 30 });
+      // Taken only once the upgrade is sure to go ahead (checked above, nothing awaited since).
+      clientSlots.tryAcquire(client);
       const id = nextId++;
       const conn = new WsConnection(
         socket,
@@ -250,6 +268,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           wake: () => scheduler.wake(),
           release: (c) => {
             connections.delete(c);
+            clientSlots.release(client);
             bySession.delete(c.session);
             scheduler.remove(c.session);
             stats.openStreams = connections.size;

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { clipPcmBytes } from "../engine/fixtures.ts";
+import { handshakeFrom } from "./handshake_from.ts";
 import { connect, record, startTestServer } from "./harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,4 +45,62 @@ Deno.test("speech pending when the client goes silent gets its final before the 
   assert.ok((final.text ?? "").length > 0, "the final holds the speech");
   assert.equal(rec.messages.at(-1)?.code, "idle_timeout");
   assert.match(rec.messages.at(-1)!.message!, /the final above is complete/);
+});
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+Deno.test("one address past MAX_STREAMS_PER_CLIENT gets 503; another address still gets in", async () => {
+  await using srv = await startTestServer({ MAX_STREAMS_PER_CLIENT: "3", MAX_STREAMS: "10" });
+  const port = srv.server.port;
+  const held = [];
+  for (let i = 0; i < 3; i++) {
+    const h = await handshakeFrom("127.0.0.2", port);
+    assert.equal(h.status, 101, h.head);
+    held.push(h);
+  }
+  const refused = await handshakeFrom("127.0.0.2", port);
+  assert.equal(refused.status, 503, refused.head);
+  refused.close();
+  assert.equal(srv.server.stats().refused.client_streams, 1);
+  assert.equal(srv.server.stats().refused.capacity, undefined, "not the global cap");
+
+  const other = await handshakeFrom("127.0.0.3", port);
+  assert.equal(other.status, 101, "a second client address is not affected");
+  other.close();
+  // A Deno client from 127.0.0.1 streams normally meanwhile.
+  const ws = await connect(srv.url);
+  const rec = record(ws);
+  ws.send(clipPcmBytes("seven_eight.wav"));
+  ws.send("__CTRL__:EOS");
+  await waitFor(() => rec.messages.some((m) => m.type === "final"), 10_000, "the final");
+  ws.close(1000);
+  await rec.closed;
+
+  // The slot comes back when one of the three streams ends.
+  held.pop()!.close();
+  await waitFor(() => srv.server.stats().openStreams === 2, 5000, "the release");
+  const again = await handshakeFrom("127.0.0.2", port);
+  assert.equal(again.status, 101);
+  again.close();
+  for (const h of held) h.close();
+});
+
+Deno.test("/v1/status and /metrics report the per-client cap and its refusals", async () => {
+  await using srv = await startTestServer({ MAX_STREAMS_PER_CLIENT: "1" });
+  const first = await handshakeFrom("127.0.0.2", srv.server.port);
+  const second = await handshakeFrom("127.0.0.2", srv.server.port);
+  assert.equal(second.status, 503);
+  const status = await (await fetch(`${srv.http}/v1/status`)).json();
+  assert.equal(status.knobs.MAX_STREAMS_PER_CLIENT, 1);
+  assert.equal(status.refused.client_streams, 1);
+  const metrics = await (await fetch(`${srv.http}/metrics`)).text();
+  assert.match(metrics, /parakeet_refused_total\{reason="client_streams"\} 1\n/);
+  first.close();
+  second.close();
 });
