@@ -54,7 +54,11 @@ export async function launchServer(
   if (access.tokens.length > 0) {
     log(`access: a token is required (${access.tokens.length} accepted)`);
   }
-  if (access.origins) log(`access: browser origins allowed: ${[...access.origins].join(", ")}`);
+  if (access.origins === "any") {
+    log("access: pages of any web origin may connect (ALLOWED_ORIGINS=*)");
+  } else if (access.origins.size > 0) {
+    log(`access: pages of these origins may connect too: ${[...access.origins].join(", ")}`);
+  }
   const bundled = config.model === null;
   const modelDir = config.model ?? defaultModelDir();
   if (bundled) {

@@ -41,6 +41,7 @@ export interface ServerConfig {
   authToken: string | null;
   authTokenFile: string | null;
   allowedOrigins: string | null;
+  authMaxFailures: number;
 }
 
 type Kind = "int" | "string" | "enum";
@@ -93,7 +94,8 @@ export const KNOBS: readonly Knob[] = [
   { env: "FILE_CHUNK_S", key: "fileChunkS", kind: "int", default: 8, min: 1, max: 60, help: "uploaded files are decoded in windows of this chunk (+2 s right context; one window when shorter)" },
   { env: "AUTH_TOKEN", key: "authToken", kind: "string", default: null, help: "token required on every route but /status, /ready and the demo page (unset: no auth); prefer the env var to the flag, which ps shows" },
   { env: "AUTH_TOKEN_FILE", key: "authTokenFile", kind: "string", default: null, help: "file of accepted tokens, one per line (# comments skipped), read at start" },
-  { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of web origins browsers may connect from, e.g. https://app.example.com (others: 403; unset: any)" },
+  { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of other web origins browsers may connect from, e.g. https://app.example.com, or * for any (unset: only this server's own pages; others get 403)" },
+  { env: "AUTH_MAX_FAILURES", key: "authMaxFailures", kind: "int", default: 10, min: 1, max: 1_000_000, help: "wrong tokens per client address per minute; then 429 with Retry-After, tokens not even compared, until the minute ends" },
   { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, time allowed to flush finals" },
 ];
 

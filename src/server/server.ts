@@ -1,7 +1,8 @@
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
-import { type AccessPolicy, checkAccess, loadAccessPolicy } from "./auth.ts";
+import { AccessGate } from "./access_gate.ts";
+import { type AccessPolicy, loadAccessPolicy } from "./auth.ts";
 import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
@@ -140,6 +141,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
 
   const access = deps.access ?? loadAccessPolicy(config);
+  const gate = new AccessGate(access, { maxFailures: config.authMaxFailures, log });
   const refuse = (
     reason: RefusalReason,
     status: number,
@@ -157,7 +159,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const statusBody = () => ({
     status: draining ? "draining" : "ok",
     version: VERSION,
-    model: deps.model,
+    // Where files are is for the operator: only a caller with a token (there is none to present
+    // without AUTH_TOKEN) sees the full path, everyone else the directory's name.
+    model: access.tokens.length > 0 ? deps.model : { ...deps.model, dir: baseName(deps.model.dir) },
     streams: { open: connections.size, capacity: config.maxStreams, total: stats.streamsTotal },
     batches: { run: stats.batches, failed: stats.batchFailures, inflight: scheduler.inflight },
     refused: stats.refused,
@@ -178,8 +182,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const handler = (req: Request, info: ConnectionInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
     const client = info.remoteAddr.hostname;
-    // Before anything else, upgrades included; the demo's own files need no token.
-    const denied = checkAccess(access, req, url, isStaticPath(url.pathname));
+    // Before anything else, upgrades included, and without reading the body; the demo's own
+    // files need no token.
+    const denied = gate.check(req, url, client, isStaticPath(url.pathname));
     if (denied) return refuse(denied.reason, denied.status, denied.message, denied.headers);
     if (url.pathname === "/status" && req.method === "GET") {
       return new Response("ok", { headers: { "content-type": "text/plain" } });
@@ -341,4 +346,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     deps.signal?.addEventListener("abort", () => shutdown(), { once: true });
   });
+}
+
+/** The last component of a path: a directory's name without where it is. */
+function baseName(path: string): string {
+  return path.replace(/[/\\]+$/, "").split(/[/\\]/).pop() || path;
 }
