@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { clipPcmBytes } from "../engine/fixtures.ts";
-import { handshakeFrom } from "./handshake_from.ts";
+import { handshakeFrom } from "./from_address.ts";
 import { connect, record, startTestServer } from "./harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
