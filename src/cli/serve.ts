@@ -5,6 +5,7 @@ import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
 import { loadAccessPolicy } from "../server/auth.ts";
+import { parseTrustedProxies } from "../server/client_address.ts";
 import {
   applyModelDefaults,
   ConfigError,
@@ -51,6 +52,10 @@ export async function launchServer(
   const log = opts.quiet ? () => {} : opts.log ?? logLine;
   // Before the model loads: a bad token file should stop the server at once.
   const access = loadAccessPolicy(config);
+  const proxies = parseTrustedProxies(config.trustedProxies);
+  if (proxies.size > 0) {
+    log(`clients told apart by X-Forwarded-For from: ${[...proxies].join(", ")}`);
+  }
   if (access.tokens.length > 0) {
     log(`access: a token is required (${access.tokens.length} accepted)`);
   }

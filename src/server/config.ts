@@ -42,6 +42,7 @@ export interface ServerConfig {
   authTokenFile: string | null;
   allowedOrigins: string | null;
   authMaxFailures: number;
+  trustedProxies: string | null;
 }
 
 type Kind = "int" | "string" | "enum";
@@ -78,7 +79,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
-  { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy every client has the proxy's address: raise it to MAX_STREAMS and limit clients at the proxy)" },
+  { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy, set TRUSTED_PROXIES or every client counts as the proxy)" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },
   { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
   { env: "MAX_BACKLOG_S", key: "maxBacklogS", kind: "int", default: 120, min: 1, max: 3600, help: "seconds of audio waiting for the decoder (→ rate_exceeded)" },
@@ -96,6 +97,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "AUTH_TOKEN_FILE", key: "authTokenFile", kind: "string", default: null, help: "file of accepted tokens, one per line (# comments skipped), read at start" },
   { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of other web origins browsers may connect from, e.g. https://app.example.com, or * for any (unset: only this server's own pages; others get 403)" },
   { env: "AUTH_MAX_FAILURES", key: "authMaxFailures", kind: "int", default: 10, min: 1, max: 1_000_000, help: "wrong tokens per client address per minute; then 429 with Retry-After, tokens not even compared, until the minute ends" },
+  { env: "TRUSTED_PROXIES", key: "trustedProxies", kind: "string", default: null, help: "comma list of proxy IP addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client, for the per-client limits (unset: the connection's address)" },
   { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, time allowed to flush finals" },
 ];
 

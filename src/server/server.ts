@@ -3,6 +3,7 @@ import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { AccessGate } from "./access_gate.ts";
 import { type AccessPolicy, loadAccessPolicy } from "./auth.ts";
+import { clientAddress, parseTrustedProxies } from "./client_address.ts";
 import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
@@ -76,6 +77,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
   const connections = new Set<WsConnection>();
   const clientSlots = new ClientSlots(config.maxStreamsPerClient);
+  const trustedProxies = parseTrustedProxies(config.trustedProxies);
   const bySession = new Map<StreamSession, WsConnection>();
   /** Uploaded files being decoded, and where their messages go. */
   const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
@@ -181,7 +183,11 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const handler = (req: Request, info: ConnectionInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
-    const client = info.remoteAddr.hostname;
+    const client = clientAddress(
+      info.remoteAddr.hostname,
+      req.headers.get("x-forwarded-for"),
+      trustedProxies,
+    );
     // Before anything else, upgrades included, and without reading the body; the demo's own
     // files need no token.
     const denied = gate.check(req, url, client, isStaticPath(url.pathname));

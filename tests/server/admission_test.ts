@@ -104,3 +104,26 @@ Deno.test("/v1/status and /metrics report the per-client cap and its refusals", 
   first.close();
   second.close();
 });
+
+Deno.test("behind a TRUSTED_PROXIES proxy clients are told apart by X-Forwarded-For; otherwise it is ignored", async () => {
+  const via = async (port: number, forwardedFor: string) =>
+    await handshakeFrom("127.0.0.1", port, "/ws", { "x-forwarded-for": forwardedFor });
+  {
+    await using srv = await startTestServer({
+      MAX_STREAMS_PER_CLIENT: "1",
+      TRUSTED_PROXIES: "127.0.0.1",
+    });
+    const a = await via(srv.server.port, "198.51.100.1");
+    const b = await via(srv.server.port, "198.51.100.2");
+    const a2 = await via(srv.server.port, "203.0.113.5, 198.51.100.1"); // a client's own entry first
+    assert.deepEqual([a.status, b.status, a2.status], [101, 101, 503]);
+    for (const h of [a, b, a2]) h.close();
+  }
+  {
+    await using srv = await startTestServer({ MAX_STREAMS_PER_CLIENT: "1" });
+    const a = await via(srv.server.port, "198.51.100.1");
+    const forged = await via(srv.server.port, "198.51.100.2");
+    assert.deepEqual([a.status, forged.status], [101, 503], "a forged header changes nothing");
+    for (const h of [a, forged]) h.close();
+  }
+});
