@@ -242,7 +242,7 @@ Deno.test({
 });
 
 /** A page on another origin (another port of loopback) that tries the server's WebSocket. */
-async function foreignSite(): Promise<{ origin: string; close(): Promise<void> }> {
+function foreignSite(): { origin: string; close(): Promise<void> } {
   const html = `<!doctype html><title>some other site</title><script>
     window.tryStream = (url) => new Promise((resolve) => {
       const ws = new WebSocket(url);
@@ -264,7 +264,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const site = await foreignSite();
+    const site = foreignSite();
     try {
       await withBrowser(null, async (newPage) => {
         const page = await newPage();
