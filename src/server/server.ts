@@ -8,9 +8,9 @@ import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
 import type { ServerMessage } from "./protocol.ts";
+import type { RefusalReason } from "./refusals.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
 import { handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
-import type { RefusalReason } from "./refusals.ts";
 import { closeCodeLabel } from "./wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
 
