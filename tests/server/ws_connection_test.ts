@@ -82,6 +82,14 @@ function setup(limits: Partial<ConnectionLimits> = {}) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 Deno.test("WsConnection drops partials but never finals for a client that stops reading", async () => {
   const { socket, session, conn } = setup();
   session.emit({ type: "partial", text: "a" });
@@ -146,11 +154,11 @@ Deno.test("WsConnection: keepalives and empty frames do not hold a stream open w
 });
 
 Deno.test("WsConnection: speech pending at the idle limit gets its final, then idle_timeout", async () => {
-  const { socket, session } = setup({ idleTimeoutMs: 150 });
+  // One idle period of 1 s is also the time the flush gets: ample for the test to answer it.
+  const { socket, session } = setup({ idleTimeoutMs: 1000 });
   socket.deliver(new Uint8Array([1, 2]).buffer);
   session.pending = true;
-  await sleep(250);
-  assert.deepEqual(session.received.at(-1), { kind: "eos" }, "flushed as an EOS would");
+  await waitFor(() => session.received.at(-1)?.kind === "eos", 5000, "the flush");
   assert.equal(socket.closedWith, null, "waits for the final");
   session.emit({ type: "final", text: "pending words" });
   assert.deepEqual(socket.messages().map((m) => m.type), ["final", "error"]);
@@ -160,13 +168,13 @@ Deno.test("WsConnection: speech pending at the idle limit gets its final, then i
 });
 
 Deno.test("WsConnection: a final that never comes after the idle flush does not hold the slot", async () => {
-  const { socket, session } = setup({ idleTimeoutMs: 100 });
+  const { socket, session } = setup({ idleTimeoutMs: 500 });
   session.pending = true;
-  await sleep(150);
-  assert.deepEqual(session.received.at(-1), { kind: "eos" });
+  await waitFor(() => session.received.at(-1)?.kind === "eos", 5000, "the flush");
   assert.equal(socket.closedWith, null);
-  await sleep(150);
+  await waitFor(() => socket.closedWith !== null, 5000, "the close");
   assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
+  assert.deepEqual(socket.messages().map((m) => m.type), ["error"]);
 });
 
 Deno.test("WsConnection answers a message flood with message_rate_exceeded", () => {
