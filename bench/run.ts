@@ -57,7 +57,14 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "serve"],
-    env: { HOST: "127.0.0.1", PORT: String(port), DEVICE: "cpu", ...env },
+    // Every bench stream comes from this one address: the per-client cap must not bind.
+    env: {
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DEVICE: "cpu",
+      MAX_STREAMS_PER_CLIENT: "100000",
+      ...env,
+    },
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -5,5 +5,11 @@ import { type ServerProcess, spawnServer } from "../src/bench/server_process.ts"
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 export function startServerProcess(knobs: Record<string, string>): Promise<ServerProcess> {
-  return spawnServer({ MODEL: `${ROOT}models/test/tiny-tdt`, DEVICE: "cpu", ...knobs });
+  // Every bench stream comes from this one address: the per-client cap must not bind.
+  return spawnServer({
+    MODEL: `${ROOT}models/test/tiny-tdt`,
+    DEVICE: "cpu",
+    MAX_STREAMS_PER_CLIENT: "100000",
+    ...knobs,
+  });
 }

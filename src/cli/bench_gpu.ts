@@ -174,6 +174,8 @@ async function benchGpu(args: string[]): Promise<number> {
       LEFT_CONTEXT_MS: String(knobs.LEFT_CONTEXT_MS),
       RIGHT_CONTEXT_MS: String(knobs.RIGHT_CONTEXT_MS),
       MAX_STREAMS: String(Math.max(live.maxStreams, 128)),
+      // Every bench stream comes from this one address.
+      MAX_STREAMS_PER_CLIENT: String(Math.max(live.maxStreams, 128)),
       // The bench client sends no token and no Origin: access control stays off.
       AUTH_TOKEN: "",
       AUTH_TOKEN_FILE: "",

@@ -6,6 +6,7 @@ import { locateModelFiles } from "../model/model_files.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
 import { Vocabulary } from "../model/vocabulary.ts";
 import { loadAccessPolicy } from "../server/auth.ts";
+import { parseTrustedProxies } from "../server/client_address.ts";
 import {
   applyModelDefaults,
   ConfigError,
@@ -54,10 +55,18 @@ export async function launchServer(
   const log = opts.quiet ? () => {} : opts.log ?? logLine;
   // Before the model loads: a bad token file should stop the server at once.
   const access = loadAccessPolicy(config);
+  const proxies = parseTrustedProxies(config.trustedProxies);
+  if (proxies.size > 0) {
+    log(`clients told apart by X-Forwarded-For from: ${[...proxies].join(", ")}`);
+  }
   if (access.tokens.length > 0) {
     log(`access: a token is required (${access.tokens.length} accepted)`);
   }
-  if (access.origins) log(`access: browser origins allowed: ${[...access.origins].join(", ")}`);
+  if (access.origins === "any") {
+    log("access: pages of any web origin may connect (ALLOWED_ORIGINS=*)");
+  } else if (access.origins.size > 0) {
+    log(`access: pages of these origins may connect too: ${[...access.origins].join(", ")}`);
+  }
   const bundled = config.model === null;
   const modelDir = config.model ?? defaultModelDir();
   if (bundled) {

@@ -1,16 +1,21 @@
 /**
- * Access control, off by default: bearer tokens (`AUTH_TOKEN`, `AUTH_TOKEN_FILE`) and an
- * allow-list of browser origins (`ALLOWED_ORIGINS`). Both are decided before any work: before
- * the WebSocket upgrade, before an upload is read. A token is never logged, echoed or put in a
+ * Access control: bearer tokens (`AUTH_TOKEN`, `AUTH_TOKEN_FILE`; off by default) and browser
+ * origins (a page of another origin is refused unless `ALLOWED_ORIGINS` lists it, so no web
+ * page a user visits can use their local server). Both are decided before any work: before the
+ * WebSocket upgrade, before an upload is read. A token is never logged, echoed or put in a
  * message; comparisons take the same time wherever the first differing byte is.
  */
 import { ConfigError } from "./config.ts";
+import type { RefusalReason } from "./refusals.ts";
 
 export interface AccessPolicy {
   /** Accepted tokens as UTF-8 bytes; empty = no token needed. */
   tokens: Uint8Array[];
-  /** Accepted `Origin` values (serialized origins); null = any origin. */
-  origins: ReadonlySet<string> | null;
+  /**
+   * `Origin` values (serialized origins) accepted besides the server's own, which always is;
+   * "any" = every origin (`ALLOWED_ORIGINS=*`).
+   */
+  origins: ReadonlySet<string> | "any";
 }
 
 /** Paths anyone may fetch: health checks for load balancers, which cannot hold a token. */
@@ -32,7 +37,7 @@ export function loadAccessPolicy(
 ): AccessPolicy {
   const tokens: string[] = [];
   if (knobs.authToken !== null && knobs.authToken !== "") {
-    checkToken(knobs.authToken, "AUTH_TOKEN");
+    checkTokenSyntax(knobs.authToken, "AUTH_TOKEN");
     tokens.push(knobs.authToken);
   }
   if (knobs.authTokenFile !== null && knobs.authTokenFile !== "") {
@@ -51,7 +56,7 @@ export function loadAccessPolicy(
     text.split(/\r?\n/).forEach((raw, i) => {
       const line = raw.trim();
       if (line === "" || line.startsWith("#")) return;
-      checkToken(line, `AUTH_TOKEN_FILE "${path}" line ${i + 1}`);
+      checkTokenSyntax(line, `AUTH_TOKEN_FILE "${path}" line ${i + 1}`);
       tokens.push(line);
     });
     if (tokens.length === before) {
@@ -67,7 +72,7 @@ export function loadAccessPolicy(
 }
 
 /** Tokens travel in a header and a query string: printable ASCII without spaces only. */
-function checkToken(token: string, where: string): void {
+function checkTokenSyntax(token: string, where: string): void {
   if (!/^[\x21-\x7e]+$/.test(token)) {
     throw new ConfigError(
       `${where}: a token must be printable ASCII without spaces or control characters (e.g. from \`openssl rand -hex 32\`); got one of ${token.length} characters that is not`,
@@ -75,13 +80,14 @@ function checkToken(token: string, where: string): void {
   }
 }
 
-function parseOrigins(value: string | null): ReadonlySet<string> | null {
-  if (value === null || value.trim() === "") return null;
+/** Unset: no origin but the server's own; `*` anywhere: any origin. */
+export function parseOrigins(value: string | null): ReadonlySet<string> | "any" {
   const origins = new Set<string>();
+  if (value === null) return origins;
   for (const raw of value.split(",")) {
     const entry = raw.trim();
     if (entry === "") continue;
-    if (entry === "*") return null;
+    if (entry === "*") return "any";
     let url: URL | null = null;
     try {
       url = new URL(entry);
@@ -98,7 +104,7 @@ function parseOrigins(value: string | null): ReadonlySet<string> | null {
     }
     origins.add(url!.origin);
   }
-  return origins.size > 0 ? origins : null;
+  return origins;
 }
 
 /**
@@ -117,10 +123,15 @@ export function timingSafeEqual(given: Uint8Array, expected: Uint8Array): boolea
 }
 
 export interface AccessRefusal {
-  status: 401 | 403;
-  /** For the refusal counters: `unauthorized` or `forbidden_origin`. */
-  reason: string;
+  status: 401 | 403 | 429;
+  /** For the refusal counters. */
+  reason: RefusalReason;
+  /** For the client. */
   message: string;
+  /** For the log: what was wrong, without the token. */
+  detail: string;
+  /** A credential was presented and was wrong: a guess, counted against the address. */
+  guess: boolean;
   headers: Record<string, string>;
 }
 
@@ -137,42 +148,90 @@ export function checkAccess(
   publicPath = false,
 ): AccessRefusal | null {
   if (OPEN_PATHS.has(url.pathname)) return null;
-  const origin = req.headers.get("origin");
-  // No Origin header: not a browser (or a same-origin navigation), which ALLOWED_ORIGINS is not
-  // about; tokens guard those.
-  if (policy.origins !== null && origin !== null && !policy.origins.has(normalizeOrigin(origin))) {
-    return {
-      status: 403,
-      reason: "forbidden_origin",
-      message: `Origin ${
-        JSON.stringify(origin.slice(0, 200))
-      } is not allowed here; the server's ALLOWED_ORIGINS lists the web origins that may connect`,
-      headers: {},
-    };
-  }
-  if (policy.tokens.length === 0 || publicPath) return null;
+  const forbidden = checkOrigin(policy, req, url);
+  if (forbidden) return forbidden;
+  if (!needsToken(policy, publicPath)) return null;
+  return checkToken(policy, req, url);
+}
 
+export function needsToken(policy: AccessPolicy, publicPath: boolean): boolean {
+  return policy.tokens.length > 0 && !publicPath;
+}
+
+/**
+ * A browser says which page a request comes from in `Origin`. No Origin: not a browser (or a
+ * same-origin navigation), which this is not about; tokens guard those.
+ */
+export function checkOrigin(policy: AccessPolicy, req: Request, url: URL): AccessRefusal | null {
+  const origin = req.headers.get("origin");
+  if (origin === null || policy.origins === "any") return null;
+  if (isSameOrigin(origin, req.headers.get("host") ?? url.host)) return null;
+  if (policy.origins.has(normalizeOrigin(origin))) return null;
+  const shown = JSON.stringify(origin.slice(0, 200));
+  return {
+    status: 403,
+    reason: "forbidden_origin",
+    message:
+      `Origin ${shown} is not allowed here: browsers may connect from this server's own pages and from the origins in its ALLOWED_ORIGINS`,
+    detail: `origin ${shown} not allowed`,
+    guess: false,
+    headers: {},
+  };
+}
+
+/**
+ * The page was served by this server: the same host and port as the request was sent to (the
+ * Host header), the scheme's default port filled in. The scheme itself cannot be compared: behind
+ * a TLS proxy the browser's is https and ours http.
+ */
+export function isSameOrigin(origin: string, host: string | null): boolean {
+  if (host === null || host === "") return false;
+  let page: URL;
+  let self: URL;
+  try {
+    page = new URL(origin);
+    self = new URL(`${page.protocol}//${host}`);
+  } catch {
+    return false;
+  }
+  if (page.protocol !== "http:" && page.protocol !== "https:") return false;
+  // A Host header that is more than host[:port] (a path, user info) matches nothing.
+  if (self.username !== "" || self.password !== "" || self.pathname !== "/") return false;
+  if (self.search !== "" || self.hash !== "") return false;
+  return page.origin === self.origin;
+}
+
+/** Null for a valid token, else the 401 to answer. */
+export function checkToken(policy: AccessPolicy, req: Request, url: URL): AccessRefusal | null {
   const header = req.headers.get("authorization");
   const query = url.searchParams.getAll("token");
-  const unauthorized = (message: string, error?: string): AccessRefusal => ({
+  const unauthorized = (message: string, detail: string, error?: string): AccessRefusal => ({
     status: 401,
     reason: "unauthorized",
     message,
+    detail,
+    guess: error !== undefined,
     headers: { "www-authenticate": error ? `${REALM}, error="${error}"` : REALM },
   });
   let given: string;
   if (header !== null && query.length > 0) {
     return unauthorized(
       "Send the token once: in Authorization: Bearer <token> or in ?token=<token>, not both",
+      "token sent twice",
       "invalid_request",
     );
   } else if (query.length > 1) {
-    return unauthorized("Send one ?token= parameter, not several", "invalid_request");
+    return unauthorized(
+      "Send one ?token= parameter, not several",
+      "several tokens",
+      "invalid_request",
+    );
   } else if (header !== null) {
     const m = /^Bearer +([^ ]+) *$/i.exec(header);
     if (!m) {
       return unauthorized(
         'The Authorization header must be "Bearer <token>"',
+        "malformed Authorization header",
         "invalid_request",
       );
     }
@@ -182,13 +241,14 @@ export function checkAccess(
   } else {
     return unauthorized(
       "This server needs a token: send Authorization: Bearer <token> (or ?token=<token> from a browser)",
+      "no token",
     );
   }
   const bytes = new TextEncoder().encode(given);
   let ok = false;
   // Every token is compared, so the time does not tell which one (or whether one) matched.
   for (const t of policy.tokens) ok = timingSafeEqual(bytes, t) || ok;
-  return ok ? null : unauthorized("The token is not valid", "invalid_token");
+  return ok ? null : unauthorized("The token is not valid", "wrong token", "invalid_token");
 }
 
 /** `Origin` as a browser serializes it; anything unparsable (e.g. "null") matches nothing. */

@@ -23,6 +23,7 @@ export interface ServerConfig {
   warmupBatch: number;
   maxInflightSteps: number;
   maxStreams: number;
+  maxStreamsPerClient: number;
   maxFrameBytes: number;
   maxTextBytes: number;
   maxBacklogS: number;
@@ -48,6 +49,8 @@ export interface ServerConfig {
   authToken: string | null;
   authTokenFile: string | null;
   allowedOrigins: string | null;
+  authMaxFailures: number;
+  trustedProxies: string | null;
 }
 
 type Kind = "int" | "string" | "enum";
@@ -84,11 +87,12 @@ export const KNOBS: readonly Knob[] = [
   { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
+  { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy, set TRUSTED_PROXIES or every client counts as the proxy)" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },
   { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
   { env: "MAX_BACKLOG_S", key: "maxBacklogS", kind: "int", default: 120, min: 1, max: 3600, help: "seconds of audio waiting for the decoder (→ rate_exceeded)" },
   { env: "MAX_MESSAGES_PER_S", key: "maxMessagesPerS", kind: "int", default: 1000, min: 1, max: 1_000_000, help: "messages per second per stream (→ message_rate_exceeded)" },
-  { env: "IDLE_TIMEOUT_S", key: "idleTimeoutS", kind: "int", default: 30, min: 1, max: 86_400, help: "seconds without audio or keepalive (→ idle_timeout)" },
+  { env: "IDLE_TIMEOUT_S", key: "idleTimeoutS", kind: "int", default: 30, min: 1, max: 86_400, help: "seconds without audio; keepalive messages do not count (→ pending speech gets its final, then idle_timeout)" },
   { env: "SESSION_MAX_S", key: "sessionMaxS", kind: "int", default: 10_800, min: 1, max: 604_800, help: "longest connection (→ final, then session_timeout)" },
   { env: "SLOW_CONSUMER_BYTES", key: "slowConsumerBytes", kind: "int", default: 1_048_576, min: 1024, max: 1 << 30, help: "unsent bytes before partials are dropped" },
   { env: "SLOW_CONSUMER_S", key: "slowConsumerS", kind: "int", default: 10, min: 1, max: 3600, help: "seconds over that mark before closing (→ slow_consumer)" },
@@ -107,7 +111,9 @@ export const KNOBS: readonly Knob[] = [
   { env: "KEEPALIVE_TIMEOUT_S", key: "keepAliveTimeoutS", kind: "int", default: 5, min: 1, max: 3600, help: "an idle kept-alive HTTP connection is closed after this long" },
   { env: "AUTH_TOKEN", key: "authToken", kind: "string", default: null, help: "token required on every route but /status, /ready and the demo page (unset: no auth); prefer the env var to the flag, which ps shows" },
   { env: "AUTH_TOKEN_FILE", key: "authTokenFile", kind: "string", default: null, help: "file of accepted tokens, one per line (# comments skipped), read at start" },
-  { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of web origins browsers may connect from, e.g. https://app.example.com (others: 403; unset: any)" },
+  { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of other web origins browsers may connect from, e.g. https://app.example.com, or * for any (unset: only this server's own pages; others get 403)" },
+  { env: "AUTH_MAX_FAILURES", key: "authMaxFailures", kind: "int", default: 10, min: 1, max: 1_000_000, help: "wrong tokens per client address per minute; then 429 with Retry-After, tokens not even compared, until the minute ends" },
+  { env: "TRUSTED_PROXIES", key: "trustedProxies", kind: "string", default: null, help: "comma list of proxy IP addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client, for the per-client limits (unset: the connection's address)" },
   { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, SIGINT or SIGHUP: finals flushed, requests answered 503, exit within this (0; 1 if cut off)" },
 ];
 

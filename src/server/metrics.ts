@@ -9,7 +9,8 @@ import type { BatchReport } from "../stream/batch_scheduler.ts";
 import type { StepReport, StreamObserver } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { DROP_REASONS } from "../net/drop_reasons.ts";
-import { WIRE_ERRORS } from "./wire_errors.ts";
+import { REFUSAL_REASONS } from "./refusals.ts";
+import { CLOSE_CODE_LABELS, OTHER_CLOSE_CODE, WIRE_ERRORS } from "./wire_errors.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -79,6 +80,12 @@ abstract class Family {
   abstract samples(): string;
 }
 
+/**
+ * The only values a label may take. A label fed from anything a client sends (a close code, a
+ * reason) must have one, so no client can add series; values outside it are a bug and throw.
+ */
+export type LabelValues = Readonly<Record<string, readonly string[]>>;
+
 /** A value per label set; `Counter` only goes up, `Gauge` is set. */
 class Scalar extends Family {
   readonly type: "counter" | "gauge";
@@ -86,6 +93,7 @@ class Scalar extends Family {
   /** A gauge read at scrape time instead of set (e.g. open streams); labelled, a value per label
    * set. */
   #read?: GaugeReader;
+  #allowed?: LabelValues;
 
   constructor(
     type: "counter" | "gauge",
@@ -93,19 +101,37 @@ class Scalar extends Family {
     help: string,
     labelNames: readonly string[],
     read?: GaugeReader,
+    allowed?: LabelValues,
   ) {
     super(name, help, labelNames);
     this.type = type;
     this.#read = read;
+    this.#allowed = allowed;
     // An unlabelled series exists from the start: a counter at 0 is information, a gap is not.
     if (labelNames.length === 0 && !read) this.#slot({});
+    // So does every series of a single closed label.
+    if (labelNames.length === 1 && allowed?.[labelNames[0]]) {
+      for (const v of allowed[labelNames[0]]) this.#slot({ [labelNames[0]]: v });
+    }
   }
 
   #slot(labels: Labels) {
     const values = this.key(labels);
     const k = JSON.stringify(values);
     let slot = this.#values.get(k);
-    if (!slot) this.#values.set(k, slot = { labels: values, value: 0 });
+    if (!slot) {
+      this.labelNames.forEach((n, i) => {
+        const allowed = this.#allowed?.[n];
+        if (allowed && !allowed.includes(values[i])) {
+          throw new RangeError(
+            `metric ${this.name}: label ${n} cannot be "${values[i]}" (one of ${
+              allowed.join(", ")
+            })`,
+          );
+        }
+      });
+      this.#values.set(k, slot = { labels: values, value: 0 });
+    }
     return slot;
   }
 
@@ -210,8 +236,8 @@ export class MetricRegistry {
     return f;
   }
 
-  counter(name: string, help: string, labelNames: string[] = []): Counter {
-    return this.#add(new Scalar("counter", name, help, labelNames));
+  counter(name: string, help: string, labelNames: string[] = [], allowed?: LabelValues): Counter {
+    return this.#add(new Scalar("counter", name, help, labelNames, undefined, allowed));
   }
 
   gauge(name: string, help: string, labelNames: string[] = [], read?: GaugeReader): Gauge {
@@ -259,6 +285,7 @@ export interface ModelInfo {
 }
 
 /** Where a decoded step came from: a WebSocket stream, or an uploaded file. */
+/** Set by the server, never by a client. */
 export type StepSource = "stream" | "upload";
 
 export interface LiveGauges {
@@ -328,13 +355,14 @@ export class ServerMetrics {
       "parakeet_refused_total",
       "Requests refused before any work started (WebSocket upgrades, uploads, auth), by reason",
       ["reason"],
+      { reason: REFUSAL_REASONS },
     );
     this.connectionDrops = r.counter(
       "parakeet_connection_drops_total",
       "Connections the HTTP layer refused (caps: 503) or closed itself (timeouts, malformed requests, dead WebSocket peers, accept errors), by reason",
       ["reason"],
+      { reason: DROP_REASONS },
     );
-    for (const reason of DROP_REASONS) this.connectionDrops.inc(0, { reason });
     if (live.openConnections) {
       r.gauge(
         "parakeet_open_connections",
@@ -401,12 +429,13 @@ export class ServerMetrics {
       "parakeet_errors_total",
       "Error messages sent to clients, by wire error code (src/server/wire_errors.ts)",
       ["code"],
+      { code: Object.keys(WIRE_ERRORS) },
     );
-    for (const code of Object.keys(WIRE_ERRORS)) this.errors.inc(0, { code });
     this.closes = r.counter(
       "parakeet_ws_closes_total",
-      "WebSocket connections closed, by close code (1000 normal, 1001 shutdown, 1006 abrupt, 1008 policy, 1009 too large, 1011 model failure)",
+      `WebSocket connections closed, by close code (1000 normal, 1001 shutdown, 1005 no code, 1006 abrupt, 1008 policy, 1009 too large, 1011 model failure, 1013 overloaded; any other code a client sends: ${OTHER_CLOSE_CODE})`,
       ["code"],
+      { code: [...CLOSE_CODE_LABELS, OTHER_CLOSE_CODE] },
     );
     this.droppedPartials = r.counter(
       "parakeet_dropped_partials_total",

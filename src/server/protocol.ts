@@ -4,7 +4,8 @@ import type { WireErrorCode } from "./wire_errors.ts";
 /**
  * The WebSocket protocol, defined once. Client → server: binary PCM16 LE mono 16 kHz audio in
  * any size, and the control frames `__CTRL__:EOS` / `__CTRL__:RESET` as binary or text. As an
- * extension, text frames may also carry JSON `{"type":"eos"|"reset"|"keepalive"}`.
+ * extension, text frames may also carry JSON `{"type":"eos"|"reset"|"keepalive"}`; a keepalive is
+ * accepted and does nothing (it does not hold an idle stream open: only audio does).
  * Server → client: JSON text frames (`partial`, `final`, `error`).
  */
 export type ClientMessage =

@@ -7,13 +7,18 @@ import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
-import { type AccessPolicy, checkAccess, loadAccessPolicy } from "./auth.ts";
+import { AccessGate } from "./access_gate.ts";
+import { type AccessPolicy, loadAccessPolicy } from "./auth.ts";
+import { clientAddress, parseTrustedProxies } from "./client_address.ts";
+import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
 import type { ServerMessage } from "./protocol.ts";
+import type { RefusalReason } from "./refusals.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
 import { apiError, handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { UploadSlots } from "./upload_slots.ts";
+import { closeCodeLabel } from "./wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
@@ -35,6 +40,11 @@ export interface ServerDeps {
   signal?: AbortSignal;
   /** Tokens and origins (default: from the config's AUTH_TOKEN, AUTH_TOKEN_FILE, ALLOWED_ORIGINS). */
   access?: AccessPolicy;
+}
+
+/** What the HTTP layer tells the handler about the connection a request came on. */
+export interface ConnectionInfo {
+  remoteAddr: { hostname: string };
 }
 
 export interface RunningServer {
@@ -63,7 +73,7 @@ export interface PendingWork {
 export interface ServerStats {
   openStreams: number;
   streamsTotal: number;
-  refused: Record<string, number>;
+  refused: Partial<Record<RefusalReason, number>>;
   batches: number;
   batchFailures: number;
   closesByCode: Record<string, number>;
@@ -92,6 +102,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxInflight: config.maxInflightSteps,
   });
   const connections = new Set<WsConnection>();
+  const clientSlots = new ClientSlots(config.maxStreamsPerClient);
+  const trustedProxies = parseTrustedProxies(config.trustedProxies);
   const bySession = new Map<StreamSession, WsConnection>();
   /** Uploaded files being decoded, and where their messages go. */
   const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
@@ -169,8 +181,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
 
   const access = deps.access ?? loadAccessPolicy(config);
+  const gate = new AccessGate(access, { maxFailures: config.authMaxFailures, log });
   const refuse = (
-    reason: string,
+    reason: RefusalReason,
     status: number,
     message: string,
     headers: Record<string, string> = {},
@@ -186,7 +199,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const statusBody = () => ({
     status: draining ? "draining" : "ok",
     version: VERSION,
-    model: deps.model,
+    // Where files are is for the operator: only a caller with a token (there is none to present
+    // without AUTH_TOKEN) sees the full path, everyone else the directory's name.
+    model: access.tokens.length > 0 ? deps.model : { ...deps.model, dir: baseName(deps.model.dir) },
     streams: { open: connections.size, capacity: config.maxStreams, total: stats.streamsTotal },
     // running: slots held (body arriving, decoding or transcribing); transcribing: in inference.
     uploads: {
@@ -203,6 +218,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       MAX_BATCH: config.maxBatch,
       MAX_INFLIGHT_STEPS: config.maxInflightSteps,
       MAX_STREAMS: config.maxStreams,
+      MAX_STREAMS_PER_CLIENT: config.maxStreamsPerClient,
       MAX_FRAME_BYTES: config.maxFrameBytes,
       MAX_BACKLOG_S: config.maxBacklogS,
       IDLE_TIMEOUT_S: config.idleTimeoutS,
@@ -216,10 +232,16 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
   });
 
-  const handler = (req: Request, _info: ServeInfo): Response | Promise<Response> => {
+  const handler = (req: Request, info: ServeInfo): Response | Promise<Response> => {
     const url = new URL(req.url);
-    // Before anything else, upgrades included; the demo's own files need no token.
-    const denied = checkAccess(access, req, url, isStaticPath(url.pathname));
+    const client = clientAddress(
+      info.remoteAddr.hostname,
+      req.headers.get("x-forwarded-for"),
+      trustedProxies,
+    );
+    // Before anything else, upgrades included, and without reading the body; the demo's own
+    // files need no token.
+    const denied = gate.check(req, url, client, isStaticPath(url.pathname));
     if (denied) return refuse(denied.reason, denied.status, denied.message, denied.headers);
     if (url.pathname === "/status" && req.method === "GET") {
       return new Response("ok", { headers: { "content-type": "text/plain" } });
@@ -245,7 +267,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     if (url.pathname === "/v1/audio/transcriptions") {
       // Refusals here speak OpenAI's error JSON, like the rest of the route.
-      const refuseUpload = (reason: string, code: string, message: string) => {
+      const refuseUpload = (reason: RefusalReason, code: string, message: string) => {
         stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
         metrics.refused.inc(1, { reason });
         return apiError(503, code, message, { "retry-after": "5" });
@@ -268,6 +290,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         return refuse("not_websocket", 426, "This endpoint speaks WebSocket only");
       }
       if (draining) return refuse("shutting_down", 503, "The server is shutting down");
+      if (clientSlots.held(client) >= config.maxStreamsPerClient) {
+        return refuse(
+          "client_streams",
+          503,
+          `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
+        );
+      }
       if (connections.size >= config.maxStreams) {
         return refuse(
           "capacity",
@@ -294,6 +323,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         return refuse("bad_handshake", 400, `Bad WebSocket handshake: ${upgrade.reason}`);
       }
       const { socket, response } = upgrade;
+      // Taken only once the upgrade is sure to go ahead (checked above, nothing awaited since).
+      clientSlots.tryAcquire(client);
       const id = nextId++;
       const conn = new WsConnection(
         socket,
@@ -317,6 +348,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           wake: () => scheduler.wake(),
           release: (c) => {
             connections.delete(c);
+            clientSlots.release(client);
             bySession.delete(c.session);
             scheduler.remove(c.session);
             stats.openStreams = connections.size;
@@ -333,7 +365,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       metrics.streamsTotal.inc();
       stats.openStreams = connections.size;
       socket.addEventListener("close", (e) => {
-        const key = String((e as CloseEvent).code);
+        // The client picks the code: an unlisted one is counted as "other", not as itself.
+        const key = closeCodeLabel((e as CloseEvent).code);
         stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
         metrics.closes.inc(1, { code: key });
       });
@@ -436,4 +469,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       batches: scheduler.inflight,
     }),
   });
+}
+
+/** The last component of a path: a directory's name without where it is. */
+function baseName(path: string): string {
+  return path.replace(/[/\\]+$/, "").split(/[/\\]/).pop() || path;
 }

@@ -11,7 +11,10 @@ export const WIRE_ERRORS = {
   rate_exceeded: { close: 1008 },
   /** Too many messages per second (empty or tiny frames included). */
   message_rate_exceeded: { close: 1008 },
-  /** No audio (nor keepalive) for the inactivity limit. */
+  /**
+   * No audio for the inactivity limit (keepalive messages do not count: a stream slot is for
+   * audio); pending speech gets its final first.
+   */
   idle_timeout: { close: 1008 },
   /** The session reached its maximum length; the final was flushed first. */
   session_timeout: { close: 1008 },
@@ -29,4 +32,26 @@ export type WireErrorCode = keyof typeof WIRE_ERRORS;
 
 export function closeCodeFor(code: WireErrorCode): number | null {
   return WIRE_ERRORS[code].close;
+}
+
+/**
+ * Close codes a client may also choose (RFC 6455 standard ones: normal, going away, no status,
+ * abnormal) besides those our errors use. Metrics report these by number; any other code a
+ * client sends is counted as "other", so clients cannot grow the number of series.
+ */
+const STANDARD_CLOSE_CODES = [1000, 1001, 1005, 1006] as const;
+
+export const CLOSE_CODE_LABELS: readonly string[] = [
+  ...new Set<number>([
+    ...STANDARD_CLOSE_CODES,
+    ...Object.values(WIRE_ERRORS).flatMap((e) => e.close === null ? [] : [e.close]),
+  ]),
+].sort((a, b) => a - b).map(String);
+
+export const OTHER_CLOSE_CODE = "other";
+
+/** The metric label for a close code: its number when listed above, else "other". */
+export function closeCodeLabel(code: number): string {
+  const label = String(code);
+  return CLOSE_CODE_LABELS.includes(label) ? label : OTHER_CLOSE_CODE;
 }

@@ -48,6 +48,11 @@ export interface StreamSocket {
   close(code?: number, reason?: string): void;
 }
 
+/** A timer this much past due means the event loop stalled, not that time passed idle. */
+const IDLE_STALL_SLACK_MS = 1000;
+/** After such a stall, how long the idle timer waits for the audio that queued meanwhile. */
+const IDLE_STALL_GRACE_MS = 1000;
+
 /**
  * One WebSocket and its stream: receive and send paths, limits, and timers. Every way a
  * connection can end (client close, error, our close, a peer that never answers it, a deadline)
@@ -118,7 +123,9 @@ export class WsConnection {
       return;
     }
     const m = parsed.message;
-    if ((m.kind === "audio" && m.bytes.length > 0) || m.kind === "keepalive") this.#armIdle();
+    // Only audio keeps a stream slot: a client sending nothing but keepalives (or empty frames)
+    // would hold one for the whole session cap.
+    if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();
     const violation = this.session.receive(m);
     if (violation) {
       this.fail(violation.code, violation.message);
@@ -142,7 +149,12 @@ export class WsConnection {
     }
     this.#socket.send(encodeServerMessage(message));
     if (message.type === "final" && this.#endAfterFinal) {
-      this.fail(this.#endAfterFinal, endMessage(this.#endAfterFinal));
+      this.fail(
+        this.#endAfterFinal,
+        this.#endAfterFinal === "idle_timeout"
+          ? this.#idleMessage(true)
+          : endMessage(this.#endAfterFinal),
+      );
     }
   }
 
@@ -165,16 +177,38 @@ export class WsConnection {
     }, Math.min(1000, this.#limits.slowConsumerMs));
   }
 
-  #armIdle(): void {
+  #armIdle(delayMs = this.#limits.idleTimeoutMs): void {
     clearTimeout(this.#idleTimer);
+    const due = performance.now() + delayMs;
     this.#idleTimer = setTimeout(() => {
-      this.fail(
-        "idle_timeout",
-        `Closing: no audio for ${
-          this.#limits.idleTimeoutMs / 1000
-        } s (send audio or {"type":"keepalive"})`,
-      );
-    }, this.#limits.idleTimeoutMs);
+      // Fired late: the event loop was blocked, and audio the client sent meanwhile may still be
+      // unread. A stall of the server's own is never the client's silence: look again shortly.
+      if (performance.now() - due > IDLE_STALL_SLACK_MS) this.#armIdle(IDLE_STALL_GRACE_MS);
+      else this.#idle();
+    }, delayMs);
+  }
+
+  /**
+   * No audio for the idle limit. Speech already received is not thrown away: it is flushed as
+   * an EOS would and its final sent before the close. A final that does not come within one
+   * more idle period (a stuck model) does not hold the slot either.
+   */
+  #idle(): void {
+    if (!this.session.pending) {
+      this.fail("idle_timeout", this.#idleMessage(false));
+      return;
+    }
+    this.#hooks.log(`stream ${this.session.id}: no audio for a while, flushing the final`);
+    this.endAfterFinal("idle_timeout");
+    this.#idleTimer = setTimeout(
+      () => this.fail("idle_timeout", this.#idleMessage(false)),
+      this.#limits.idleTimeoutMs,
+    );
+  }
+
+  #idleMessage(afterFinal: boolean): string {
+    return `Closing: no audio for ${this.#limits.idleTimeoutMs / 1000} s` +
+      (afterFinal ? "; the final above is complete" : "");
   }
 
   /** Flushes the current utterance (as EOS would), then ends with `code` once its final is out. */

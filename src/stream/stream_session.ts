@@ -91,6 +91,11 @@ export class StreamSession {
     return this.#utterances.reduce((n, u) => n + u.backlogFrames, 0);
   }
 
+  /** Audio received (or an EOS) whose final has not been sent yet. */
+  get pending(): boolean {
+    return this.#utterances.length > 0;
+  }
+
   get busy(): boolean {
     return this.#utterances[0]?.inFlight ?? false;
   }

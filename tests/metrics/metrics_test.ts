@@ -12,7 +12,8 @@ import {
   SlidingSum,
 } from "../../src/server/metrics.ts";
 import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
-import { startTestServer, streamAudio } from "../server/harness.ts";
+import { connect, startTestServer, streamAudio } from "../server/harness.ts";
+import { CLOSE_CODE_LABELS, closeCodeLabel, WIRE_ERRORS } from "../../src/server/wire_errors.ts";
 import { parseExposition, parserAvailable, sampleValue, SKIP_MESSAGE } from "./prometheus.ts";
 
 const canParse = parserAvailable();
@@ -221,12 +222,79 @@ Deno.test({
       { dir: '/models/we"ird\\dir\nname/', device: "cpu", precision: "int8", ortVersion: "1.30" },
       { openStreams: () => 2, openUploads: () => 0, inflightBatches: () => 1 },
     );
-    m.refused.inc(1, { reason: 'a,b="c"' });
+    // The server's own label sets are closed (see below); an open one carries the hostile value.
+    m.registry.counter("hostile_total", "An open label", ["reason"]).inc(1, { reason: 'a,b="c"' });
     const f = await parseExposition(m.render());
     assert.equal(f["parakeet_model_info"].samples[0].labels.model, 'we"ird\\dir\nname');
-    assert.equal(sampleValue(f, "parakeet_refused_total", { reason: 'a,b="c"' }), 1);
+    assert.equal(sampleValue(f, "hostile_total", { reason: 'a,b="c"' }), 1);
     assert.equal(sampleValue(f, "parakeet_open_streams"), 2);
   },
+});
+
+Deno.test("closed labels: values outside the set throw; every allowed series starts at 0", () => {
+  const r = new MetricRegistry();
+  const c = r.counter("closed_total", "Closed", ["code"], { code: ["a", "b"] });
+  assert.match(r.render(), /closed_total\{code="a"\} 0\nclosed_total\{code="b"\} 0\n/);
+  c.inc(2, { code: "b" });
+  assert.equal(c.get({ code: "b" }), 2);
+  assert.throws(() => c.inc(1, { code: "c" }), /label code cannot be "c" \(one of a, b\)/);
+});
+
+Deno.test('client-chosen close codes fold into one "other" label; ours keep their number', () => {
+  assert.deepEqual(CLOSE_CODE_LABELS, [
+    "1000",
+    "1001",
+    "1005",
+    "1006",
+    "1008",
+    "1009",
+    "1011",
+    "1013",
+  ]);
+  for (const code of Object.values(WIRE_ERRORS).map((e) => e.close)) {
+    if (code !== null) assert.equal(closeCodeLabel(code), String(code));
+  }
+  for (const code of [1002, 1003, 1007, 1010, 1012, 3000, 4999, 0, -1, 65535]) {
+    assert.equal(closeCodeLabel(code), "other", String(code));
+  }
+  const m = new ServerMetrics(
+    { dir: "/m", device: "cpu", precision: "fp32", ortVersion: "1" },
+    { openStreams: () => 0, openUploads: () => 0, inflightBatches: () => 0 },
+  );
+  const before = m.render().split("\n").length;
+  for (let code = 3000; code < 3500; code++) m.closes.inc(1, { code: closeCodeLabel(code) });
+  assert.equal(m.closes.get({ code: "other" }), 500);
+  assert.equal(m.render().split("\n").length, before, "500 codes, no new series");
+  assert.throws(() => m.refused.inc(1, { reason: "made_up" }), /cannot be "made_up"/);
+  assert.throws(() => m.errors.inc(1, { code: "made_up" }), /cannot be "made_up"/);
+});
+
+Deno.test("500 distinct close codes from clients add no series to /metrics", async () => {
+  // Every socket here is from one address: its cap is not what this test is about.
+  await using srv = await startTestServer({ MAX_STREAMS_PER_CLIENT: "1000" });
+  const scrape = async () => await (await fetch(`${srv.http}/metrics`)).text();
+  const closeSeries = (text: string) =>
+    text.split("\n").filter((l) => l.startsWith("parakeet_ws_closes_total{"));
+  const before = closeSeries(await scrape());
+  for (let batch = 0; batch < 500; batch += 25) {
+    await Promise.all(Array.from({ length: 25 }, async (_, i) => {
+      const ws = await connect(srv.url);
+      const closed = new Promise((r) => ws.onclose = r);
+      ws.close(3000 + batch + i);
+      await closed;
+    }));
+  }
+  // The server counts a close when it sees it; wait for the last ones.
+  const deadline = Date.now() + 5000;
+  let after = closeSeries(await scrape());
+  while (!after.includes('parakeet_ws_closes_total{code="other"} 500') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = closeSeries(await scrape());
+  }
+  assert.ok(after.includes('parakeet_ws_closes_total{code="other"} 500'), after.join("\n"));
+  assert.equal(after.length, before.length, after.join("\n"));
+  assert.equal(after.length, CLOSE_CODE_LABELS.length + 1);
+  assert.deepEqual(Object.keys(srv.server.stats().closesByCode), ["other"]);
 });
 
 Deno.test("GET /metrics answers only GET; other methods fall through to 404", async () => {

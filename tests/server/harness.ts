@@ -23,6 +23,8 @@ export async function startTestServer(
     MODEL: TINY_MODEL,
     DEVICE: "cpu",
     MAX_MESSAGES_PER_S: "1000000",
+    // Every test client has the same address; tests of the per-client cap set it themselves.
+    MAX_STREAMS_PER_CLIENT: "100000",
     ...knobs,
   });
   const { server, engine } = await launchServer(config, { quiet: true, wrapRunner });

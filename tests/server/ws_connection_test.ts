@@ -40,6 +40,8 @@ class FakeSession {
   id = 1;
   received: ClientMessage[] = [];
   closed = false;
+  /** Speech waiting for its final. */
+  pending = false;
   emit!: (m: ServerMessage) => void;
   receive(m: ClientMessage) {
     this.received.push(m);
@@ -80,6 +82,14 @@ function setup(limits: Partial<ConnectionLimits> = {}) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 Deno.test("WsConnection drops partials but never finals for a client that stops reading", async () => {
   const { socket, session, conn } = setup();
   session.emit({ type: "partial", text: "a" });
@@ -118,16 +128,65 @@ Deno.test("WsConnection releases a peer that never answers the close within the 
   assert.equal(released(), 1, "release runs once whatever fires later");
 });
 
-Deno.test("WsConnection closes an idle stream with idle_timeout; audio and keepalive reset it", async () => {
+Deno.test("WsConnection closes an idle stream with idle_timeout; audio resets it", async () => {
   const { socket } = setup({ idleTimeoutMs: 200 });
   for (let i = 0; i < 3; i++) {
     await sleep(120);
-    socket.deliver(i === 1 ? '{"type":"keepalive"}' : new Uint8Array([1, 2]).buffer);
+    socket.deliver(new Uint8Array([1, 2]).buffer);
   }
   assert.equal(socket.closedWith, null);
   await sleep(300);
   assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
   assert.match(socket.messages().at(-1)?.message ?? "", /no audio for 0\.2 s/);
+});
+
+Deno.test("WsConnection: a stall of the server's event loop is not taken for the client's silence", async () => {
+  const { socket } = setup({ idleTimeoutMs: 200 });
+  // Audio the client sent during the stall, read only after it (after the idle timer is due).
+  setTimeout(() => socket.deliver(new Uint8Array([1, 2]).buffer), 250);
+  const until = performance.now() + 2000;
+  while (performance.now() < until) { /* the event loop is blocked */ }
+  await sleep(100);
+  assert.equal(socket.closedWith, null, "still open once the queued audio is read");
+  await sleep(500);
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"], "then idle as usual");
+});
+
+Deno.test("WsConnection: keepalives and empty frames do not hold a stream open without audio", async () => {
+  const { socket } = setup({ idleTimeoutMs: 200 });
+  const t0 = Date.now();
+  while (socket.closedWith === null && Date.now() - t0 < 3000) {
+    socket.deliver('{"type":"keepalive"}');
+    socket.deliver(new ArrayBuffer(0));
+    await sleep(40);
+  }
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
+  assert.ok(Date.now() - t0 < 1500, `closed after ${Date.now() - t0} ms`);
+  assert.deepEqual(socket.messages().map((m) => m.type), ["error"], "nothing to flush: no final");
+});
+
+Deno.test("WsConnection: speech pending at the idle limit gets its final, then idle_timeout", async () => {
+  // One idle period of 1 s is also the time the flush gets: ample for the test to answer it.
+  const { socket, session } = setup({ idleTimeoutMs: 1000 });
+  socket.deliver(new Uint8Array([1, 2]).buffer);
+  session.pending = true;
+  await waitFor(() => session.received.at(-1)?.kind === "eos", 5000, "the flush");
+  assert.equal(socket.closedWith, null, "waits for the final");
+  session.emit({ type: "final", text: "pending words" });
+  assert.deepEqual(socket.messages().map((m) => m.type), ["final", "error"]);
+  assert.equal(socket.messages()[1].code, "idle_timeout");
+  assert.match(socket.messages()[1].message ?? "", /the final above is complete/);
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
+});
+
+Deno.test("WsConnection: a final that never comes after the idle flush does not hold the slot", async () => {
+  const { socket, session } = setup({ idleTimeoutMs: 500 });
+  session.pending = true;
+  await waitFor(() => session.received.at(-1)?.kind === "eos", 5000, "the flush");
+  assert.equal(socket.closedWith, null);
+  await waitFor(() => socket.closedWith !== null, 5000, "the close");
+  assert.deepEqual(socket.closedWith, [1008, "idle_timeout"]);
+  assert.deepEqual(socket.messages().map((m) => m.type), ["error"]);
 });
 
 Deno.test("WsConnection answers a message flood with message_rate_exceeded", () => {

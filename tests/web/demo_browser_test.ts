@@ -240,3 +240,51 @@ Deno.test({
     });
   },
 });
+
+/** A page on another origin (another port of loopback) that tries the server's WebSocket. */
+function foreignSite(): { origin: string; close(): Promise<void> } {
+  const html = `<!doctype html><title>some other site</title><script>
+    window.tryStream = (url) => new Promise((resolve) => {
+      const ws = new WebSocket(url);
+      ws.onopen = () => { ws.close(); resolve("open"); };
+      ws.onerror = () => resolve("refused");
+    });
+  </script>`;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(html, { headers: { "content-type": "text/html" } }),
+  );
+  return { origin: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+Deno.test({
+  name:
+    "Chromium: a page of another origin cannot open the server's WebSocket unless ALLOWED_ORIGINS lists it",
+  ignore: !chromiumInstalled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const site = foreignSite();
+    try {
+      await withBrowser(null, async (newPage) => {
+        const page = await newPage();
+        await page.goto(`${site.origin}/`);
+        {
+          // The default: the user's local server, no token, visited by a page of another site.
+          await using srv = await startTestServer();
+          assert.equal(await page.evaluate((u: string) => tryStream(u), srv.url), "refused");
+          assert.equal(srv.server.stats().refused.forbidden_origin, 1);
+          assert.equal(srv.server.stats().streamsTotal, 0);
+        }
+        {
+          await using srv = await startTestServer({ ALLOWED_ORIGINS: site.origin });
+          assert.equal(await page.evaluate((u: string) => tryStream(u), srv.url), "open");
+        }
+      });
+    } finally {
+      await site.close();
+    }
+  },
+});
+
+declare function tryStream(url: string): Promise<string>;
