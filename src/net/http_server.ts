@@ -491,8 +491,11 @@ class HttpConnection {
     // A body the handler left unread (it may be mid-upload) ends the connection after the
     // answer; the linger below lets the client read that answer.
     const reusable = bodyState.end === "none" || bodyState.end === "complete";
-    const keepAlive = reusable && wantsKeepAlive(head.minor, headers) && !this.#server.closing &&
-      !abort.signal.aborted;
+    // A handler ends the connection after its answer with `Connection: close` (an auth refusal:
+    // the client is answered, and whatever it sends next is not read).
+    const handlerCloses = /\bclose\b/i.test(res.headers.get("connection") ?? "");
+    const keepAlive = reusable && !handlerCloses && wantsKeepAlive(head.minor, headers) &&
+      !this.#server.closing && !abort.signal.aborted;
     this.#state = "responding";
     this.#responseStarted = true;
     await this.#respond(res, head, keepAlive);

@@ -110,6 +110,20 @@ Deno.test("a POST refused for its token is answered before its body is sent, wit
       text,
       /\r\nwww-authenticate: Bearer realm="parakeet-server", error="invalid_token"/i,
     );
+    // And the server ends the connection without waiting for the rest of the body.
+    const t0 = performance.now();
+    const closer = setTimeout(() => conn.close(), 5_000);
+    let closedByServer = false;
+    try {
+      while ((await conn.read(buf)) !== null) { /* the answer's body */ }
+      closedByServer = true;
+    } catch {
+      // closed by our own deadline
+    } finally {
+      clearTimeout(closer);
+    }
+    assert.ok(closedByServer, "the server closed the connection");
+    assert.ok(performance.now() - t0 < 3_000, "within a short linger, not after the body");
   } finally {
     try {
       conn.close();
