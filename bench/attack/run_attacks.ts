@@ -13,7 +13,7 @@ import { sleep } from "./attack.ts";
 import { unauthenticatedLargePost, wrongTokens } from "./auth_attacks.ts";
 import { connectionFlood, idleKeepAlive, idleTcp, slowloris } from "./connection_attacks.ts";
 import { fetchFrom } from "./fetch_from.ts";
-import type { AttackKnobs } from "./knobs.ts";
+import { type AttackKnobs, knob } from "./knobs.ts";
 import { clipPcm, prepareMedia } from "./media_files.ts";
 import { type NeighbourReport, startNeighbour, streamAlone } from "./neighbour.ts";
 import {
@@ -22,6 +22,7 @@ import {
   longSilentFlac,
   oddFilenames,
   slowRateWav,
+  steadyStateUploads,
   uploadsAtOnce,
 } from "./upload_attacks.ts";
 import { closeCodes, foreignOrigin, keepaliveStreams, missingKey } from "./ws_admission_attacks.ts";
@@ -131,6 +132,11 @@ export async function runAttacks(
     log(
       `attack: server pid ${main.server.child.pid} on ${port}; the clip alone: "${reference.final}"`,
     );
+    // The baseline is the server after one round of its admitted upload load, not a cold one.
+    const warm = await steadyStateUploads(port, knob(opts.knobs, "MAX_UPLOADS"));
+    if (!warm.every((status) => status === 200)) {
+      throw new Error(`the steady-state uploads before the baseline got ${warm.join(", ")}`);
+    }
     await sleep(SETTLE_MS);
     const baseline = snapshot(main.server.child.pid);
     const authBaseline = snapshot(auth.server.child.pid);

@@ -124,6 +124,28 @@ export const oddFilenames: Attack = {
   },
 };
 
+/** 30 s of speech as a 16 kHz WAV: the clip ten times. */
+function speechWav(): Uint8Array {
+  const pcm = clipPcm();
+  const data = new Uint8Array(pcm.length * 10);
+  for (let i = 0; i < 10; i++) data.set(pcm, i * pcm.length);
+  return wavBytes({ rate: 16000, bits: 16, channels: 1, data });
+}
+
+/**
+ * Legitimate traffic before the baseline is taken: `count` uploads of 30 s of speech at once
+ * (MAX_UPLOADS), so the baseline is the server at its admitted load (V8's heap, ONNX Runtime's
+ * arena and the allocator sized for it), and what the attacks add on top of that is what is
+ * judged. Returns the statuses.
+ */
+export async function steadyStateUploads(port: number, count: number): Promise<number[]> {
+  const wav = speechWav();
+  const results = await Promise.all(
+    Array.from({ length: count }, () => upload("127.0.0.1", port, wav, "speech.wav", 60_000)),
+  );
+  return results.map((r) => r.status);
+}
+
 export const uploadsAtOnce: Attack = {
   name: "uploads-at-once",
   sent: (k) => `${k.uploadsAtOnce} uploads of 30 s of speech at once, each from its own address`,
@@ -131,10 +153,7 @@ export const uploadsAtOnce: Attack = {
     `at most MAX_UPLOADS = ${k.server.MAX_UPLOADS} transcribed, the excess 503 with Retry-After`,
   async run(ctx) {
     const cap = knob(ctx.knobs, "MAX_UPLOADS");
-    const pcm = clipPcm();
-    const data = new Uint8Array(pcm.length * 10);
-    for (let i = 0; i < 10; i++) data.set(pcm, i * pcm.length);
-    const wav = wavBytes({ rate: 16000, bits: 16, channels: 1, data });
+    const wav = speechWav();
     const results = await Promise.all(
       Array.from(
         { length: ctx.knobs.uploadsAtOnce },
