@@ -1,4 +1,5 @@
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
+import { fileChunkGeometry } from "../stream/file_windows.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { type AccessPolicy, checkAccess, loadAccessPolicy } from "./auth.ts";
@@ -55,9 +56,6 @@ export interface ServerStats {
  */
 const CLOSE_LINGER_MS = 250;
 
-/** Right context of uploaded files' windows (2 s): files are not waiting for live audio. */
-const FILE_RIGHT_CONTEXT_FRAMES = 200;
-
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log } = deps;
@@ -80,11 +78,11 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   const uploadContext: StreamContext = {
     ...context,
-    geometry: {
-      ...context.geometry,
-      chunkFrames: config.fileChunkS * 100,
-      rightFrames: FILE_RIGHT_CONTEXT_FRAMES,
-    },
+    geometry: fileChunkGeometry(
+      config.fileChunkS * 100,
+      context.geometry.leftFrames,
+      context.geometry.subsampling,
+    ),
     tentative: false,
     maxBacklogFrames: Infinity,
     observer: chainObservers(deps.context.observer, metrics.observer("upload")),
