@@ -88,7 +88,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "INFERENCE_TIMEOUT_S", key: "inferenceTimeoutS", kind: "int", default: 60, min: 1, max: 3600, help: "a batch running longer fails its streams (1011)" },
   { env: "MAX_UPLOAD_BYTES", key: "maxUploadBytes", kind: "int", default: 104_857_600, min: 1024, max: 4 * 1_073_741_824, help: "largest file for POST /v1/audio/transcriptions (→ 413)" },
   { env: "MAX_UPLOADS", key: "maxUploads", kind: "int", default: 4, min: 1, max: 1024, help: "files transcribed at once over HTTP (→ 503)" },
-  { env: "FILE_CHUNK_S", key: "fileChunkS", kind: "int", default: 8, min: 1, max: 60, help: "uploaded files are decoded in windows of this chunk (+2 s right context; one window when shorter)" },
+  { env: "FILE_CHUNK_S", key: "fileChunkS", kind: "int", default: 8, min: 1, max: 60, help: "uploaded files are decoded in chunks of this length, rounded to whole encoder frames (80 ms), with LEFT_CONTEXT_MS before and 2 s after; the window must fit the model's positional table" },
   { env: "AUTH_TOKEN", key: "authToken", kind: "string", default: null, help: "token required on every route but /status, /ready and the demo page (unset: no auth); prefer the env var to the flag, which ps shows" },
   { env: "AUTH_TOKEN_FILE", key: "authTokenFile", kind: "string", default: null, help: "file of accepted tokens, one per line (# comments skipped), read at start" },
   { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of web origins browsers may connect from, e.g. https://app.example.com (others: 403; unset: any)" },
