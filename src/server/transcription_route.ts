@@ -141,6 +141,9 @@ const CLIENT_LEFT = "The client left before the transcript was ready";
 /** Audio handed to an upload's session at a time: about 1 ms of log-mel work per slice. */
 const FEED_SLICE_SAMPLES = 16000;
 
+/** Feeding yields to the event loop after this much work in one turn (a timer costs ~2 ms). */
+const FEED_TURN_MS = 5;
+
 /**
  * Decodes an upload's samples as a background session. The samples are fed a slice at a time,
  * only as far ahead of the decoder as its next chunk needs, yielding to the event loop between
@@ -175,16 +178,21 @@ async function decodeUpload(
   let stepped = Promise.withResolvers<void>();
   session.onStep = () => stepped.resolve();
   const feed = new SampleFeed(samples, FEED_SLICE_SAMPLES);
+  let turnStart = performance.now();
   while (!session.closed && !feed.done) {
     if (!session.wantsAudio) {
       await Promise.race([stepped.promise, outcome.promise]);
       stepped = Promise.withResolvers<void>();
+      turnStart = performance.now();
       continue;
     }
     const slice = feed.next()!;
     session.pushSamples(slice.samples, slice.last);
     deps.wake();
-    if (!slice.last) await new Promise((r) => setTimeout(r, 0));
+    if (!slice.last && performance.now() - turnStart >= FEED_TURN_MS) {
+      await new Promise((r) => setTimeout(r, 0));
+      turnStart = performance.now();
+    }
   }
   const result = await outcome.promise;
   signal.removeEventListener("abort", leave);
