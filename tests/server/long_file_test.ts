@@ -159,9 +159,9 @@ Deno.test("a long upload's features are computed in slices: /status and a live s
   let batches = 0;
   await using srv = await startTestServer({ FILE_CHUNK_S: "8" }, (engine) => ({
     run(request) {
-      // Only the start matters here: the upload ends in an error after a few of its windows.
+      // The upload ends in an error after 40 of its windows: the overlap is what matters.
       // (The file's windows are 12 s; the live stream's under 3 s.)
-      if (request.windows.some((w) => w.columns > 1000) && ++batches > 4) {
+      if (request.windows.some((w) => w.columns > 1000) && ++batches > 40) {
         return Promise.reject(new Error("enough of this file"));
       }
       return engine.run(request);
@@ -178,7 +178,11 @@ Deno.test("a long upload's features are computed in slices: /status and a live s
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
-  const live = streamAudio(srv.url, clipPcmBytes("yes_countdown.wav"), { rtf: 1 });
+  const live = streamAudio(
+    srv.url,
+    new Uint8Array([...clipPcmBytes("yes_countdown.wav"), ...clipPcmBytes("seven_eight.wav")]),
+    { rtf: 1 },
+  );
   const r = await upload(srv.http, wav);
   const body = await r.json();
   done = true;
@@ -188,4 +192,13 @@ Deno.test("a long upload's features are computed in slices: /status and a live s
   const stream = await live;
   assert.ok(stream.partialsBeforeEos >= 2, `${stream.partialsBeforeEos} partials`);
   assert.ok(worst < 1000, `/status answered after ${Math.round(worst)} ms`);
+  // The live stream's steps, as the server timed them: p95 within STEP_MS + 100 ms (340 ms; the
+  // histogram's bucket below it is 300 ms).
+  const metrics = await (await fetch(`${srv.http}/metrics`)).text();
+  const value = (series: string) =>
+    Number(metrics.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1]);
+  const within = value('parakeet_step_latency_seconds_bucket{source="stream",le="0.3"}');
+  const steps = value('parakeet_step_latency_seconds_count{source="stream"}');
+  assert.ok(steps >= 10, `${steps} live steps`);
+  assert.ok(within / steps >= 0.95, `${within} of ${steps} live steps within 300 ms`);
 });
