@@ -65,6 +65,8 @@ def model_facts(model) -> dict:
         "subsampling_factor": int(cfg.encoder.get("subsampling_factor", 8)),
         "max_tokens_per_step": int(greedy.get("max_symbols", 10) or 10),
         "durations": durations,
+        # The encoder's relative positional table: the server keeps every window within it.
+        "pos_emb_max_len": int(cfg.encoder.get("pos_emb_max_len", 5000)),
     }
 
 

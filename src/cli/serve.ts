@@ -18,6 +18,7 @@ import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { describePendingWork, SHUTDOWN_SIGNALS, ShutdownOnSignal } from "./shutdown_on_signal.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
+import { fileChunkGeometry, windowTooLong } from "../stream/file_windows.ts";
 import { defaultModelDir } from "./common_options.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -97,6 +98,28 @@ export async function launchServer(
       }`,
     );
   }
+  const sub = modelConfig.subsamplingFactor;
+  const frameMs = modelConfig.windowStride * 1000;
+  const geometry = {
+    chunkFrames: config.stepMs / frameMs,
+    leftFrames: config.leftContextMs / frameMs,
+    rightFrames: config.rightContextMs / frameMs,
+    subsampling: sub,
+  };
+  // Before the model loads: a window the encoder cannot attend over would only fail at warm-up
+  // (or, without warm-up, on the first stream) with ONNX Runtime's broadcast error.
+  const tooLong = windowTooLong(
+    geometry,
+    modelConfig.maxEncoderFrames,
+    `LEFT_CONTEXT_MS ${config.leftContextMs} + STEP_MS ${config.stepMs} + RIGHT_CONTEXT_MS ${config.rightContextMs}`,
+    modelConfig.windowStride,
+  ) ?? windowTooLong(
+    fileChunkGeometry(config.fileChunkS * (1000 / frameMs), geometry.leftFrames, sub),
+    modelConfig.maxEncoderFrames,
+    `LEFT_CONTEXT_MS ${config.leftContextMs} + FILE_CHUNK_S ${config.fileChunkS} + the uploads' 2 s of right context`,
+    modelConfig.windowStride,
+  );
+  if (tooLong) throw new ConfigError(tooLong);
   const vocab = Vocabulary.parse(Deno.readTextFileSync(files.vocab), files.vocab);
   const engine = await InferenceEngine.start({
     modelDir,
@@ -109,14 +132,6 @@ export async function launchServer(
   log(
     `model ${files.dir} (${config.precision}) on ${engine.model.device}, ONNX Runtime ${engine.model.ortVersion}`,
   );
-  const sub = modelConfig.subsamplingFactor;
-  const frameMs = modelConfig.windowStride * 1000;
-  const geometry = {
-    chunkFrames: config.stepMs / frameMs,
-    leftFrames: config.leftContextMs / frameMs,
-    rightFrames: config.rightContextMs / frameMs,
-    subsampling: sub,
-  };
   const warmBatch = Math.min(config.warmupBatch, config.maxBatch);
   if (warmBatch > 0) {
     const columns = geometry.leftFrames + geometry.chunkFrames + geometry.rightFrames;

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { readAudioFile } from "../audio/read_audio.ts";
-import { transcribeClips, type Transcript } from "../engine/offline_transcriber.ts";
+import { transcribeEach, type Transcript } from "../engine/offline_transcriber.ts";
 import {
   renderTranscript,
   TRANSCRIPT_FORMATS,
@@ -15,7 +15,10 @@ import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server transcribe FILE… [options]
 
-Transcribes audio files offline and prints one line of text per file.
+Transcribes audio files offline and prints one line of text per file. Files of any length:
+one that is longer than the model's positional table (400 s for Parakeet-TDT-0.6B-v3) is
+decoded in windows that fit it. A file that fails is reported on stderr (and as
+{"file","error"} with --json); the others still print, and the exit code is 1.
 
 Options:
   --model DIR        model directory (env MODEL; default: the bundled demo model)
@@ -91,9 +94,15 @@ export async function transcribeCommand(args: string[]): Promise<number> {
       }
     }
     if (clips.length === 0) continue;
-    const { transcripts } = transcribeClips(model, extractor, clips.map((c) => c.samples));
+    const { outcomes } = transcribeEach(model, extractor, clips.map((c) => c.samples));
     clips.forEach((c, k) => {
-      const t = transcripts[k];
+      const outcome = outcomes[k];
+      if ("error" in outcome) {
+        failures++;
+        report(values.json, c.file, `${c.file}: ${outcome.error.message}`);
+        return;
+      }
+      const t = outcome.transcript;
       if (format === undefined) print(values.json, c.file, t);
       else {
         const out = renderTranscript(
@@ -127,7 +136,10 @@ function print(json: boolean, file: string, t: Transcript): void {
   }));
 }
 
-/** A file that cannot be read is reported and skipped; the others are still transcribed. */
+/**
+ * A file that cannot be read or decoded is reported and skipped; the others are still
+ * transcribed, and the exit code (1) says some failed.
+ */
 function report(json: boolean, file: string, message: string): void {
   if (json) console.log(JSON.stringify({ file, error: message }));
   console.error(`error: ${message}`);

@@ -15,6 +15,12 @@ export interface ModelConfig {
   sampleRate: number;
   /** Seconds per feature frame (NeMo's window_stride). */
   windowStride: number;
+  /**
+   * Longest encoder input the model can attend over, in encoder frames: the length of its
+   * relative positional table (NeMo's `pos_emb_max_len`; Parakeet-TDT-0.6B-v3: 5000 = 400 s).
+   * A longer window fails inside the encoder's attention, so every window is kept within it.
+   */
+  maxEncoderFrames: number;
   /** `streaming_defaults` as written: knob values, checked by the server's knob table. */
   streamingDefaults?: unknown;
 }
@@ -25,7 +31,22 @@ const DEFAULTS = {
   max_tokens_per_step: 10,
   sample_rate: 16000,
   window_stride: 0.01,
+  pos_emb_max_len: 5000,
 };
+
+/**
+ * The positional table's length as our exporters write it (`architecture.pos_emb_max_len`, the
+ * NeMo encoder key), or at the top level. The public v3 export writes neither: it gets v3's 5000.
+ * (The table is also a constant in the encoder graph, but finding it there means parsing the
+ * ONNX protobuf of a 2.4 GB model at every start.)
+ */
+function positionTableLength(obj: Record<string, unknown>): unknown {
+  const arch = obj.architecture;
+  const nested = typeof arch === "object" && arch !== null
+    ? (arch as Record<string, unknown>).pos_emb_max_len
+    : undefined;
+  return obj.pos_emb_max_len ?? nested ?? DEFAULTS.pos_emb_max_len;
+}
 
 export function parseModelConfig(text: string, source = "config.json"): ModelConfig {
   let raw: unknown;
@@ -45,8 +66,12 @@ export function parseModelConfig(text: string, source = "config.json"): ModelCon
       }; this server runs "nemo-conformer-tdt" models (Parakeet-TDT)`,
     );
   }
-  const int = (key: keyof typeof DEFAULTS, min: number, max: number): number => {
-    const v = obj[key] ?? DEFAULTS[key];
+  const int = (
+    key: keyof typeof DEFAULTS,
+    min: number,
+    max: number,
+    v: unknown = obj[key] ?? DEFAULTS[key],
+  ): number => {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
       throw new ModelLoadError(
         `${source}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
@@ -79,6 +104,7 @@ export function parseModelConfig(text: string, source = "config.json"): ModelCon
     durations,
     sampleRate: int("sample_rate", 8000, 48000),
     windowStride: stride,
+    maxEncoderFrames: int("pos_emb_max_len", 1, 1_000_000, positionTableLength(obj)),
     streamingDefaults: obj.streaming_defaults,
   };
 }

@@ -5,6 +5,7 @@ import { serveHttp, type ServeInfo } from "../net/http_server.ts";
 import { RateLimitedLog } from "../net/rate_limited_log.ts";
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
+import { fileChunkGeometry } from "../stream/file_windows.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { AccessGate } from "./access_gate.ts";
@@ -85,9 +86,6 @@ export interface ServerStats {
  */
 const CLOSE_LINGER_MS = 250;
 
-/** Right context of uploaded files' windows (2 s): files are not waiting for live audio. */
-const FILE_RIGHT_CONTEXT_FRAMES = 200;
-
 /**
  * After the drain, the least time the HTTP layer gets to answer what still waits (503) and close
  * its connections; a peer that holds a connection open past it is closed by the process exit.
@@ -125,11 +123,11 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   const uploadContext: StreamContext = {
     ...context,
-    geometry: {
-      ...context.geometry,
-      chunkFrames: config.fileChunkS * 100,
-      rightFrames: FILE_RIGHT_CONTEXT_FRAMES,
-    },
+    geometry: fileChunkGeometry(
+      config.fileChunkS * 100,
+      context.geometry.leftFrames,
+      context.geometry.subsampling,
+    ),
     tentative: false,
     maxBacklogFrames: Infinity,
     observer: chainObservers(deps.context.observer, metrics.observer("upload")),

@@ -14,6 +14,7 @@ import {
   TRANSCRIPT_FORMATS,
   type TranscriptFormat,
 } from "../format/transcript_formats.ts";
+import { SampleFeed } from "../stream/sample_feed.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import { DRAINED, DrainWatch } from "./drain_watch.ts";
 import {
@@ -187,6 +188,8 @@ export async function handleTranscription(
 
   const result = await decodeUpload(samples, deps, req.signal, drain);
   if (result === DRAINED) return shuttingDown();
+  // Nobody reads this answer; 499 (nginx's "client closed request") tells the logs why.
+  if (req.signal.aborted) return apiError(499, "client_closed_request", CLIENT_LEFT);
   if ("error" in result) return apiError(500, "internal_error", result.error);
   const out = renderTranscript(
     { text: result.text, words: result.words, duration: samples.length / 16000 },
@@ -200,35 +203,72 @@ export async function handleTranscription(
   return new Response(out.body, { headers: { "content-type": out.contentType } });
 }
 
-function decodeUpload(
+const CLIENT_LEFT = "The client left before the transcript was ready";
+
+/** Audio handed to an upload's session at a time: about 1 ms of log-mel work per slice. */
+const FEED_SLICE_SAMPLES = 16000;
+
+/** Feeding yields to the event loop after this much work in one turn (a timer costs ~2 ms). */
+const FEED_TURN_MS = 5;
+
+/**
+ * Decodes an upload's samples as a background session. The samples are fed a slice at a time,
+ * only as far ahead of the decoder as its next chunk needs, yielding to the event loop between
+ * slices: an hour-long file never holds up a live stream's step behind its whole log-mel. A
+ * client that leaves (the request's signal) takes its session out of the scheduler at once: at
+ * most the batch already running decodes anything more of it. The server's drain ends it the
+ * same way.
+ */
+async function decodeUpload(
   samples: Float32Array,
   deps: TranscriptionDeps,
   signal: AbortSignal,
   drain: DrainWatch,
 ): Promise<{ text: string; words: WordTiming[] } | { error: string } | typeof DRAINED> {
-  return new Promise((resolve) => {
-    const session = deps.openSession((m) => {
-      if (m.type === "final") {
-        deps.closeSession(session);
-        resolve({ text: m.text, words: m.words ?? [] });
-      } else if (m.type === "error") {
-        deps.closeSession(session);
-        resolve({ error: m.message });
-      }
-    });
-    // A client that goes away stops the work it asked for, and its request ends (which
-    // releases its upload slot); the drain stops it too.
-    const onAbort = () => {
+  const left = { error: CLIENT_LEFT };
+  if (signal.aborted) return left;
+  const outcome = Promise.withResolvers<
+    { text: string; words: WordTiming[] } | { error: string } | typeof DRAINED
+  >();
+  const session = deps.openSession((m) => {
+    if (m.type === "final") {
       deps.closeSession(session);
-      resolve({ error: "aborted: the client went away" });
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    drain.drained.then(() => {
+      outcome.resolve({ text: m.text, words: m.words ?? [] });
+    } else if (m.type === "error") {
       deps.closeSession(session);
-      resolve(DRAINED);
-    });
-    session.pushSamples(samples, true);
-    deps.wake();
+      outcome.resolve({ error: m.message });
+    }
   });
+  const leave = () => {
+    deps.closeSession(session);
+    outcome.resolve(left);
+  };
+  signal.addEventListener("abort", leave, { once: true });
+  // The drain stops it too, and its request is answered 503 at once.
+  drain.drained.then(() => {
+    deps.closeSession(session);
+    outcome.resolve(DRAINED);
+  });
+  let stepped = Promise.withResolvers<void>();
+  session.onStep = () => stepped.resolve();
+  const feed = new SampleFeed(samples, FEED_SLICE_SAMPLES);
+  let turnStart = performance.now();
+  while (!session.closed && !feed.done) {
+    if (!session.wantsAudio) {
+      await Promise.race([stepped.promise, outcome.promise]);
+      stepped = Promise.withResolvers<void>();
+      turnStart = performance.now();
+      continue;
+    }
+    const slice = feed.next()!;
+    session.pushSamples(slice.samples, slice.last);
+    deps.wake();
+    if (!slice.last && performance.now() - turnStart >= FEED_TURN_MS) {
+      await new Promise((r) => setTimeout(r, 0));
+      turnStart = performance.now();
+    }
+  }
+  const result = await outcome.promise;
+  signal.removeEventListener("abort", leave);
+  return result;
 }

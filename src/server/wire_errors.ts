@@ -7,6 +7,11 @@ export const WIRE_ERRORS = {
   message_too_large: { close: 1009 },
   /** A text frame that is neither a control frame nor a known JSON message; the stream goes on. */
   invalid_message: { close: null },
+  /**
+   * The stream's first audio frame is compressed or containerised audio (Ogg/Opus, WebM, MP3,
+   * FLAC, MP4, a WAV of another format…), not the raw PCM the stream takes (1003: unsupported data).
+   */
+  unsupported_audio: { close: 1003 },
   /** Audio arrived so far ahead of the decoder that the backlog limit was passed. */
   rate_exceeded: { close: 1008 },
   /** Too many messages per second (empty or tiny frames included). */

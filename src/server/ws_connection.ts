@@ -7,6 +7,7 @@ import {
   type ServerMessage,
   tooLarge,
 } from "./protocol.ts";
+import { inspectFirstFrame, unsupportedAudioMessage } from "./first_frame.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import { closeCodeFor, type WireErrorCode } from "./wire_errors.ts";
 
@@ -72,6 +73,8 @@ export class WsConnection {
   #slowTimer?: ReturnType<typeof setInterval>;
   #closing = false;
   #released = false;
+  /** Set once the first audio frame was looked at for a container. */
+  #sniffed = false;
   /** After the next final, end the connection with this error (session cap, shutdown). */
   #endAfterFinal: WireErrorCode | null = null;
   droppedPartials = 0;
@@ -122,7 +125,16 @@ export class WsConnection {
       this.fail(parsed.error.code, parsed.error.message);
       return;
     }
-    const m = parsed.message;
+    let m = parsed.message;
+    if (m.kind === "audio" && m.bytes.length > 0 && !this.#sniffed) {
+      this.#sniffed = true;
+      const first = inspectFirstFrame(m.bytes);
+      if (first.kind === "refused") {
+        this.fail("unsupported_audio", unsupportedAudioMessage(first.seen));
+        return;
+      }
+      if (first.kind === "wav") m = { kind: "audio", bytes: m.bytes.subarray(first.skip) };
+    }
     // Only audio keeps a stream slot: a client sending nothing but keepalives (or empty frames)
     // would hold one for the whole session cap.
     if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();

@@ -27,6 +27,19 @@ export interface StepWindow {
   encoderCount: number;
 }
 
+/**
+ * Throws when chunk or left context is not whole encoder frames: a chunk would then start at a
+ * fractional encoder frame of its window, and the decoder would read past the encoder's output.
+ */
+export function checkGeometry(g: StepGeometry): void {
+  const whole = (n: number) => Number.isInteger(n / g.subsampling);
+  if (!(g.chunkFrames > 0 && whole(g.chunkFrames) && whole(g.leftFrames))) {
+    throw new RangeError(
+      `chunk (${g.chunkFrames}) and left context (${g.leftFrames}) must be whole encoder frames (multiples of ${g.subsampling} feature frames)`,
+    );
+  }
+}
+
 /** Encoder frames the FastConformer produces for `frames` feature frames (three stride-2 convs). */
 export function encodedLength(frames: number, subsampling: number): number {
   let n = frames;

@@ -63,6 +63,8 @@ export class StreamSession {
    * needs, so a long file never delays live partials.
    */
   background = false;
+  /** Called after each of this stream's steps is taken in (an upload feeds its next audio). */
+  onStep: () => void = () => {};
 
   /**
    * Endpointing (0: off): after this much trailing non-speech — encoder frames with no token —
@@ -94,6 +96,15 @@ export class StreamSession {
   /** Audio received (or an EOS) whose final has not been sent yet. */
   get pending(): boolean {
     return this.#utterances.length > 0;
+  }
+
+  /**
+   * True while less audio waits than the chunk being decoded and the next one need: a file is
+   * fed only that far ahead of the decoder, so its features are computed as it gets to them.
+   */
+  get wantsAudio(): boolean {
+    const g = this.#ctx.geometry;
+    return !this.#closed && this.backlogFrames < 2 * g.chunkFrames + g.rightFrames;
   }
 
   get busy(): boolean {
@@ -207,6 +218,7 @@ export class StreamSession {
       }
     }
     this.#finishReady();
+    this.onStep();
   }
 
   /**

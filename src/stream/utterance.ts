@@ -5,7 +5,13 @@ import type { TdtSpec } from "../decode/joiner.ts";
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
 import { initialTdtState, type TdtState } from "../decode/tdt_state.ts";
 import type { InferenceWindow, RowPart, TentativeResult } from "../engine/batch_inference.ts";
-import { encodedLength, planStep, type StepGeometry, type StepWindow } from "./step_plan.ts";
+import {
+  checkGeometry,
+  encodedLength,
+  planStep,
+  type StepGeometry,
+  type StepWindow,
+} from "./step_plan.ts";
 
 export interface UtteranceContext {
   geometry: StepGeometry;
@@ -54,6 +60,7 @@ export class Utterance {
   droppedOddByte = false;
 
   constructor(ctx: UtteranceContext) {
+    checkGeometry(ctx.geometry);
     this.#ctx = ctx;
     this.#mel = ctx.extractor.createStream();
     this.#state = initialTdtState(ctx.spec);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CLIPS_DIR, reference, ROOT, TINY_MODEL } from "../engine/fixtures.ts";
+import { wordErrors } from "../../bench/wer.ts";
+import { CLIPS_DIR, longClipWav, reference, ROOT, TINY_MODEL } from "../engine/fixtures.ts";
 
 const GPU_BUILD = `${ROOT}.tools/ort-gpu`;
 
@@ -64,6 +65,79 @@ Deno.test("transcribe prints one line per file and goes on past a file it cannot
     assert.match(r.stderr, /the file is empty \(0 bytes\)/);
   } finally {
     await Deno.remove(empty);
+  }
+});
+
+/** A 101 s recording: longer than the tiny model's positional table (1250 encoder frames, 100 s). */
+async function longFile(): Promise<{ path: string; text: string }> {
+  const { wav, texts } = longClipWav(101);
+  const path = await Deno.makeTempFile({ suffix: ".wav" });
+  await Deno.writeFile(path, wav);
+  return { path, text: texts.join(" ") };
+}
+
+Deno.test("transcribe decodes a file longer than the model's positional table in windows that fit it", async () => {
+  const long = await longFile();
+  try {
+    const r = await cli([
+      "transcribe",
+      "--model",
+      TINY_MODEL,
+      "--device",
+      "cpu",
+      "--json",
+      long.path,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim());
+    assert.ok(out.duration_sec > 100, `${out.duration_sec} s`);
+    // The tiny model hears the clips back to back less well than one by one, but the whole
+    // file is heard: the words run to its end, in order, and most are right.
+    const { errors, words } = wordErrors(long.text, out.text);
+    assert.ok(errors / words < 0.4, `WER ${errors}/${words}: ${out.text}`);
+    assert.ok(out.words.at(-1).end > 95, `last word ends at ${out.words.at(-1).end} s`);
+    for (let i = 1; i < out.words.length; i++) {
+      assert.ok(out.words[i].start >= out.words[i - 1].end, `word ${i} in order`);
+    }
+  } finally {
+    await Deno.remove(long.path);
+  }
+});
+
+Deno.test("a file the model fails on fails alone: its error, the other files' text, exit 1", async () => {
+  // A model directory whose config.json does not give its table: the server's default (v3's
+  // 5000 frames) overstates the tiny model's 1250, so the 101 s file goes to the encoder as one
+  // window and ONNX Runtime fails on it, in the same batch as a clip that fits.
+  const dir = await Deno.makeTempDir();
+  const long = await longFile();
+  try {
+    for (const f of ["encoder-model.onnx", "decoder_joint-model.onnx", "vocab.txt"]) {
+      await Deno.symlink(`${TINY_MODEL}/${f}`, `${dir}/${f}`);
+    }
+    const config = JSON.parse(await Deno.readTextFile(`${TINY_MODEL}/config.json`));
+    delete config.architecture.pos_emb_max_len;
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+    const clip = `${CLIPS_DIR}/seven_eight.wav`;
+    const r = await cli([
+      "transcribe",
+      "--model",
+      dir,
+      "--device",
+      "cpu",
+      "--json",
+      long.path,
+      clip,
+    ]);
+    assert.equal(r.code, 1, "a failed file makes the exit code 1");
+    const [failed, done] = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(failed.file, long.path);
+    assert.match(failed.error, /Add_2|broadcast/);
+    assert.equal(done.file, clip);
+    assert.equal(done.text, reference("seven_eight.wav").text);
+    assert.match(r.stderr, new RegExp(`error: ${long.path}: `));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(long.path);
   }
 });
 

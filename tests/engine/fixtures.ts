@@ -49,3 +49,37 @@ export function clipPcmBytes(clip: string): Uint8Array {
   }
   throw new Error(`${clip}: no data chunk`);
 }
+
+/**
+ * A long recording made of the fixture clips back to back, each followed by `gapMs` of
+ * silence, repeated until it lasts at least `seconds`: a 16 kHz mono PCM16 WAV, and the texts
+ * of the clips in order.
+ */
+export function longClipWav(
+  seconds: number,
+  gapMs = 300,
+): { wav: Uint8Array<ArrayBuffer>; pcm: Uint8Array<ArrayBuffer>; texts: string[] } {
+  const clips = fixtureClips();
+  const gap = new Uint8Array(Math.round(gapMs * 32));
+  const parts: Uint8Array[] = [];
+  const texts: string[] = [];
+  let bytes = 0;
+  for (let i = 0; bytes < seconds * 32000; i++) {
+    const clip = clips[i % clips.length];
+    const pcm = clipPcmBytes(clip);
+    parts.push(pcm, gap);
+    texts.push(reference(clip).text);
+    bytes += pcm.length + gap.length;
+  }
+  const wav = new Uint8Array(44 + bytes);
+  const header = Deno.readFileSync(`${CLIPS_DIR}/${clips[0]}`).slice(0, 44);
+  wav.set(header);
+  new DataView(wav.buffer).setUint32(4, 36 + bytes, true);
+  new DataView(wav.buffer).setUint32(40, bytes, true);
+  let at = 44;
+  for (const p of parts) {
+    wav.set(p, at);
+    at += p.length;
+  }
+  return { wav, pcm: wav.slice(44), texts };
+}

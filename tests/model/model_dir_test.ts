@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseModelConfig } from "../../src/model/model_config.ts";
 import { locateModelFiles, ModelLoadError } from "../../src/model/model_files.ts";
 import { type IoInfo, type SessionIo, validateSignatures } from "../../src/model/signature.ts";
+import { TINY_MODEL } from "../engine/fixtures.ts";
 
 function tempModelDir(files: string[]): string {
   const dir = Deno.makeTempDirSync({ prefix: "model-" });
@@ -66,6 +67,21 @@ Deno.test("parseModelConfig reads the onnx-asr keys and defaults the rest to Par
   assert.equal(c.sampleRate, 16000);
   assert.equal(c.durations, undefined);
   assert.equal(parseModelConfig('{"model_type":"nemo-conformer-tdt"}').featuresSize, 128);
+});
+
+Deno.test("the positional table's length comes from config.json, v3's 5000 frames when absent", () => {
+  const tiny = parseModelConfig(Deno.readTextFileSync(`${TINY_MODEL}/config.json`));
+  assert.equal(tiny.maxEncoderFrames, 1250);
+  assert.equal(parseModelConfig('{"model_type":"nemo-conformer-tdt"}').maxEncoderFrames, 5000);
+  assert.equal(
+    parseModelConfig('{"model_type":"nemo-conformer-tdt","pos_emb_max_len":3000}').maxEncoderFrames,
+    3000,
+  );
+  assert.throws(
+    () =>
+      parseModelConfig('{"model_type":"nemo-conformer-tdt","architecture":{"pos_emb_max_len":0}}'),
+    /pos_emb_max_len must be an integer from 1 to 1000000, got 0/,
+  );
 });
 
 Deno.test("parseModelConfig rejects each bad config with its reason", () => {

@@ -49,8 +49,14 @@ Deno.test({
       assertEquals(demo.code, 1, demo.stdout);
       const config = JSON.parse(Deno.readTextFileSync(`${out}/config.json`));
       assertEquals(
-        [config.model_type, config.features_size, config.subsampling_factor, config.durations],
-        ["nemo-conformer-tdt", 128, 8, [0, 1, 2, 3, 4]],
+        [
+          config.model_type,
+          config.features_size,
+          config.subsampling_factor,
+          config.durations,
+          config.pos_emb_max_len,
+        ],
+        ["nemo-conformer-tdt", 128, 8, [0, 1, 2, 3, 4], 1250],
       );
       assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), ["tiny"], "no .partial left");
 
