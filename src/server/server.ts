@@ -441,6 +441,12 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         new Promise<void>((r) => (timer = setTimeout(r, left))),
       ]);
       clearTimeout(timer);
+      // Handlers the drain stopped (uploads) answer it themselves, in their own shape; a moment
+      // for that before the HTTP layer answers whatever is still waiting with its own 503.
+      const answerBy = Math.min(deadline, Date.now() + HTTP_CLOSE_GRACE_MS);
+      while (requestsInFlight > 0 && Date.now() < answerBy) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       // Whatever still waits for an answer gets 503; every connection is closed. Bounded too: the
       // process exit closes whatever a peer still holds open.
       const grace = Math.max(HTTP_CLOSE_GRACE_MS, deadline - Date.now());

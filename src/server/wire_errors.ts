@@ -41,10 +41,11 @@ export function closeCodeFor(code: WireErrorCode): number | null {
 
 /**
  * Close codes a client may also choose (RFC 6455 standard ones: normal, going away, no status,
- * abnormal) besides those our errors use. Metrics report these by number; any other code a
- * client sends is counted as "other", so clients cannot grow the number of series.
+ * abnormal) and those the WebSocket layer closes with itself (1002 protocol error, 1007 invalid
+ * UTF-8), besides those our errors use. Metrics report these by number; any other code a client
+ * sends is counted as "other", so clients cannot grow the number of series.
  */
-const STANDARD_CLOSE_CODES = [1000, 1001, 1005, 1006] as const;
+const STANDARD_CLOSE_CODES = [1000, 1001, 1002, 1005, 1006, 1007] as const;
 
 export const CLOSE_CODE_LABELS: readonly string[] = [
   ...new Set<number>([

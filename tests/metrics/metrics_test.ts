@@ -244,8 +244,11 @@ Deno.test('client-chosen close codes fold into one "other" label; ours keep thei
   assert.deepEqual(CLOSE_CODE_LABELS, [
     "1000",
     "1001",
+    "1002",
+    "1003",
     "1005",
     "1006",
+    "1007",
     "1008",
     "1009",
     "1011",
@@ -254,7 +257,7 @@ Deno.test('client-chosen close codes fold into one "other" label; ours keep thei
   for (const code of Object.values(WIRE_ERRORS).map((e) => e.close)) {
     if (code !== null) assert.equal(closeCodeLabel(code), String(code));
   }
-  for (const code of [1002, 1003, 1007, 1010, 1012, 3000, 4999, 0, -1, 65535]) {
+  for (const code of [1004, 1010, 1012, 1014, 3000, 4999, 0, -1, 65535]) {
     assert.equal(closeCodeLabel(code), "other", String(code));
   }
   const m = new ServerMetrics(
