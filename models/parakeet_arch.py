@@ -5,8 +5,9 @@ The structure (preprocessor, FastConformer encoder without input scaling or laye
 Parakeet-TDT-0.6B-v3's published configuration; only the widths, depths and the vocabulary size
 change between the sizes below, except `demo` and (until it is retrained) `tiny`, which
 keep NeMo's default encoder flags they were trained with. `full`
-is the real model's size (its exported files are byte for byte the size of the published ONNX
-export: tests/python/test_arch_size.py).
+is the real model's size: exported, its encoder weights file is byte for byte as large as the
+published ONNX export's, its decoder + joint file within one byte of graph text
+(tests/python/test_arch_size.py).
 
 Used by build_model.py (tiny/mid/full models) and tests/fixtures/make_references.py (the
 preprocessor alone, for the reference features).
