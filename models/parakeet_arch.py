@@ -3,11 +3,10 @@
 The structure (preprocessor, FastConformer encoder without input scaling or layer biases,
 2-layer LSTM prediction network, TDT joint with 5 duration outputs, greedy TDT decoding) is
 Parakeet-TDT-0.6B-v3's published configuration; only the widths, depths and the vocabulary size
-change between the sizes below, except `demo` and (until it is retrained) `tiny`, which
-keep NeMo's default encoder flags they were trained with. `full`
-is the real model's size: exported, its encoder weights file is byte for byte as large as the
-published ONNX export's, its decoder + joint file within one byte of graph text
-(tests/python/test_arch_size.py).
+change between the sizes below, except `demo`, which keeps NeMo's default encoder flags it was
+trained with. `full` is the real model's size: exported, its encoder weights file is byte for
+byte as large as the published ONNX export's, its decoder + joint file within one byte of graph
+text (tests/python/test_arch_size.py).
 
 Used by build_model.py (tiny/mid/full models) and tests/fixtures/make_references.py (the
 preprocessor alone, for the reference features).
@@ -76,10 +75,8 @@ class Size:
 SIZES: dict[str, Size] = {
     # The test model committed under models/test/tiny-tdt (about 1.2 M parameters; windows up
     # to 100 s, which keeps its positional table at 1 MB instead of 3.8 MB).
-    # Until it is retrained it keeps the encoder flags it was trained with, NeMo's defaults.
     "tiny": Size(d_model=96, n_layers=4, n_heads=4, subsampling_conv_channels=64,
-                 pred_hidden=96, joint_hidden=96, vocab_size=64, pos_emb_max_len=1250,
-                 xscaling=True, use_bias=True),
+                 pred_hidden=96, joint_hidden=96, vocab_size=64, pos_emb_max_len=1250),
     # The trained demo model shipped in models/demo (about 3 M parameters: small enough to
     # commit as fp32 + int8 under 20 MB, large enough to learn spoken numbers from many voices).
     # It keeps the encoder flags it was trained with, NeMo's defaults (xscaling and biases),
