@@ -22,6 +22,9 @@ more than the public file. A change of the joint's architecture moves the weight
 version string (`producer_version`, "2.13.0" from our torch 2.13.0; a torch with a
 5-character version writes one byte less). So the joint's size may differ by that one byte.
 
+The state dict also has the published checkpoint's 723 tensors (987 with NeMo's default
+biases).
+
 Run: .tools/venv-nemo/bin/python -m pytest tests/python/test_arch_size.py
 (or `python tests/python/test_arch_size.py [SIZE-FLAGS-JSON]` to print the figures).
 """
@@ -141,6 +144,18 @@ def test_full_decoder_joint_file_is_the_published_size(full_sizes):
     assert full_sizes["decoder_joint_weights"] == 4 * full_sizes["decoder_joint_parameters"]
     # the graph text may differ by a byte (exporter version string), the weights cannot
     assert abs(full_sizes["decoder_joint"] - REAL_DECODER_JOINT) <= 1, full_sizes
+
+
+def test_full_state_dict_has_the_published_tensor_count():
+    # The published checkpoint holds 723 tensors (its safetensors header): 699 weights and the
+    # 24 BatchNorm num_batches_tracked counters. The count does not depend on the widths, so a
+    # narrow model of full depth is enough; with NeMo's default biases it would be 987.
+    pytest.importorskip("nemo")
+    narrow = dataclasses.replace(parakeet_arch.SIZES["full"], d_model=64, n_heads=4,
+                                 subsampling_conv_channels=16, pred_hidden=32, joint_hidden=32,
+                                 vocab_size=50)
+    build = _modules(narrow)
+    assert sum(len(build(s).state_dict()) for s in ("encoder", "decoder", "joint")) == 723
 
 
 def test_full_size_keeps_the_published_encoder_flags():
