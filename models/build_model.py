@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import parakeet_arch  # noqa: E402
-from export_nemo import quantize_int8  # noqa: E402
+from export_nemo import quantize_int8, save_graph  # noqa: E402
 from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,  # noqa: E402
                    TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, Voice, synthesize, write_corpus)
 
@@ -362,8 +362,6 @@ def write_vocab(model, path: str) -> int:
 
 
 def export(model, out: str, size_name: str, size: parakeet_arch.Size, extra_config: dict) -> dict:
-    import onnx
-
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
         if f.endswith((".onnx", ".onnx.data")) or f == "vocab.txt":
@@ -380,14 +378,8 @@ def export(model, out: str, size_name: str, size: parakeet_arch.Size, extra_conf
     # are merged into one "<graph>.onnx.data" file, as the public export has them.
     external = len(written) > 2
     for name in ("encoder-model.onnx", "decoder_joint-model.onnx"):
-        src = os.path.join(tmp, name)
-        m = onnx.load(src, load_external_data=True)
-        dst = os.path.join(out, name)
-        if external and name.startswith("encoder"):
-            onnx.save_model(m, dst, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=name + ".data", size_threshold=1024)
-        else:
-            onnx.save_model(m, dst)
+        save_graph(os.path.join(tmp, name), os.path.join(out, name),
+                   external and name.startswith("encoder"))
     shutil.rmtree(tmp)
     quantize_int8(out, external)
     n_vocab = write_vocab(model, os.path.join(out, "vocab.txt"))

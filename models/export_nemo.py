@@ -70,6 +70,20 @@ def model_facts(model) -> dict:
     }
 
 
+def save_graph(src: str, dst: str, external: bool) -> None:
+    """Rewrites the ONNX graph `src` (as torch exported it) to `dst`: one file, or with
+    `external` every tensor of 1 kB or more in one "<dst name>.data" file beside it, as the
+    public export keeps the full-size encoder (torch's one file per tensor merged)."""
+    import onnx
+
+    m = onnx.load(src, load_external_data=True)
+    if external:
+        onnx.save_model(m, dst, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(dst) + ".data", size_threshold=1024)
+    else:
+        onnx.save_model(m, dst)
+
+
 def quantize_int8(out: str, external: bool) -> None:
     """encoder-model.int8.onnx and decoder_joint-model.int8.onnx beside the fp32 graphs in `out`
     (onnxruntime dynamic quantisation, weights uint8). `external`: the fp32 encoder keeps its
@@ -93,8 +107,6 @@ def quantize_int8(out: str, external: bool) -> None:
 def export_model_dir(model, out: str, int8: bool = True, extra_config: dict | None = None) -> dict:
     """Exports `model` (a NeMo EncDecRNNTBPEModel with a TDT head) into the directory `out`,
     which must not exist; returns {file: bytes}."""
-    import onnx
-
     tmp = os.path.join(out, "_export")
     os.makedirs(tmp)
     model.eval()
@@ -109,13 +121,8 @@ def export_model_dir(model, out: str, int8: bool = True, extra_config: dict | No
     # "<graph>.onnx.data" file, as the public export has them.
     external = len(written) > 2
     for name in ("encoder-model.onnx", "decoder_joint-model.onnx"):
-        m = onnx.load(os.path.join(tmp, name), load_external_data=True)
-        dst = os.path.join(out, name)
-        if external and name.startswith("encoder"):
-            onnx.save_model(m, dst, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=name + ".data", size_threshold=1024)
-        else:
-            onnx.save_model(m, dst)
+        save_graph(os.path.join(tmp, name), os.path.join(out, name),
+                   external and name.startswith("encoder"))
     shutil.rmtree(tmp)
     if int8:
         quantize_int8(out, external)

@@ -1,9 +1,12 @@
 """NeMo config of NVIDIA Parakeet-TDT-0.6B-v3's architecture, with the size as parameters.
 
-The structure (preprocessor, FastConformer encoder, 2-layer LSTM prediction network, TDT joint
-with 5 duration outputs, greedy TDT decoding) is Parakeet-TDT-0.6B-v3's; only the widths, depths
-and the vocabulary size change between the sizes below. `full` is the real model's size
-(627 M parameters with its 8192-piece vocabulary).
+The structure (preprocessor, FastConformer encoder without input scaling or layer biases,
+2-layer LSTM prediction network, TDT joint with 5 duration outputs, greedy TDT decoding) is
+Parakeet-TDT-0.6B-v3's published configuration; only the widths, depths and the vocabulary size
+change between the sizes below, except `demo`, which keeps NeMo's default encoder flags it was
+trained with. `full` is the real model's size: exported, its encoder weights file is byte for
+byte as large as the published ONNX export's, its decoder + joint file within one byte of graph
+text (tests/python/test_arch_size.py).
 
 Used by build_model.py (tiny/mid/full models) and tests/fixtures/make_references.py (the
 preprocessor alone, for the reference features).
@@ -61,6 +64,12 @@ class Size:
     # Longest encoder input in encoder frames (80 ms each): the exported ONNX graph holds a
     # relative positional table of 2 * pos_emb_max_len - 1 rows (Parakeet: 5000 = 400 s).
     pos_emb_max_len: int = 5000
+    # Parakeet-TDT-0.6B-v3's encoder: no sqrt(d_model) scaling of the subsampled input
+    # (`xscaling: false`) and no biases in the Linear and Conv1d modules of its Conformer layers
+    # (`use_bias: false`: feed-forward, attention q/k/v/out, pointwise and depthwise
+    # convolutions; the untied positional biases pos_bias_u/v stay).
+    xscaling: bool = False
+    use_bias: bool = False
 
 
 SIZES: dict[str, Size] = {
@@ -70,8 +79,11 @@ SIZES: dict[str, Size] = {
                  pred_hidden=96, joint_hidden=96, vocab_size=64, pos_emb_max_len=1250),
     # The trained demo model shipped in models/demo (about 3 M parameters: small enough to
     # commit as fp32 + int8 under 20 MB, large enough to learn spoken numbers from many voices).
+    # It keeps the encoder flags it was trained with, NeMo's defaults (xscaling and biases),
+    # which differ from v3's: the shipped weights have those biases.
     "demo": Size(d_model=128, n_layers=6, n_heads=4, subsampling_conv_channels=96,
-                 pred_hidden=128, joint_hidden=128, vocab_size=56, pos_emb_max_len=1250),
+                 pred_hidden=128, joint_hidden=128, vocab_size=56, pos_emb_max_len=1250,
+                 xscaling=True, use_bias=True),
     # A middle size for benchmarks that should not take the full model's memory.
     "mid": Size(d_model=256, n_layers=8, n_heads=4, subsampling_conv_channels=128,
                 pred_hidden=320, joint_hidden=320, vocab_size=1024),
@@ -153,7 +165,8 @@ def model_config(size: Size, tokenizer_dir: str, *, train_manifest: str | None =
             "n_heads": size.n_heads,
             "att_context_size": [-1, -1],
             "att_context_style": "regular",
-            "xscaling": True,
+            "use_bias": size.use_bias,
+            "xscaling": size.xscaling,
             "untie_biases": True,
             "pos_emb_max_len": size.pos_emb_max_len,
             "conv_kernel_size": 9,
