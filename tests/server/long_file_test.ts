@@ -81,8 +81,7 @@ Deno.test("an upload longer than the model's positional table (101 s) is transcr
 
 Deno.test("an upload whose client leaves stops within one batch: no further windows of it are decoded", async () => {
   // The route over a scheduler and upload sessions wired as the server wires them, with the
-  // request's signal in the test's hands: Deno.serve (2.9) does not abort it when a client's
-  // connection closes while the answer is pending, so a real disconnect cannot reach it yet.
+  // request's signal in the test's hands (the test below does the same over a real socket).
   await using srv = await startTestServer();
   let windows = 0;
   const firstWindows = Promise.withResolvers<void>();
@@ -202,4 +201,42 @@ Deno.test("a long upload's features are computed in slices: /status and a live s
   const steps = value('parakeet_step_latency_seconds_count{source="stream"}');
   assert.ok(steps >= 10, `${steps} live steps`);
   assert.ok(within / steps >= 0.95, `${within} of ${steps} live steps within 300 ms`);
+});
+
+Deno.test("a real client that hangs up mid-upload stops its decoding within a batch (over the socket)", async () => {
+  // The same guarantee end to end: the HTTP layer aborts the request's signal when the client's
+  // connection closes, and the route takes the upload's session out of the scheduler.
+  let windows = 0;
+  const firstWindows = Promise.withResolvers<void>();
+  await using srv = await startTestServer({ FILE_CHUNK_S: "1" }, (engine) => ({
+    async run(request) {
+      // Slow batches, as on a busy machine: the client leaves mid-file.
+      await new Promise((r) => setTimeout(r, 25));
+      windows += request.windows.length;
+      if (windows >= 3) firstWindows.resolve();
+      return engine.run(request);
+    },
+  }));
+  const { wav } = longClipWav(101);
+  const form = new FormData();
+  form.append("file", new Blob([wav]), "long.wav");
+  const client = new AbortController();
+  const upload = fetch(`${srv.http}/v1/audio/transcriptions`, {
+    method: "POST",
+    body: form,
+    signal: client.signal,
+  }).catch(() => null);
+  await firstWindows.promise;
+  client.abort();
+  await upload;
+  const atDisconnect = windows;
+  await new Promise((r) => setTimeout(r, 1500));
+  const status = await (await fetch(`${srv.http}/v1/status`)).json();
+  assert.equal(status.uploads.running, 0, "the upload's slot is free");
+  assert.equal(status.uploads.transcribing, 0, "its session is gone");
+  // The batches already running when the client left may finish; none starts after.
+  assert.ok(
+    windows - atDisconnect <= 4,
+    `${windows - atDisconnect} windows decoded after the hang-up (of ~100)`,
+  );
 });
