@@ -106,9 +106,12 @@ for (const [fdLimit, cap] of CASES) {
     assert.equal(srv.exited(), null, `the server exited during the flood: ${srv.log()}`);
     assert.equal(ends.filter((e) => !e.closed).length, 0, "every flooding connection closed");
     const metrics = await assertServes(srv.port);
-    assert.equal(dropCount(metrics, "max_connections"), refused, "refusals counted");
+    // Every 503 a client read was counted; the server counts more when, refusing many at once,
+    // it closes the excess without writing the 503 (a client then reads only the close).
+    const counted = dropCount(metrics, "max_connections");
+    assert.ok(counted >= refused, `refusals counted: ${counted} counted, ${refused} read`);
     const acceptErrors = dropCount(metrics, "accept_error");
-    assert.ok(refused + acceptErrors > 0, "the flood met the cap or the fd limit");
+    assert.ok(counted + acceptErrors > 0, "the flood met the cap or the fd limit");
     console.log(`${refused} refused with 503, ${acceptErrors} accept errors waited out`);
   });
 }
