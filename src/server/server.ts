@@ -14,12 +14,12 @@ import { clientAddress, parseTrustedProxies } from "./client_address.ts";
 import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
-import type { ServerMessage } from "./protocol.ts";
+import type { ServerMessage } from "../protocol/protocol.ts";
 import type { RefusalReason } from "./refusals.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
 import { apiError, handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { UploadSlots } from "./upload_slots.ts";
-import { closeCodeLabel } from "./wire_errors.ts";
+import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
