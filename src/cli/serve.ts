@@ -4,7 +4,7 @@ import { warmUp } from "../engine/warm_up.ts";
 import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
-import { Vocabulary } from "../model/vocabulary.ts";
+import { Vocabulary } from "../decode/vocabulary.ts";
 import { loadAccessPolicy } from "../server/auth.ts";
 import { parseTrustedProxies } from "../server/client_address.ts";
 import {

@@ -5,7 +5,8 @@
  * of any length are decoded as `[left | chunk | right]` windows that fit it, with the decoder
  * state carried from chunk to chunk.
  */
-import { encodedLength, type StepGeometry } from "./step_plan.ts";
+import { encodedLength, wholeEncoderFrames } from "../model/subsampling.ts";
+import type { StepGeometry } from "./step_plan.ts";
 
 /** Right context of a file's windows (2 s): a file is not waiting for live audio. */
 export const FILE_RIGHT_CONTEXT_FRAMES = 200;
@@ -21,16 +22,6 @@ export function longestWindowFrames(g: StepGeometry): number {
 /** Encoder frames of the longest window of `g`: what must fit the positional table. */
 export function longestWindowEncoderFrames(g: StepGeometry): number {
   return encodedLength(longestWindowFrames(g), g.subsampling);
-}
-
-/**
- * `frames` rounded to whole encoder frames (at least one). A chunk boundary inside an encoder
- * frame splits that frame between two steps, and when the left context is cut short at the
- * start of the stream the chunk's first encoder frame lands at a fractional offset in the
- * window: reading it gave NaN logits (FILE_CHUNK_S=1: 100 frames at subsampling 8).
- */
-export function wholeEncoderFrames(frames: number, subsampling: number): number {
-  return Math.max(subsampling, Math.round(frames / subsampling) * subsampling);
 }
 
 /** The windows of an uploaded file: chunks of about `chunkFrames`, 2 s right context. */

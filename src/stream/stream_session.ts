@@ -1,7 +1,7 @@
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
 import { punctuationMarks, tokenSpans, type WordTiming, wordTimings } from "../decode/words.ts";
-import type { TentativeResult } from "../engine/batch_inference.ts";
-import type { Vocabulary } from "../model/vocabulary.ts";
+import type { TentativeResult } from "../engine/inference_contract.ts";
+import type { Vocabulary } from "../decode/vocabulary.ts";
 import type { ClientMessage, ProtocolViolation, ServerMessage } from "../protocol/protocol.ts";
 import { Utterance, type UtteranceContext, type UtteranceWork } from "./utterance.ts";
 

@@ -4,7 +4,7 @@ import { launchServer } from "../../src/cli/serve.ts";
 import { ConfigError, loadServerConfig } from "../../src/server/config.ts";
 import { clipPcmBytes, longClipWav, TINY_MODEL } from "../engine/fixtures.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
-import { Vocabulary } from "../../src/model/vocabulary.ts";
+import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import {
   handleTranscription,
   type TranscriptionDeps,

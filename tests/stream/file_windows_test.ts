@@ -3,9 +3,9 @@ import {
   fileChunkGeometry,
   longestWindowEncoderFrames,
   offlineGeometry,
-  wholeEncoderFrames,
   windowTooLong,
 } from "../../src/stream/file_windows.ts";
+import { wholeEncoderFrames } from "../../src/model/subsampling.ts";
 import { SampleFeed } from "../../src/stream/sample_feed.ts";
 import { checkGeometry, planStep, type StepWindow } from "../../src/stream/step_plan.ts";
 
