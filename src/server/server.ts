@@ -5,7 +5,7 @@ import { serveHttp, type ServeInfo } from "../net/http_server.ts";
 import { RateLimitedLog } from "../net/rate_limited_log.ts";
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
-import { fileChunkGeometry } from "../stream/file_windows.ts";
+import type { StepGeometry } from "../stream/step_plan.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { AccessGate } from "./access_gate.ts";
@@ -34,7 +34,10 @@ export interface ModelDescription {
 export interface ServerDeps {
   config: ServerConfig;
   runner: BatchRunner;
+  /** A live stream's context; its geometry is `frameGeometry(…).stream`. */
   context: StreamContext;
+  /** An uploaded file's windows: `frameGeometry(…).upload` (stream/frame_geometry.ts). */
+  uploadGeometry: StepGeometry;
   model: ModelDescription;
   log: (line: string) => void;
   /** Aborting starts the same graceful shutdown as SIGTERM. */
@@ -123,11 +126,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   const uploadContext: StreamContext = {
     ...context,
-    geometry: fileChunkGeometry(
-      config.fileChunkS * 100,
-      context.geometry.leftFrames,
-      context.geometry.subsampling,
-    ),
+    geometry: deps.uploadGeometry,
     tentative: false,
     maxBacklogFrames: Infinity,
     observer: chainObservers(deps.context.observer, metrics.observer("upload")),

@@ -10,13 +10,14 @@ import type {
   InferenceWindow,
 } from "../engine/inference_contract.ts";
 import { offlineGeometry } from "./file_windows.ts";
+import { fileContextFrames } from "./frame_geometry.ts";
 import { SampleFeed } from "./sample_feed.ts";
 import { Utterance, type UtteranceWork } from "./utterance.ts";
 
 export interface TranscriptionModel extends InferenceModel {
   readonly vocab: Vocabulary;
   readonly secondsPerEncoderFrame: number;
-  readonly config: { subsamplingFactor: number; maxEncoderFrames: number };
+  readonly config: { subsamplingFactor: number; maxEncoderFrames: number; windowStride: number };
 }
 
 export interface Transcript {
@@ -82,6 +83,7 @@ export function transcribeEach(
         Math.floor(samples.length / hopLength),
         model.config.subsamplingFactor,
         model.config.maxEncoderFrames,
+        fileContextFrames(model.config),
       ),
       extractor,
       spec: model.spec,

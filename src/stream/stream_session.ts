@@ -120,7 +120,8 @@ export class StreamSession {
         this.#receiving().pushAudio(message.bytes);
         const backlog = this.backlogFrames;
         if (backlog > this.#ctx.maxBacklogFrames) {
-          const seconds = (f: number) => (f / 100).toFixed(1);
+          const { hopLength, sampleRate } = this.#ctx.extractor.config;
+          const seconds = (f: number) => (f * hopLength / sampleRate).toFixed(1);
           return {
             code: "rate_exceeded",
             message: `Cannot accept more audio: ${
