@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { OrtRuntime } from "../ffi/mod.ts";
 import { LogMelExtractor } from "../src/audio/log_mel.ts";
 import { readWav } from "../src/audio/wav.ts";
-import { transcribeClips } from "../src/engine/offline_transcriber.ts";
+import { transcribeClips } from "../src/stream/offline_transcriber.ts";
 import { floatToPcm16 } from "../src/client/pcm.ts";
 import { ParakeetModel } from "../src/model/parakeet_model.ts";
 import { barChartSvg } from "./chart.ts";

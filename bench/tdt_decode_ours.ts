@@ -6,7 +6,7 @@
 import { OrtRuntime } from "../ffi/mod.ts";
 import { LogMelExtractor } from "../src/audio/log_mel.ts";
 import { readAudioFile } from "../src/audio/read_audio.ts";
-import { transcribeClips } from "../src/engine/offline_transcriber.ts";
+import { transcribeClips } from "../src/stream/offline_transcriber.ts";
 import { ParakeetModel } from "../src/model/parakeet_model.ts";
 
 const [dir, repeatArg, ...files] = Deno.args;

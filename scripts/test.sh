@@ -1,10 +1,41 @@
 #!/usr/bin/env bash
-# The test command: every Deno test under tests/, then one plain "N passed, N failed" line
-# (Deno's own summary is not in a form CI reads). Extra arguments go to `deno test`
-# (e.g. a path or --filter).
+# The test command, in two tiers, then one plain "N passed, N failed" line (Deno's own summary
+# is not in a form CI reads).
+#   bash scripts/test.sh          the fast tier (`deno task test`): every test under tests/ but
+#                                 the SLOW ones below — unit and in-process integration tests
+#   bash scripts/test.sh --all    every test under tests/ (`deno task test:all`; CI runs this)
+#   bash scripts/test.sh --slow   only the SLOW ones
+# Other arguments go to `deno test` in place of the tier's selection (e.g. a path or --filter).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
+
+# The slow tier: the only place tier membership is written. Left out of the fast tier: the
+# browser demo (chromium), the tests that need the NeMo or onnx-asr Python environments, the
+# soak and attack harness, and the ops tests that build images or binaries or run external
+# services (docker, kubernetes, nginx, the compiled binary, the main.sh chain).
+SLOW=(
+  tests/web
+  tests/soak
+  tests/python
+  tests/reference
+  tests/decode/sentencepiece_test.ts
+  tests/model/joint_outputs_test.ts
+  tests/model/v3_signature_test.ts
+  tests/ops/export_nemo_test.ts
+  tests/ops/compile_test.ts
+  tests/ops/docker_test.ts
+  tests/ops/kubernetes_test.ts
+  tests/ops/main_chain_test.ts
+  tests/ops/nginx_test.ts
+)
+
+tier=fast
+case "${1:-}" in
+  --all) tier=all && shift ;;
+  --slow) tier=slow && shift ;;
+esac
+
 deno_bin=$(command -v deno || true)
 [ -x "$root/.tools/bin/deno" ] && deno_bin="$root/.tools/bin/deno"
 [ -n "$deno_bin" ] || { echo "deno not found: run bash scripts/setup.sh" >&2; exit 1; }
@@ -12,7 +43,16 @@ deno_bin=$(command -v deno || true)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(tests/)
+if [ ${#args[@]} -eq 0 ]; then
+  for path in "${SLOW[@]}"; do
+    [ -e "$path" ] || { echo "scripts/test.sh: SLOW lists $path, which does not exist" >&2; exit 1; }
+  done
+  case "$tier" in
+    all) args=(tests/) ;;
+    slow) args=("${SLOW[@]}") ;;
+    *) args=("--ignore=$(IFS=,; echo "${SLOW[*]}")" tests/) ;;
+  esac
+fi
 NO_COLOR=1 "$deno_bin" test --allow-all --v8-flags=--expose-gc "${args[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

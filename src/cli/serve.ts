@@ -4,7 +4,7 @@ import { warmUp } from "../engine/warm_up.ts";
 import { parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
-import { Vocabulary } from "../model/vocabulary.ts";
+import { Vocabulary } from "../decode/vocabulary.ts";
 import { loadAccessPolicy } from "../server/auth.ts";
 import { parseTrustedProxies } from "../server/client_address.ts";
 import {
@@ -18,7 +18,8 @@ import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { describePendingWork, SHUTDOWN_SIGNALS, ShutdownOnSignal } from "./shutdown_on_signal.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
-import { fileChunkGeometry, windowTooLong } from "../stream/file_windows.ts";
+import { FILE_CONTEXT_MS, windowTooLong } from "../stream/file_windows.ts";
+import { frameGeometry, framesInSeconds } from "../stream/frame_geometry.ts";
 import { defaultModelDir } from "./common_options.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -98,14 +99,8 @@ export async function launchServer(
       }`,
     );
   }
-  const sub = modelConfig.subsamplingFactor;
-  const frameMs = modelConfig.windowStride * 1000;
-  const geometry = {
-    chunkFrames: config.stepMs / frameMs,
-    leftFrames: config.leftContextMs / frameMs,
-    rightFrames: config.rightContextMs / frameMs,
-    subsampling: sub,
-  };
+  const frames = frameGeometry(config, modelConfig);
+  const geometry = frames.stream;
   // Before the model loads: a window the encoder cannot attend over would only fail at warm-up
   // (or, without warm-up, on the first stream) with ONNX Runtime's broadcast error.
   const tooLong = windowTooLong(
@@ -114,9 +109,11 @@ export async function launchServer(
     `LEFT_CONTEXT_MS ${config.leftContextMs} + STEP_MS ${config.stepMs} + RIGHT_CONTEXT_MS ${config.rightContextMs}`,
     modelConfig.windowStride,
   ) ?? windowTooLong(
-    fileChunkGeometry(config.fileChunkS * (1000 / frameMs), geometry.leftFrames, sub),
+    frames.upload,
     modelConfig.maxEncoderFrames,
-    `LEFT_CONTEXT_MS ${config.leftContextMs} + FILE_CHUNK_S ${config.fileChunkS} + the uploads' 2 s of right context`,
+    `LEFT_CONTEXT_MS ${config.leftContextMs} + FILE_CHUNK_S ${config.fileChunkS} + the uploads' ${
+      FILE_CONTEXT_MS / 1000
+    } s of right context`,
     modelConfig.windowStride,
   );
   if (tooLong) throw new ConfigError(tooLong);
@@ -155,13 +152,14 @@ export async function launchServer(
   const server = await listen({
     config,
     runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,
+    uploadGeometry: frames.upload,
     context: {
       geometry,
       extractor: new LogMelExtractor({ sampleRate: modelConfig.sampleRate }),
       spec: engine.model.spec,
       tentative: config.tentative === 1,
       vocab,
-      maxBacklogFrames: config.maxBacklogS * (1000 / frameMs),
+      maxBacklogFrames: framesInSeconds(config.maxBacklogS, modelConfig),
       partialMaxWords: config.partialMaxWords,
     },
     model: {

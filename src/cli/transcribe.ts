@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { readAudioFile } from "../audio/read_audio.ts";
-import { transcribeEach, type Transcript } from "../engine/offline_transcriber.ts";
+import { transcribeEach, type Transcript } from "../stream/offline_transcriber.ts";
 import {
   renderTranscript,
   TRANSCRIPT_FORMATS,

@@ -11,7 +11,7 @@
  * - `shape`: the encoder output is one frame short of its dims; batch inference must refuse it.
  */
 import type { EncoderOutput } from "../model/parakeet_model.ts";
-import type { InferenceModel, InferenceRequest } from "./batch_inference.ts";
+import type { InferenceModel, InferenceRequest } from "./inference_contract.ts";
 
 export type FaultKind = "throw" | "hang" | "nan" | "shape";
 export interface Fault {

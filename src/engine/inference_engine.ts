@@ -1,4 +1,4 @@
-import type { InferenceRequest, InferenceResult } from "./batch_inference.ts";
+import type { InferenceRequest, InferenceResult } from "./inference_contract.ts";
 import type { FromWorker, LoadedModel, LoadSpec, ToWorker } from "./worker_protocol.ts";
 
 /** Inference failed for one batch (model error, worker crash, deadline): its streams end. */

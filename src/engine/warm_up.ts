@@ -7,7 +7,7 @@
  */
 import type { TdtSpec } from "../decode/joiner.ts";
 import { initialTdtState } from "../decode/tdt_state.ts";
-import type { InferenceRequest, InferenceResult } from "./batch_inference.ts";
+import type { InferenceRequest, InferenceResult } from "./inference_contract.ts";
 
 /**
  * `batch` silent windows of `columns` feature frames, each decoded for one encoder frame from

@@ -1,7 +1,7 @@
 import type { DeviceRequest, SessionOptions } from "../../ffi/mod.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
 import type { Precision } from "../model/model_files.ts";
-import type { InferenceRequest, InferenceResult } from "./batch_inference.ts";
+import type { InferenceRequest, InferenceResult } from "./inference_contract.ts";
 
 /** Messages between the main isolate and the inference worker (structured-clone safe). */
 export interface LoadSpec {

@@ -16,7 +16,7 @@ import {
 } from "./model_files.ts";
 import { ModelOutputError, OrtJoiner } from "./ort_joiner.ts";
 import { validateSignatures } from "./signature.ts";
-import { Vocabulary } from "./vocabulary.ts";
+import { Vocabulary } from "../decode/vocabulary.ts";
 
 export interface ModelLoadOptions {
   precision?: Precision;

@@ -10,7 +10,7 @@ import type { StepReport, StreamObserver } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { DROP_REASONS } from "../net/drop_reasons.ts";
 import { REFUSAL_REASONS } from "./refusals.ts";
-import { CLOSE_CODE_LABELS, OTHER_CLOSE_CODE, WIRE_ERRORS } from "./wire_errors.ts";
+import { CLOSE_CODE_LABELS, OTHER_CLOSE_CODE, WIRE_ERRORS } from "../protocol/wire_errors.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -427,7 +427,7 @@ export class ServerMetrics {
     );
     this.errors = r.counter(
       "parakeet_errors_total",
-      "Error messages sent to clients, by wire error code (src/server/wire_errors.ts)",
+      "Error messages sent to clients, by wire error code (src/protocol/wire_errors.ts)",
       ["code"],
       { code: Object.keys(WIRE_ERRORS) },
     );

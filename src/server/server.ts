@@ -5,7 +5,7 @@ import { serveHttp, type ServeInfo } from "../net/http_server.ts";
 import { RateLimitedLog } from "../net/rate_limited_log.ts";
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
-import { fileChunkGeometry } from "../stream/file_windows.ts";
+import type { StepGeometry } from "../stream/step_plan.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { VERSION } from "../version.ts";
 import { AccessGate } from "./access_gate.ts";
@@ -14,12 +14,12 @@ import { clientAddress, parseTrustedProxies } from "./client_address.ts";
 import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
-import type { ServerMessage } from "./protocol.ts";
+import type { ServerMessage } from "../protocol/protocol.ts";
 import type { RefusalReason } from "./refusals.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
 import { apiError, handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { UploadSlots } from "./upload_slots.ts";
-import { closeCodeLabel } from "./wire_errors.ts";
+import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
@@ -34,7 +34,10 @@ export interface ModelDescription {
 export interface ServerDeps {
   config: ServerConfig;
   runner: BatchRunner;
+  /** A live stream's context; its geometry is `frameGeometry(…).stream`. */
   context: StreamContext;
+  /** An uploaded file's windows: `frameGeometry(…).upload` (stream/frame_geometry.ts). */
+  uploadGeometry: StepGeometry;
   model: ModelDescription;
   log: (line: string) => void;
   /** Aborting starts the same graceful shutdown as SIGTERM. */
@@ -123,11 +126,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   const uploadContext: StreamContext = {
     ...context,
-    geometry: fileChunkGeometry(
-      config.fileChunkS * 100,
-      context.geometry.leftFrames,
-      context.geometry.subsampling,
-    ),
+    geometry: deps.uploadGeometry,
     tentative: false,
     maxBacklogFrames: Infinity,
     observer: chainObservers(deps.context.observer, metrics.observer("upload")),

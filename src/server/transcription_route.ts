@@ -25,7 +25,7 @@ import {
   readBody,
   type UploadedForm,
 } from "./multipart_upload.ts";
-import type { ServerMessage } from "./protocol.ts";
+import type { ServerMessage } from "../protocol/protocol.ts";
 
 export interface TranscriptionDeps {
   maxUploadBytes: number;

@@ -6,10 +6,10 @@ import {
   parseClientFrame,
   type ServerMessage,
   tooLarge,
-} from "./protocol.ts";
+} from "../protocol/protocol.ts";
 import { inspectFirstFrame, unsupportedAudioMessage } from "./first_frame.ts";
 import { TokenBucket } from "./token_bucket.ts";
-import { closeCodeFor, type WireErrorCode } from "./wire_errors.ts";
+import { closeCodeFor, type WireErrorCode } from "../protocol/wire_errors.ts";
 
 export interface ConnectionLimits extends FrameLimits {
   maxMessagesPerS: number;

@@ -3,7 +3,7 @@ import type {
   InferenceResult,
   InferenceRow,
   InferenceWindow,
-} from "../engine/batch_inference.ts";
+} from "../engine/inference_contract.ts";
 import type { SessionWork, StreamSession } from "./stream_session.ts";
 
 export interface BatchRunner {

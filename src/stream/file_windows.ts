@@ -5,13 +5,15 @@
  * of any length are decoded as `[left | chunk | right]` windows that fit it, with the decoder
  * state carried from chunk to chunk.
  */
-import { encodedLength, type StepGeometry } from "./step_plan.ts";
+import { encodedLength, wholeEncoderFrames } from "../model/subsampling.ts";
+import type { StepGeometry } from "./step_plan.ts";
 
-/** Right context of a file's windows (2 s): a file is not waiting for live audio. */
-export const FILE_RIGHT_CONTEXT_FRAMES = 200;
-
-/** Left context of `transcribe`'s windows when a file needs more than one (2 s, as live). */
-export const FILE_LEFT_CONTEXT_FRAMES = 200;
+/**
+ * Context of a file's windows, in ms: the right context of uploads and `transcribe` (a file is
+ * not waiting for live audio), and the left context of `transcribe` when a file needs more than
+ * one window (as live). In feature frames: `frameGeometry` (frame_geometry.ts).
+ */
+export const FILE_CONTEXT_MS = 2000;
 
 /** Feature frames of the longest window: left + chunk + right, and NeMo's masked last column. */
 export function longestWindowFrames(g: StepGeometry): number {
@@ -24,25 +26,19 @@ export function longestWindowEncoderFrames(g: StepGeometry): number {
 }
 
 /**
- * `frames` rounded to whole encoder frames (at least one). A chunk boundary inside an encoder
- * frame splits that frame between two steps, and when the left context is cut short at the
- * start of the stream the chunk's first encoder frame lands at a fractional offset in the
- * window: reading it gave NaN logits (FILE_CHUNK_S=1: 100 frames at subsampling 8).
+ * The windows of an uploaded file: chunks of about `chunkFrames`, `contextFrames` (FILE_CONTEXT_MS)
+ * of right context.
  */
-export function wholeEncoderFrames(frames: number, subsampling: number): number {
-  return Math.max(subsampling, Math.round(frames / subsampling) * subsampling);
-}
-
-/** The windows of an uploaded file: chunks of about `chunkFrames`, 2 s right context. */
 export function fileChunkGeometry(
   chunkFrames: number,
   leftFrames: number,
   subsampling: number,
+  contextFrames: number,
 ): StepGeometry {
   return {
     chunkFrames: wholeEncoderFrames(chunkFrames, subsampling),
     leftFrames,
-    rightFrames: FILE_RIGHT_CONTEXT_FRAMES,
+    rightFrames: contextFrames,
     subsampling,
   };
 }
@@ -50,12 +46,14 @@ export function fileChunkGeometry(
 /**
  * `transcribe`'s windows for a file of `totalFrames` feature frames: the whole file as one
  * window when it fits the table (exactly what NeMo's offline `transcribe` encodes), else the
- * largest chunks whose windows fit it.
+ * largest chunks whose windows fit it, with `contextFrames` (FILE_CONTEXT_MS) of context on
+ * each side.
  */
 export function offlineGeometry(
   totalFrames: number,
   subsampling: number,
   maxEncoderFrames: number,
+  contextFrames: number,
 ): StepGeometry {
   const whole = {
     chunkFrames: Math.max(subsampling, Math.ceil(totalFrames / subsampling) * subsampling),
@@ -64,7 +62,7 @@ export function offlineGeometry(
     subsampling,
   };
   if (encodedLength(totalFrames + 1, subsampling) <= maxEncoderFrames) return whole;
-  const context = FILE_LEFT_CONTEXT_FRAMES + FILE_RIGHT_CONTEXT_FRAMES + 1;
+  const context = contextFrames + contextFrames + 1;
   const chunkFrames = Math.floor((maxEncoderFrames * subsampling - context) / subsampling) *
     subsampling;
   if (chunkFrames < subsampling) {
@@ -74,8 +72,8 @@ export function offlineGeometry(
   }
   return {
     chunkFrames,
-    leftFrames: FILE_LEFT_CONTEXT_FRAMES,
-    rightFrames: FILE_RIGHT_CONTEXT_FRAMES,
+    leftFrames: contextFrames,
+    rightFrames: contextFrames,
     subsampling,
   };
 }

@@ -1,3 +1,5 @@
+import { encodedLength } from "../model/subsampling.ts";
+
 /**
  * Where each streaming step's window falls. Parakeet's encoder is not cache-aware, so step k
  * re-encodes `[left | chunk k | right]` and keeps only the encoder frames of chunk k. All
@@ -38,13 +40,6 @@ export function checkGeometry(g: StepGeometry): void {
       `chunk (${g.chunkFrames}) and left context (${g.leftFrames}) must be whole encoder frames (multiples of ${g.subsampling} feature frames)`,
     );
   }
-}
-
-/** Encoder frames the FastConformer produces for `frames` feature frames (three stride-2 convs). */
-export function encodedLength(frames: number, subsampling: number): number {
-  let n = frames;
-  for (let s = subsampling; s > 1; s /= 2) n = Math.ceil(n / 2);
-  return n;
 }
 
 /**

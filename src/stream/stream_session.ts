@@ -1,8 +1,8 @@
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
 import { punctuationMarks, tokenSpans, type WordTiming, wordTimings } from "../decode/words.ts";
-import type { TentativeResult } from "../engine/batch_inference.ts";
-import type { Vocabulary } from "../model/vocabulary.ts";
-import type { ClientMessage, ProtocolViolation, ServerMessage } from "../server/protocol.ts";
+import type { TentativeResult } from "../engine/inference_contract.ts";
+import type { Vocabulary } from "../decode/vocabulary.ts";
+import type { ClientMessage, ProtocolViolation, ServerMessage } from "../protocol/protocol.ts";
 import { Utterance, type UtteranceContext, type UtteranceWork } from "./utterance.ts";
 
 export interface StreamContext extends UtteranceContext {
@@ -120,7 +120,8 @@ export class StreamSession {
         this.#receiving().pushAudio(message.bytes);
         const backlog = this.backlogFrames;
         if (backlog > this.#ctx.maxBacklogFrames) {
-          const seconds = (f: number) => (f / 100).toFixed(1);
+          const { hopLength, sampleRate } = this.#ctx.extractor.config;
+          const seconds = (f: number) => (f * hopLength / sampleRate).toFixed(1);
           return {
             code: "rate_exceeded",
             message: `Cannot accept more audio: ${

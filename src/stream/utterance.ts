@@ -4,14 +4,9 @@ import type { StreamingLogMel } from "../audio/streaming_log_mel.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
 import { initialTdtState, type TdtState } from "../decode/tdt_state.ts";
-import type { InferenceWindow, RowPart, TentativeResult } from "../engine/batch_inference.ts";
-import {
-  checkGeometry,
-  encodedLength,
-  planStep,
-  type StepGeometry,
-  type StepWindow,
-} from "./step_plan.ts";
+import type { InferenceWindow, RowPart, TentativeResult } from "../engine/inference_contract.ts";
+import { encodedLength } from "../model/subsampling.ts";
+import { checkGeometry, planStep, type StepGeometry, type StepWindow } from "./step_plan.ts";
 
 export interface UtteranceContext {
   geometry: StepGeometry;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { Vocabulary } from "../../src/model/vocabulary.ts";
+import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import { haveNemoPython, NEMO_PYTHON } from "../nemo_python.ts";
 
 const SCRIPT = fileURLToPath(new URL("./sentencepiece_reference.py", import.meta.url));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Vocabulary } from "../../src/model/vocabulary.ts";
+import { Vocabulary } from "../../src/decode/vocabulary.ts";
 
 const VOCAB = ["<unk> 0", "▁hello 1", "▁wor 2", "ld 3", ", 4", "▁Ça 5", "▁va 6", "? 7", "<blk> 8"]
   .join("\n") + "\n";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { launchServer } from "../../src/cli/serve.ts";
-import { type InferenceModel, runInference } from "../../src/engine/batch_inference.ts";
+import { runInference } from "../../src/engine/batch_inference.ts";
+import type { InferenceModel } from "../../src/engine/inference_contract.ts";
 import { warmUp, warmUpRequest } from "../../src/engine/warm_up.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { loadServerConfig } from "../../src/server/config.ts";

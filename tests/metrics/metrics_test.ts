@@ -13,7 +13,7 @@ import {
 } from "../../src/server/metrics.ts";
 import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
 import { connect, startTestServer, streamAudio } from "../server/harness.ts";
-import { CLOSE_CODE_LABELS, closeCodeLabel, WIRE_ERRORS } from "../../src/server/wire_errors.ts";
+import { CLOSE_CODE_LABELS, closeCodeLabel, WIRE_ERRORS } from "../../src/protocol/wire_errors.ts";
 import { parseExposition, parserAvailable, sampleValue, SKIP_MESSAGE } from "./prometheus.ts";
 
 const canParse = parserAvailable();

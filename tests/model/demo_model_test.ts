@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { readWav } from "../../src/audio/wav.ts";
-import { transcribeClips } from "../../src/engine/offline_transcriber.ts";
+import { transcribeClips } from "../../src/stream/offline_transcriber.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { defaultModelDir } from "../../src/cli/common_options.ts";
 import { WerTally } from "../../bench/wer.ts";

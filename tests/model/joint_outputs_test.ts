@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
-import { transcribeClips } from "../../src/engine/offline_transcriber.ts";
+import { transcribeClips } from "../../src/stream/offline_transcriber.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { clipSamples, fixtureClips, reference, TINY_MODEL } from "../engine/fixtures.ts";
 import { haveNemoPython, NEMO_PYTHON } from "../nemo_python.ts";

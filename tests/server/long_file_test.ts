@@ -4,7 +4,7 @@ import { launchServer } from "../../src/cli/serve.ts";
 import { ConfigError, loadServerConfig } from "../../src/server/config.ts";
 import { clipPcmBytes, longClipWav, TINY_MODEL } from "../engine/fixtures.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
-import { Vocabulary } from "../../src/model/vocabulary.ts";
+import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import {
   handleTranscription,
   type TranscriptionDeps,
@@ -95,7 +95,7 @@ Deno.test("an upload whose client leaves stops within one batch: no further wind
     },
   }, { maxBatch: 8, maxInflight: 2 });
   const context: StreamContext = {
-    geometry: fileChunkGeometry(100, 200, 8),
+    geometry: fileChunkGeometry(100, 200, 8, 200),
     extractor: new LogMelExtractor(),
     spec: srv.engine.model.spec,
     vocab: Vocabulary.parse(Deno.readTextFileSync(`${TINY_MODEL}/vocab.txt`)),

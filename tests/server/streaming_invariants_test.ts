@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
-import { transcribeClips } from "../../src/engine/offline_transcriber.ts";
+import { transcribeClips } from "../../src/stream/offline_transcriber.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { clipPcmBytes, clipSamples, fixtureClips, TINY_MODEL } from "../engine/fixtures.ts";
 import { startTestServer, streamAudio } from "./harness.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { ServerMessage } from "../../src/server/protocol.ts";
-import type { ClientMessage } from "../../src/server/protocol.ts";
+import type { ServerMessage } from "../../src/protocol/protocol.ts";
+import type { ClientMessage } from "../../src/protocol/protocol.ts";
 import { type ConnectionLimits, WsConnection } from "../../src/server/ws_connection.ts";
 import type { StreamSession } from "../../src/stream/stream_session.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { InferenceRequest, InferenceResult } from "../../src/engine/batch_inference.ts";
+import type { InferenceRequest, InferenceResult } from "../../src/engine/inference_contract.ts";
 import { BatchScheduler } from "../../src/stream/batch_scheduler.ts";
 import type { SessionWork, StreamSession } from "../../src/stream/stream_session.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { initialTdtState } from "../../src/decode/tdt_state.ts";
-import { Vocabulary } from "../../src/model/vocabulary.ts";
-import type { ServerMessage } from "../../src/server/protocol.ts";
+import { Vocabulary } from "../../src/decode/vocabulary.ts";
+import type { ServerMessage } from "../../src/protocol/protocol.ts";
 import { type StreamContext, StreamSession } from "../../src/stream/stream_session.ts";
 
 const VOCAB = Vocabulary.parse(

@@ -3,9 +3,9 @@ import {
   fileChunkGeometry,
   longestWindowEncoderFrames,
   offlineGeometry,
-  wholeEncoderFrames,
   windowTooLong,
 } from "../../src/stream/file_windows.ts";
+import { wholeEncoderFrames } from "../../src/model/subsampling.ts";
 import { SampleFeed } from "../../src/stream/sample_feed.ts";
 import { checkGeometry, planStep, type StepWindow } from "../../src/stream/step_plan.ts";
 
@@ -25,7 +25,7 @@ Deno.test("every FILE_CHUNK_S is cut in whole encoder frames: 1 s no longer spli
   assert.equal(wholeEncoderFrames(800, 8), 800);
   assert.equal(wholeEncoderFrames(3, 8), 8);
   for (let s = 1; s <= 60; s++) {
-    const g = fileChunkGeometry(s * 100, 200, 8);
+    const g = fileChunkGeometry(s * 100, 200, 8, 200);
     checkGeometry(g);
     // 16.7 s: every chunk starts at a whole encoder frame of its window, and the chunks tile
     // the file's encoder frames exactly once.
@@ -48,16 +48,16 @@ Deno.test("a geometry whose chunk is not whole encoder frames is refused, not de
 
 Deno.test("transcribe's windows: the whole file when it fits the table, else the largest that fit", () => {
   // Fits (9999 frames and the masked column: 1250 encoder frames): one window, no context.
-  const whole = offlineGeometry(9999, 8, 1250);
+  const whole = offlineGeometry(9999, 8, 1250, 200);
   assert.deepEqual(windowsOf(whole, 9999).map((w) => [w.windowStart, w.windowEnd]), [[0, 9999]]);
   // 101 s: windows of left + chunk + right that each fit, covering every frame once.
-  const g = offlineGeometry(10100, 8, 1250);
+  const g = offlineGeometry(10100, 8, 1250, 200);
   assert.ok(longestWindowEncoderFrames(g) <= 1250);
   const windows = windowsOf(g, 10100);
   assert.equal(windows.length, 2);
   assert.equal(windows[1].chunkEnd, 10100);
   // Parakeet-TDT-0.6B-v3: an hour in 400 s tables.
-  const v3 = offlineGeometry(360_000, 8, 5000);
+  const v3 = offlineGeometry(360_000, 8, 5000, 200);
   assert.ok(longestWindowEncoderFrames(v3) <= 5000);
   assert.equal(windowsOf(v3, 360_000).length, Math.ceil(360_000 / v3.chunkFrames));
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { encodedLength, planStep, type StepGeometry } from "../../src/stream/step_plan.ts";
+import { encodedLength } from "../../src/model/subsampling.ts";
+import { planStep, type StepGeometry } from "../../src/stream/step_plan.ts";
 
 const G: StepGeometry = { chunkFrames: 24, leftFrames: 48, rightFrames: 16, subsampling: 8 };
 

@@ -1,22 +1,23 @@
 import type { LogMelExtractor } from "../audio/log_mel.ts";
+import type { Vocabulary } from "../decode/vocabulary.ts";
 import { type WordTiming, wordTimings } from "../decode/words.ts";
-import type { Vocabulary } from "../model/vocabulary.ts";
-import { offlineGeometry } from "../stream/file_windows.ts";
-import { SampleFeed } from "../stream/sample_feed.ts";
-import { Utterance, type UtteranceWork } from "../stream/utterance.ts";
-import {
-  type InferenceModel,
-  type InferenceRequest,
-  type InferenceRow,
-  type InferenceStats,
-  type InferenceWindow,
-  runInference,
-} from "./batch_inference.ts";
+import { runInference } from "../engine/batch_inference.ts";
+import type {
+  InferenceModel,
+  InferenceRequest,
+  InferenceRow,
+  InferenceStats,
+  InferenceWindow,
+} from "../engine/inference_contract.ts";
+import { offlineGeometry } from "./file_windows.ts";
+import { fileContextFrames } from "./frame_geometry.ts";
+import { SampleFeed } from "./sample_feed.ts";
+import { Utterance, type UtteranceWork } from "./utterance.ts";
 
 export interface TranscriptionModel extends InferenceModel {
   readonly vocab: Vocabulary;
   readonly secondsPerEncoderFrame: number;
-  readonly config: { subsamplingFactor: number; maxEncoderFrames: number };
+  readonly config: { subsamplingFactor: number; maxEncoderFrames: number; windowStride: number };
 }
 
 export interface Transcript {
@@ -82,6 +83,7 @@ export function transcribeEach(
         Math.floor(samples.length / hopLength),
         model.config.subsamplingFactor,
         model.config.maxEncoderFrames,
+        fileContextFrames(model.config),
       ),
       extractor,
       spec: model.spec,

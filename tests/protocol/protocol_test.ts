@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeServerMessage, parseClientFrame } from "../../src/server/protocol.ts";
-import { closeCodeFor } from "../../src/server/wire_errors.ts";
+import { encodeServerMessage, parseClientFrame } from "../../src/protocol/protocol.ts";
+import { closeCodeFor } from "../../src/protocol/wire_errors.ts";
 
 const LIMITS = { maxBinaryBytes: 1024, maxTextBytes: 64 };
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -1,4 +1,4 @@
-import { decodePieces } from "../decode/detokenize.ts";
+import { decodePieces } from "./detokenize.ts";
 
 /**
  * A SentencePiece vocabulary as the NeMo ONNX export writes it: `vocab.txt`, one `<piece> <id>`
