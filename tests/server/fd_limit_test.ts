@@ -5,10 +5,10 @@
  * waits out accept errors, and serves /status and a stream after the flood.
  */
 import assert from "node:assert/strict";
-import { SERVE_V8_FLAGS } from "../../src/bench/server_process.ts";
-import { clipPcmBytes, ROOT, TINY_MODEL } from "../engine/fixtures.ts";
+import { clipPcmBytes } from "../engine/fixtures.ts";
 import { readToEnd, send, sleep } from "../net/raw_http.ts";
 import { streamAudio } from "./harness.ts";
+import { spawnServe } from "./serve_process.ts";
 
 const FLOOD = 300;
 
@@ -21,41 +21,19 @@ interface LimitedServer extends AsyncDisposable {
 
 /** `serve` under `ulimit -n fdLimit`; disposal sends SIGTERM and expects exit 0. */
 async function serveUnderLimit(fdLimit: number): Promise<LimitedServer> {
-  const command = `ulimit -n ${fdLimit} && exec "$0" run --allow-all ${SERVE_V8_FLAGS} ` +
-    `${ROOT}main.ts serve --host 127.0.0.1 --port 0`;
-  const child = new Deno.Command("bash", {
-    args: ["-c", command, Deno.execPath()],
-    env: { MODEL: TINY_MODEL, DEVICE: "cpu", WARMUP_BATCH: "0", HEADER_TIMEOUT_S: "1" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const srv = await spawnServe({ WARMUP_BATCH: "0", HEADER_TIMEOUT_S: "1" }, undefined, {
+    fdLimit,
+  });
   let exited: Deno.CommandStatus | null = null;
-  const status = child.status.then((s) => (exited = s));
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let port = 0;
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited early: ${log}`);
-    log += value;
-    port = Number(log.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1] ?? 0);
-  }
-  const drain = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      log += value;
-    }
-  })();
+  srv.child.status.then((s) => (exited = s));
   return {
-    port,
-    log: () => log,
+    port: srv.port,
+    log: srv.log,
     exited: () => exited,
     async [Symbol.asyncDispose]() {
-      if (exited === null) child.kill("SIGTERM");
-      await status;
-      await drain;
-      assert.equal((exited as Deno.CommandStatus | null)?.code, 0, log);
+      if (exited === null) srv.child.kill("SIGTERM");
+      const { status } = await srv.exited(performance.now());
+      assert.equal(status.code, 0, srv.log());
     },
   };
 }

@@ -31,13 +31,24 @@ export interface ServeProcess extends AsyncDisposable {
 export async function spawnServe(
   env: Record<string, string> = {},
   until = /listening on ws:\/\//,
+  opts: {
+    /** Run under `ulimit -n` this low (bash sets it, then execs the server). */
+    fdLimit?: number;
+  } = {},
 ): Promise<ServeProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...SERVE_ARGS, "--port", "0"],
+  const args = [...SERVE_ARGS, "--port", "0"];
+  const options = {
     env: { MODEL: TINY_MODEL, DEVICE: "cpu", ...env },
     stdout: "null",
     stderr: "piped",
-  }).spawn();
+  } as const;
+  const child =
+    (opts.fdLimit === undefined
+      ? new Deno.Command(Deno.execPath(), { args, ...options })
+      : new Deno.Command("bash", {
+        args: ["-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
+        ...options,
+      })).spawn();
   let log = "";
   let waiters: (() => void)[] = [];
   let ended = false;
