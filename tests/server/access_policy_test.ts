@@ -4,34 +4,15 @@
  * another origin cannot use the server (cross-site WebSocket hijacking) unless allowed.
  */
 import assert from "node:assert/strict";
-import { launchServer } from "../../src/cli/serve.ts";
-import { loadServerConfig } from "../../src/server/config.ts";
 import { TINY_MODEL } from "../engine/fixtures.ts";
 import { handshakeFrom, requestFrom } from "./from_address.ts";
+import { startTestServer } from "./harness.ts";
 
 const TOKEN = "brute-force-target_0123456789";
 
 /** The real server with its log lines kept. */
-async function startLogged(knobs: Record<string, string> = {}) {
-  const lines: string[] = [];
-  const config = loadServerConfig({
-    HOST: "127.0.0.1",
-    PORT: "0",
-    MODEL: TINY_MODEL,
-    DEVICE: "cpu",
-    ...knobs,
-  });
-  const { server, engine } = await launchServer(config, { log: (l) => lines.push(l) });
-  return {
-    lines,
-    port: server.port,
-    http: `http://127.0.0.1:${server.port}`,
-    server,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await engine.close();
-    },
-  };
+function startLogged(knobs: Record<string, string> = {}) {
+  return startTestServer(knobs);
 }
 
 function get(from: string, port: number, path: string, headers: Record<string, string> = {}) {

@@ -4,41 +4,23 @@
  * and logged at most once a minute per client address.
  */
 import assert from "node:assert/strict";
-import { launchServer } from "../../src/cli/serve.ts";
-import { loadServerConfig } from "../../src/server/config.ts";
-import { clipPcmBytes, TINY_MODEL } from "../engine/fixtures.ts";
+import { clipPcmBytes } from "../engine/fixtures.ts";
 import { connect, readToEnd, send, sleep } from "../net/raw_http.ts";
-import { streamAudio } from "./harness.ts";
+import { startTestServer, streamAudio } from "./harness.ts";
 import { type ByteConn, RawWebSocket } from "./raw_ws.ts";
 
-/** The real server with its log captured. */
+/** The real server with its log captured, and its connection-drop counters. */
 async function serverWithLog(knobs: Record<string, string> = {}) {
-  const lines: string[] = [];
-  const config = loadServerConfig({
-    HOST: "127.0.0.1",
-    PORT: "0",
-    MODEL: TINY_MODEL,
-    DEVICE: "cpu",
-    WARMUP_BATCH: "0",
-    ...knobs,
-  });
-  const { server, engine } = await launchServer(config, { log: (l) => lines.push(l) });
-  return {
-    port: server.port,
-    server,
-    lines,
+  const srv = await startTestServer({ WARMUP_BATCH: "0", ...knobs });
+  return Object.assign(srv, {
     async metric(reason: string): Promise<number> {
-      const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+      const text = await (await fetch(`${srv.http}/metrics`)).text();
       const m = text.match(
         new RegExp(`^parakeet_connection_drops_total\\{reason="${reason}"\\} (\\d+)$`, "m"),
       );
       return Number(m?.[1] ?? NaN);
     },
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await engine.close();
-    },
-  };
+  });
 }
 
 Deno.test("a WebSocket handshake without Sec-WebSocket-Key gets 400 and logs nothing", async () => {

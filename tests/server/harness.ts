@@ -8,6 +8,9 @@ import { TINY_MODEL } from "../engine/fixtures.ts";
 export interface TestServer extends AsyncDisposable {
   url: string;
   http: string;
+  port: number;
+  /** The server's log lines so far (nothing is printed). */
+  lines: string[];
   server: RunningServer;
   engine: InferenceEngine;
 }
@@ -27,10 +30,13 @@ export async function startTestServer(
     MAX_STREAMS_PER_CLIENT: "100000",
     ...knobs,
   });
-  const { server, engine } = await launchServer(config, { quiet: true, wrapRunner });
+  const lines: string[] = [];
+  const { server, engine } = await launchServer(config, { log: (l) => lines.push(l), wrapRunner });
   return {
     url: `ws://127.0.0.1:${server.port}/ws`,
     http: `http://127.0.0.1:${server.port}`,
+    port: server.port,
+    lines,
     server,
     engine,
     async [Symbol.asyncDispose]() {
