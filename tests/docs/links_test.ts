@@ -86,7 +86,10 @@ Deno.test("every relative link in README.md and docs/*.md names what exists", ()
 });
 
 Deno.test("headings get GitHub's anchors, duplicates numbered", () => {
-  assert.equal(headingAnchor("`scripts/main.sh`: the one command"), "scriptsmainsh-the-one-command");
+  assert.equal(
+    headingAnchor("`scripts/main.sh`: the one command"),
+    "scriptsmainsh-the-one-command",
+  );
   assert.equal(
     headingAnchor("Memory: what sets the server's RSS"),
     "memory-what-sets-the-servers-rss",
