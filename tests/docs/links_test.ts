@@ -85,6 +85,25 @@ Deno.test("every relative link in README.md and docs/*.md names what exists", ()
   assert.deepEqual(broken, []);
 });
 
+/** Code spans that are a repository path and nothing else, e.g. `src/stream/step_plan.ts`. */
+export function pathSpans(markdown: string): string[] {
+  const path = /^(?:src|ffi|scripts|tests|bench|deploy|docker|models|web|docs)\/[\w./-]+$/;
+  return [...withoutFences(markdown).matchAll(/`([^`\n]+)`/g)]
+    .map((m) => m[1])
+    .filter((span) => path.test(span));
+}
+
+Deno.test("every file the manual names as a code path exists", () => {
+  const missing: string[] = [];
+  for (const page of pages()) {
+    const text = Deno.readTextFileSync(new URL(page, root));
+    for (const path of pathSpans(text)) {
+      if (!exists(new URL(path, root))) missing.push(`${page}: ${path}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
 Deno.test("headings get GitHub's anchors, duplicates numbered", () => {
   assert.equal(
     headingAnchor("`scripts/main.sh`: the one command"),
@@ -96,4 +115,8 @@ Deno.test("headings get GitHub's anchors, duplicates numbered", () => {
   );
   assert.deepEqual([...anchorsOf("# A\n\n## A\n\n```\n# not a heading\n```\n")], ["a", "a-1"]);
   assert.deepEqual(linkTargets("[a](x.md) `[b](y.md)` ![c](d.png#e)"), ["x.md", "d.png#e"]);
+  assert.deepEqual(
+    pathSpans("`src/a.ts` and `deno test tests/b_test.ts` and `bench/r-*.json`"),
+    ["src/a.ts"],
+  );
 });
