@@ -8,7 +8,7 @@
  *     [--join 4] [--precision fp32|int8]
  *     [--out bench/results/demo-eval-<date>.json]
  *
- * The manifest (made by models/train_demo.py: held-out voices, augmented as in training) lists
+ * The manifest (made by lab/training/train_demo.py: held-out voices, augmented as in training) lists
  * short clips; every `--join` consecutive clips are concatenated into one utterance of 15–25 s,
  * so the left context has something to remember. Offline WER is reported per clip and per
  * joined utterance, and per synthesiser family; streaming WER on the joined utterances.

@@ -80,7 +80,7 @@ Deno.test("demo model: noise and mains hum without speech come out empty", () =>
 
 // The ten digit words; "oh" is left to the committed clips.
 const FRESH_WORDS = WORDS.filter((w) => w !== "oh");
-// Voices outside the training set (models/synth.py HELDOUT_*, models/demo_data.py).
+// Voices outside the training set (models/synth.py HELDOUT_*, lab/training/demo_data.py).
 const FRESH_VOICES: [string, string][] = [
   ["espeak-ng", "en-us+f2"],
   ["espeak-ng", "en-gb-x-gbcwmd+m3"],

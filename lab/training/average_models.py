@@ -1,7 +1,7 @@
 """Averages two exported model directories weight for weight, (1 - alpha) * A + alpha * B, into a
 third in the same layout (fp32 and int8 graphs, vocab.txt, config.json).
 
-    .tools/venv-nemo/bin/python models/average_models.py models/demo .tools/demo-1h-out \
+    .tools/venv-nemo/bin/python -m lab.training.average_models models/demo .tools/demo-1h-out \
         --alpha 0.5 --recipe 1i --out models/demo
 
 Why: a fine-tune and the model it started from lie in one basin of the loss, and a point between
@@ -23,43 +23,18 @@ import argparse
 import json
 import os
 import shutil
-import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from export_nemo import quantize_int8  # noqa: E402
+from models.export_nemo import quantize_int8
+# one definition of "the same architecture", shared with the export check
+from models.onnx_same_model import float_constant, graph_structure
 
 GRAPHS = ("encoder-model.onnx", "decoder_joint-model.onnx")
 
 
 class NotAverageable(ValueError):
     """The two directories are not the same architecture and vocabulary."""
-
-
-def float_constant(node):
-    """The float tensor a Constant node holds (a computed buffer such as the positional encoding,
-    which two exports may round differently in the last bits), or None."""
-    from onnx import TensorProto
-
-    if node.op_type != "Constant" or len(node.attribute) != 1 or node.attribute[0].name != "value":
-        return None
-    t = node.attribute[0].t
-    return t if t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE) else None
-
-
-def graph_structure(graph) -> list:
-    """What must be equal for two graphs to be one architecture: every node's type, inputs,
-    outputs and attributes, in order; of a float Constant, its shape and type."""
-    out = []
-    for n in graph.node:
-        t = float_constant(n)
-        attrs = [(t.data_type, list(t.dims))] if t is not None else \
-            [a.SerializeToString() for a in n.attribute]
-        out.append((n.op_type, list(n.input), list(n.output), attrs))
-    return out
 
 
 def _mix(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:

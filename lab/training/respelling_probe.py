@@ -3,7 +3,7 @@ spelling tried is spoken by each voice of its language, 40 clean digit sequences
 by a model that never heard those voices (bench/demo_eval.ts, offline). The spellings in
 demo_data.RESPELLED_DIGITS were chosen from this table.
 
-    .tools/venv-nemo/bin/python models/respelling_probe.py --model models/demo \\
+    .tools/venv-nemo/bin/python -m lab.training.respelling_probe --model models/demo \\
         --out bench/results/demo-respelling-2026-12-02.json
 
 The listener is imperfect: it errs on unseen speakers of any language (4-6% on festival's English
@@ -17,16 +17,13 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 from unittest.mock import patch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+from lab.training import demo_data
+from lab.training.demo_data import DemoVoice
 
-import demo_data  # noqa: E402
-from demo_data import DemoVoice  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ENGLISH = {w: w for w in demo_data.DIGITS + ["oh"]}
 IT_PLAIN = {"zero": "ziro", "oh": "ou", "one": "uan", "two": "tu", "three": "tri", "four": "foor",

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, HELDOUT_FLITE_VOICES,
+from models.synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, HELDOUT_FLITE_VOICES,
                    TRAIN_ESPEAK_VARIANTS, TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, write_corpus)
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

@@ -1,7 +1,7 @@
 """Trains the demo model (Parakeet-TDT-0.6B-v3's architecture, `demo` size) on synthetic speech
 on the CPU and exports it in the public parakeet-tdt-0.6b-v3 ONNX layout to models/demo.
 
-    .tools/venv-nemo/bin/python models/train_demo.py --stage 1 --out models/demo --steps 3600
+    .tools/venv-nemo/bin/python -m lab.training.train_demo --stage 1 --out models/demo --steps 3600
 
 Stage 1 is digits (zero..nine and "oh"). Work files go to .tools/demo-stage<N>/: the synthetic
 corpora (training, a 96-clip held-out set watched during training, and two 400-clip held-out
@@ -19,19 +19,19 @@ Stage 1e fine-tunes 1c on the same clips as 1d, with SpecAugment. After it: 1f (
 shipped), 1g (1e on stages 1 and 1d and clips of its own where festival also speaks with its voices
 of other languages, reading respelled digits; not shipped), 1h (1g's recipe on every stage-1
 corpus). The shipped model, stage 1i, is 1e and 1h averaged weight for weight
-(models/average_models.py). The chain (models/README.md, section 5):
+(lab/training/average_models.py). The chain (models/README.md, section 5):
 
     T=.tools/venv-nemo/bin/python
-    $T models/train_demo.py --stage 1 --out .tools/demo-1-out --steps 3600
-    $T models/train_demo.py --stage 1b --init-from .tools/demo-1-out --out .tools/demo-1b-out \
+    $T -m lab.training.train_demo --stage 1 --out .tools/demo-1-out --steps 3600
+    $T -m lab.training.train_demo --stage 1b --init-from .tools/demo-1-out --out .tools/demo-1b-out \
         --steps 2000 --lr 5e-4 --curriculum-steps 0
-    $T models/train_demo.py --stage 1c --init-from .tools/demo-1b-out --out .tools/demo-1c-out \
+    $T -m lab.training.train_demo --stage 1c --init-from .tools/demo-1b-out --out .tools/demo-1c-out \
         --steps 2000 --lr 4e-4 --curriculum-steps 0
-    $T models/train_demo.py --stage 1e --init-from .tools/demo-1c-out --out .tools/demo-1e-out \
+    $T -m lab.training.train_demo --stage 1e --init-from .tools/demo-1c-out --out .tools/demo-1e-out \
         --steps 1500 --lr 3e-4 --curriculum-steps 0
-    $T models/train_demo.py --stage 1h --init-from .tools/demo-1e-out --out .tools/demo-1h-out \
+    $T -m lab.training.train_demo --stage 1h --init-from .tools/demo-1e-out --out .tools/demo-1h-out \
         --steps 1500 --lr 3e-4 --curriculum-steps 0
-    $T models/average_models.py .tools/demo-1e-out .tools/demo-1h-out --alpha 0.5 --recipe 1i \
+    $T -m lab.training.average_models .tools/demo-1e-out .tools/demo-1h-out --alpha 0.5 --recipe 1i \
         --out models/demo
 
 --init-from takes a .nemo or an exported model directory: its graphs are read back into NeMo
@@ -56,13 +56,10 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+from lab.training import demo_data
+from models import build_model, parakeet_arch
 
-import build_model  # noqa: E402
-import demo_data  # noqa: E402
-import parakeet_arch  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 log = logging.getLogger("train_demo")
 
@@ -124,7 +121,7 @@ def init_from(model, source: str, everything: bool, calibration_rows: list[dict]
     if os.path.isdir(source):
         if not everything:
             raise SystemExit("an exported model directory can only be fine-tuned (stage 1b)")
-        import onnx_weights
+        from models import onnx_weights
 
         batches = build_model.Batches(calibration_rows, model.tokenizer, 32, 0)
         calib = [batches.collate(ids)[:2] for ids in batches.epoch(0)[:4]]

@@ -1,4 +1,4 @@
-"""The demo model's synthetic speech (models/demo_data.py): each voice says what its label says.
+"""The demo model's synthetic speech (lab/training/demo_data.py): each voice says what its label says.
 
 Festival's rate and the intonation targets of flite and festival are checked on the audio they make
 (duration, median pitch), since a knob a synthesiser silently ignores still yields a clip.
@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "models"))
-
-import demo_data  # noqa: E402
-from demo_data import DemoVoice  # noqa: E402
+from lab.training import demo_data
+from lab.training.demo_data import DemoVoice
 
 TEXT = "three two oh five six"
 

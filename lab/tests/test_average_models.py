@@ -1,4 +1,4 @@
-"""models/average_models.py averages two exported model directories weight for weight. On the
+"""lab/training/average_models.py averages two exported model directories weight for weight. On the
 committed tiny model and a copy of it with every float weight moved: alpha 0 and 1 give back
 each end bit for bit, alpha 0.5 gives the mean (of the initializers and of float Constant nodes
 such as the positional encoding) and leaves integer tensors alone, the result runs
@@ -6,7 +6,7 @@ in ONNX Runtime (fp32 and int8) with outputs between the two ends', and two dire
 not one architecture and vocabulary are refused with what differs named and nothing written.
 Written over a directory, only its model files change.
 
-Run: .tools/venv-nemo/bin/python -m pytest tests/python/test_average_models.py
+Run: .tools/venv-nemo/bin/python -m pytest lab/tests/test_average_models.py
 """
 
 import json
@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "models"))
 
 TINY_DIR = os.path.join(ROOT, "models", "test", "tiny-tdt")
 GRAPHS = ("encoder-model.onnx", "decoder_joint-model.onnx")
@@ -26,7 +25,7 @@ GRAPHS = ("encoder-model.onnx", "decoder_joint-model.onnx")
 onnx = pytest.importorskip("onnx")
 from onnx import numpy_helper  # noqa: E402
 
-import average_models  # noqa: E402
+from lab.training import average_models  # noqa: E402
 
 
 def inits(path):
@@ -168,9 +167,9 @@ def test_refusals_name_what_differs_and_write_nothing(tmp_path, moved):
 def test_command_line_refusal_is_one_line(tmp_path):
     import subprocess
 
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "models", "average_models.py"),
+    r = subprocess.run([sys.executable, "-m", "lab.training.average_models",
                         TINY_DIR, str(tmp_path), "--alpha", "0.5", "--out", str(tmp_path / "o")],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1
     assert r.stderr.strip().startswith("average_models: ") and "no encoder-model.onnx" in r.stderr
     assert "Traceback" not in r.stderr

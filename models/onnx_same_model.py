@@ -2,7 +2,7 @@
 order, the same initializer names, shapes and types, integer tensors equal (quantised weights to
 one step), and float tensors, initializers and Constant values alike, within a few ULPs.
 
-    python tests/ops/onnx_same_model.py A.onnx B.onnx
+    python -m models.onnx_same_model A.onnx B.onnx   (from the repository root)
 
 Prints "same model" and exits 0, or prints each difference and exits 1.
 
@@ -12,18 +12,36 @@ tiny model's export on an Intel Xeon differs from the committed one, made on an 
 4.8e-7 in 141 of 864 weights of one convolution).
 """
 
-import os
 import sys
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models"))
-# one definition of "the same architecture": the one models/average_models.py refuses on
-from average_models import float_constant, graph_structure  # noqa: E402
-
 ATOL, RTOL = 2e-6, 1e-5
+
+
+def float_constant(node):
+    """The float tensor a Constant node holds (a computed buffer such as the positional encoding,
+    which two exports may round differently in the last bits), or None."""
+    from onnx import TensorProto
+
+    if node.op_type != "Constant" or len(node.attribute) != 1 or node.attribute[0].name != "value":
+        return None
+    t = node.attribute[0].t
+    return t if t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE) else None
+
+
+def graph_structure(graph) -> list:
+    """What must be equal for two graphs to be one architecture: every node's type, inputs,
+    outputs and attributes, in order; of a float Constant, its shape and type."""
+    out = []
+    for n in graph.node:
+        t = float_constant(n)
+        attrs = [(t.data_type, list(t.dims))] if t is not None else \
+            [a.SerializeToString() for a in n.attribute]
+        out.append((n.op_type, list(n.input), list(n.output), attrs))
+    return out
 
 
 def tensors(graph) -> dict:
