@@ -47,8 +47,8 @@ FOREIGN_FESTIVAL_VOICES = {"lp_diphone": "it", "pc_diphone": "it", "suo_fi_lj_di
 # Italian stress marks that keep "five" from sounding like "three". Chosen with the stage 1e model
 # as the listener, on 40 clean sequences (231 digits) per voice, among two to four spellings per
 # language, by its WER on the male voices (it errs more on women, whom the families it learned
-# from lacked): pc_diphone 19% -> 5%, hy_fi_mv_diphone 19% -> 7% (bench/results/
-# demo-respelling-2026-12-02.json). With the English spellings it hears 60-74% of the words wrong:
+# from lacked): pc_diphone 19% -> 5%, hy_fi_mv_diphone 19% -> 7%
+# (lab/demo-model/stage-1g/demo-respelling-2026-12-02.json). With the English spellings it hears 60-74% of the words wrong:
 # letter-to-sound rules make "nine" two syllables.
 RESPELLED_DIGITS = {
     "it": {"zero": "zìro", "oh": "ou", "one": "uàn", "two": "tù", "three": "tri", "four": "foor",

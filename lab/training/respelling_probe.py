@@ -1,10 +1,10 @@
 """How well festival's voices of other languages say English digits from a respelling: each
 spelling tried is spoken by each voice of its language, 40 clean digit sequences, and transcribed
-by a model that never heard those voices (bench/demo_eval.ts, offline). The spellings in
+by a model that never heard those voices (lab/demo-model/demo_eval.ts, offline). The spellings in
 demo_data.RESPELLED_DIGITS were chosen from this table.
 
     .tools/venv-nemo/bin/python -m lab.training.respelling_probe --model models/demo \\
-        --out bench/results/demo-respelling-2026-12-02.json
+        --out lab/demo-model/stage-1g/demo-respelling-2026-12-02.json
 
 The listener is imperfect: it errs on unseen speakers of any language (4-6% on festival's English
 `ked_diphone`), more on women, so spellings are compared on the same voice, not across voices.
@@ -68,7 +68,7 @@ def probe(voice: str, spelling: dict[str, str], model: str, work: str) -> dict:
     with open(manifest, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
     result = os.path.join(work, "result.json")
-    subprocess.run(["deno", "run", "-A", "bench/demo_eval.ts", "--model", model, "--manifest",
+    subprocess.run(["deno", "run", "-A", "lab/demo-model/demo_eval.ts", "--model", model, "--manifest",
                     manifest, "--grid", "none", "--out", result], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     with open(result) as f:

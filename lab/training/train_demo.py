@@ -5,7 +5,7 @@ on the CPU and exports it in the public parakeet-tdt-0.6b-v3 ONNX layout to mode
 
 Stage 1 is digits (zero..nine and "oh"). Work files go to .tools/demo-stage<N>/: the synthetic
 corpora (training, a 96-clip held-out set watched during training, and two 400-clip held-out
-evaluation sets `bench/demo_eval.ts` reads, augmented and clean), the tokenizer, the
+evaluation sets `lab/demo-model/demo_eval.ts` reads, augmented and clean), the tokenizer, the
 `train_state.pt` checkpoint (rerunning the same command resumes from it) and `train.log`.
 Deterministic for a given seed and step count: same data, order and initialisation.
 
@@ -64,7 +64,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 log = logging.getLogger("train_demo")
 
 # Every stage-1 recipe: the digits, stage 1's size and vocabulary, and its streaming defaults, from
-# bench/demo_eval.ts on the held-out set (README, "The demo model"): 160 ms of right context costs
+# lab/demo-model/demo_eval.ts on the held-out set (README, "The demo model"): 160 ms of right context costs
 # 3 points of WER against offline, 480 ms none.
 DIGITS = {"size": "demo", "vocab": 56, "what": "digits zero..nine and oh",
           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}}
@@ -300,7 +300,7 @@ def main() -> None:
                           "batch_size": 32, "clips": len(train_rows), "seed": args.seed, "lr": args.lr,
                           "history": state["history"]}}
     if stage.get("fine_tunes"):
-        # The run it continues, so the curves show both (bench/training_curves.ts).
+        # The run it continues, so the curves show both (lab/demo-model/training_curves.ts).
         extra["fine_tuned_from"] = runs_before(args.init_from, stage["fine_tunes"])
     build_model.export(model, args.out, stage["size"], size, extra)
     with open(os.path.join(work, "history.json"), "w") as f:
