@@ -28,7 +28,7 @@ import { floatToPcm16 } from "../../src/client/pcm.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { barChartSvg } from "../../bench/chart.ts";
 import { nonSpeechSet } from "../../bench/non_speech.ts";
-import { describeMachine, loadAverage } from "../../bench/machine.ts";
+import { describeMachine, loadAverage } from "../../src/bench/machine.ts";
 import { startServerProcess } from "../../bench/server_process.ts";
 import { WerTally } from "../../bench/wer.ts";
 

@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
-import { describeMachine, loadAverage } from "../../bench/machine.ts";
+import { describeMachine, loadAverage } from "../../src/bench/machine.ts";
 
 const { values } = parseArgs({
   options: {
