@@ -6,7 +6,8 @@ third in the same layout (fp32 and int8 graphs, vocab.txt, config.json).
 
 Why: a fine-tune and the model it started from lie in one basin of the loss, and a point between
 them often generalises better than either end (weight averaging; "model soups", WiSE-FT). The demo
-model's stage 1e and its fine-tune 1h err on different held-out voices (README, "The demo model").
+model's stage 1e and its fine-tune 1h err on different held-out voices
+(lab/demo-model/stage-1i/demo-average-2026-12-02.json).
 
 The graphs are averaged as exported: each depthwise convolution has its BatchNorm folded in, so
 the average is of the folded weights. That is an exact network of the same architecture, not the

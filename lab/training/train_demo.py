@@ -19,7 +19,7 @@ Stage 1e fine-tunes 1c on the same clips as 1d, with SpecAugment. After it: 1f (
 shipped), 1g (1e on stages 1 and 1d and clips of its own where festival also speaks with its voices
 of other languages, reading respelled digits; not shipped), 1h (1g's recipe on every stage-1
 corpus). The shipped model, stage 1i, is 1e and 1h averaged weight for weight
-(lab/training/average_models.py). The chain (models/README.md, section 5):
+(lab/training/average_models.py). The chain (lab/demo-model/README.md):
 
     T=.tools/venv-nemo/bin/python
     $T -m lab.training.train_demo --stage 1 --out .tools/demo-1-out --steps 3600
@@ -64,8 +64,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 log = logging.getLogger("train_demo")
 
 # Every stage-1 recipe: the digits, stage 1's size and vocabulary, and its streaming defaults, from
-# lab/demo-model/demo_eval.ts on the held-out set (README, "The demo model"): 160 ms of right context costs
-# 3 points of WER against offline, 480 ms none.
+# lab/demo-model/demo_eval.ts on the held-out set (lab/demo-model/stage-1i/): 160 ms of right
+# context costs 3 points of WER against offline, 480 ms none.
 DIGITS = {"size": "demo", "vocab": 56, "what": "digits zero..nine and oh",
           "streaming_defaults": {"RIGHT_CONTEXT_MS": 480}}
 # Two frequency masks of up to 15 of the 128 mel bands, two time masks of up to 5%.
