@@ -15,7 +15,7 @@ import { runPhase } from "../src/client/bench_phase.ts";
 import { loadClipPcm16 } from "../src/client/load_clip.ts";
 import { frameBytesFor } from "../src/client/pcm.ts";
 import { barChartSvg } from "./chart.ts";
-import { describeMachine, loadAverage, rssMb } from "./machine.ts";
+import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
