@@ -1,7 +1,7 @@
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { InferenceEngine } from "../engine/inference_engine.ts";
 import { warmUp } from "../engine/warm_up.ts";
-import { parseModelConfig } from "../model/model_config.ts";
+import { featureSettings, parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
 import { Vocabulary } from "../decode/vocabulary.ts";
@@ -155,7 +155,7 @@ export async function launchServer(
     uploadGeometry: frames.upload,
     context: {
       geometry,
-      extractor: new LogMelExtractor({ sampleRate: modelConfig.sampleRate }),
+      extractor: new LogMelExtractor(featureSettings(modelConfig)),
       spec: engine.model.spec,
       tentative: config.tentative === 1,
       vocab,
