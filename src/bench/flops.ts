@@ -97,7 +97,7 @@ export interface FlopReport {
   /** Streams at the best achieved rate (= the best encoder-only stream limit). */
   streams_at_best: number;
   on_paper: {
-    readme: string;
+    basis: string;
     gpu: string | null;
     tf32_dense_peak_tflops: number | null;
     /** Best achieved ÷ peak, against the assumed 0.3. */
@@ -128,7 +128,7 @@ export function flopReport(
     best_achieved_tflops: best,
     streams_at_best: round(best * 1000 / perStream, 1),
     on_paper: {
-      readme:
+      basis:
         "160 GFLOP/s per live stream at the default knobs (38.5 GFLOP per 2.4 s window every 0.24 s); streams = sustained FLOP/s ÷ that, assuming 30% of TF32 dense peak",
       gpu: peak?.label ?? null,
       tf32_dense_peak_tflops: peak?.tf32DenseTflops ?? null,

@@ -27,7 +27,7 @@ The encoder-only capacity of one device for the streaming window: batched encode
 windows of LEFT + STEP + RIGHT ms, timed for each batch size. Reports window-audio seconds per
 second, the streams the encoder alone could hold (that ÷ (L+C+R)/C), and the device (nvidia-smi's
 name, memory and driver; for the CPU its model and cores). For the full-size model it also reports
-the achieved TFLOP/s beside the README's on-paper estimate. The report is written as JSON.
+the achieved TFLOP/s beside the on-paper estimate of docs/gpu.md. The report is written as JSON.
 
 Options:
   --model DIR            model directory (env MODEL; default: serve's model without MODEL)

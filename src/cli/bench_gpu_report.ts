@@ -94,7 +94,7 @@ export function reportText(
         (p.gpu
           ? ` = ${
             Math.round(p.achieved_utilisation! * 1000) / 10
-          }% of the ${p.gpu}'s ${p.tf32_dense_peak_tflops} TF32 TFLOP/s (the README assumed 30%: ${p.estimated_streams} streams)`
+          }% of the ${p.gpu}'s ${p.tf32_dense_peak_tflops} TF32 TFLOP/s (docs/gpu.md assumes 30%: ${p.estimated_streams} streams)`
           : ""),
     );
   }
