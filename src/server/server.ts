@@ -13,14 +13,18 @@ import { type AccessPolicy, loadAccessPolicy } from "./auth.ts";
 import { clientAddress, parseTrustedProxies } from "./client_address.ts";
 import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
-import { chainObservers, METRICS_CONTENT_TYPE, ServerMetrics } from "./metrics.ts";
-import type { ServerMessage } from "../protocol/protocol.ts";
+import {
+  chainObservers,
+  countsByLabel,
+  METRICS_CONTENT_TYPE,
+  ServerMetrics,
+} from "./server_metrics.ts";
 import type { RefusalReason } from "./refusals.ts";
 import { isStaticPath, serveStatic } from "./static_files.ts";
 import { apiError, handleTranscription, type TranscriptionDeps } from "./transcription_route.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import { closeCodeLabel } from "../protocol/wire_errors.ts";
-import { WsConnection } from "./ws_connection.ts";
+import { inferenceFailedMessage, WsConnection } from "./ws_connection.ts";
 
 export interface ModelDescription {
   dir: string;
@@ -105,9 +109,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const connections = new Set<WsConnection>();
   const clientSlots = new ClientSlots(config.maxStreamsPerClient);
   const trustedProxies = parseTrustedProxies(config.trustedProxies);
-  const bySession = new Map<StreamSession, WsConnection>();
-  /** Uploaded files being decoded, and where their messages go. */
-  const uploads = new Map<StreamSession, (m: ServerMessage) => void>();
+  /** Uploaded files being decoded. */
+  const uploads = new Set<StreamSession>();
   /** Aborted when the drain starts: uploads in progress stop and are answered 503. */
   const drain = new AbortController();
   let requestsInFlight = 0;
@@ -140,7 +143,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     openSession: (send) => {
       const s = new StreamSession(nextId++, uploadContext, send);
       s.background = true;
-      uploads.set(s, send);
+      s.onBatchFailed = (error) =>
+        send({ type: "error", code: "internal_error", message: inferenceFailedMessage(error) });
+      uploads.add(s);
       scheduler.add(s);
       return s;
     },
@@ -154,27 +159,19 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   let nextId = 1;
   let draining = false;
-  const stats: ServerStats = {
-    openStreams: 0,
-    streamsTotal: 0,
-    refused: {},
-    batches: 0,
-    batchFailures: 0,
-    closesByCode: {},
-  };
+  /** Read from the metrics' counters: one record of what happened, two views of it. */
+  const stats = (): ServerStats => ({
+    openStreams: connections.size,
+    streamsTotal: metrics.streamsTotal.get(),
+    refused: countsByLabel(metrics.refused),
+    batches: metrics.batches.get(),
+    batchFailures: metrics.batchFailures.get(),
+    closesByCode: countsByLabel(metrics.closes),
+  });
 
-  scheduler.onBatch = (r) => {
-    metrics.batchDone(r);
-    stats.batches++;
-    if (r.error) stats.batchFailures++;
-  };
+  scheduler.onBatch = (r) => metrics.batchDone(r);
   scheduler.onBatchFailed = (sessions, error) => {
     log(`batch of ${sessions.length} stream(s) failed: ${error.message}`);
-    for (const s of sessions) {
-      const message = `Inference failed for this stream: ${error.message}`;
-      bySession.get(s)?.fail("internal_error", message);
-      uploads.get(s)?.({ type: "error", code: "internal_error", message });
-    }
   };
 
   const access = deps.access ?? loadAccessPolicy(config);
@@ -185,7 +182,6 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     message: string,
     headers: Record<string, string> = {},
   ): Response => {
-    stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
     metrics.refused.inc(1, { reason });
     return new Response(message + "\n", {
       status,
@@ -193,21 +189,21 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     });
   };
 
-  const statusBody = () => ({
+  const statusBody = (counts = stats()) => ({
     status: draining ? "draining" : "ok",
     version: VERSION,
     // Where files are is for the operator: only a caller with a token (there is none to present
     // without AUTH_TOKEN) sees the full path, everyone else the directory's name.
     model: access.tokens.length > 0 ? deps.model : { ...deps.model, dir: baseName(deps.model.dir) },
-    streams: { open: connections.size, capacity: config.maxStreams, total: stats.streamsTotal },
+    streams: { open: connections.size, capacity: config.maxStreams, total: counts.streamsTotal },
     // running: slots held (body arriving, decoding or transcribing); transcribing: in inference.
     uploads: {
       running: uploadSlots.inUse,
       transcribing: uploads.size,
       capacity: config.maxUploads,
     },
-    batches: { run: stats.batches, failed: stats.batchFailures, inflight: scheduler.inflight },
-    refused: stats.refused,
+    batches: { run: counts.batches, failed: counts.batchFailures, inflight: scheduler.inflight },
+    refused: counts.refused,
     knobs: {
       STEP_MS: config.stepMs,
       RIGHT_CONTEXT_MS: config.rightContextMs,
@@ -265,7 +261,6 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (url.pathname === "/v1/audio/transcriptions") {
       // Refusals here speak OpenAI's error JSON, like the rest of the route.
       const refuseUpload = (reason: RefusalReason, code: string, message: string) => {
-        stats.refused[reason] = (stats.refused[reason] ?? 0) + 1;
         metrics.refused.inc(1, { reason });
         return apiError(503, code, message, { "retry-after": "5" });
       };
@@ -346,9 +341,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           release: (c) => {
             connections.delete(c);
             clientSlots.release(client);
-            bySession.delete(c.session);
             scheduler.remove(c.session);
-            stats.openStreams = connections.size;
             metrics.droppedPartials.inc(c.droppedPartials);
           },
           error: (code) => metrics.errors.inc(1, { code }),
@@ -356,15 +349,11 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         },
       );
       connections.add(conn);
-      bySession.set(conn.session, conn);
       scheduler.add(conn.session);
-      stats.streamsTotal++;
       metrics.streamsTotal.inc();
-      stats.openStreams = connections.size;
       socket.addEventListener("close", (e) => {
         // The client picks the code: an unlisted one is counted as "other", not as itself.
         const key = closeCodeLabel((e as CloseEvent).code);
-        stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
         metrics.closes.inc(1, { code: key });
       });
       return response;
@@ -464,7 +453,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     port: http.addr.port,
     shutdown,
     finished: http.finished,
-    stats: () => ({ ...stats, openStreams: connections.size }),
+    stats,
     pending: () => ({
       streams: connections.size,
       uploads: uploads.size,
