@@ -79,6 +79,10 @@ export interface PendingWork {
   batches: number;
 }
 
+/**
+ * Counts since start, read from the metrics' counters (what `/metrics` shows); `refused` and
+ * `closesByCode` hold only what happened at least once.
+ */
 export interface ServerStats {
   openStreams: number;
   streamsTotal: number;
