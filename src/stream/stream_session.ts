@@ -67,6 +67,11 @@ export class StreamSession {
   background = false;
   /** Called after each of this stream's steps is taken in (an upload feeds its next audio). */
   onStep: () => void = () => {};
+  /**
+   * Called when a batch holding this stream's work fails, unless the stream is closed: its
+   * owner ends it (a WebSocket with 1011, an upload with an error response).
+   */
+  onBatchFailed: (error: Error) => void = () => {};
 
   /**
    * Endpointing (0: off): after this much trailing non-speech — encoder frames with no token —
@@ -279,9 +284,10 @@ export class StreamSession {
     );
   }
 
-  /** A batch failed: nothing of it is committed (the server ends the stream). */
-  failWork(w: SessionWork): void {
+  /** A batch failed: nothing of it is committed, and the owner hears of it to end the stream. */
+  failWork(w: SessionWork, error: Error): void {
     w.utterance.abandon();
+    if (!this.#closed) this.onBatchFailed(error);
   }
 
   #finishReady(): void {
