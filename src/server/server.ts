@@ -21,6 +21,8 @@ import { apiError, handleTranscription, type TranscriptionDeps } from "./transcr
 import { UploadSlots } from "./upload_slots.ts";
 import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
+import { wyomingListenerOptions } from "./wyoming_options.ts";
+import { startWyomingListener } from "../wyoming/wyoming_listener.ts";
 
 export interface ModelDescription {
   dir: string;
@@ -61,6 +63,8 @@ export interface RunningServer {
   stats(): ServerStats;
   /** What a shutdown is still waiting for. */
   pending(): PendingWork;
+  /** The Wyoming protocol listener's address (null: WYOMING_PORT unset). */
+  wyoming: { hostname: string; port: number } | null;
 }
 
 export interface PendingWork {
@@ -175,6 +179,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       bySession.get(s)?.fail("internal_error", message);
       uploads.get(s)?.({ type: "error", code: "internal_error", message });
     }
+    wyoming?.failSessions(sessions, error);
   };
 
   const access = deps.access ?? loadAccessPolicy(config);
@@ -415,6 +420,26 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
   });
   openConnections = () => http.openConnections;
+  // Wyoming (Home Assistant's voice pipeline): its own TCP port, its sessions in this scheduler.
+  const wyomingOptions = wyomingListenerOptions({
+    config,
+    context,
+    scheduler,
+    modelDir: deps.model.dir,
+    version: VERSION,
+    nextId: () => nextId++,
+    log,
+  });
+  let wyoming: ReturnType<typeof startWyomingListener> | null = null;
+  try {
+    wyoming = wyomingOptions ? startWyomingListener(wyomingOptions) : null;
+  } catch (err) {
+    void http.close();
+    const { hostname, port } = wyomingOptions!;
+    throw new Error(
+      `cannot listen for Wyoming on ${hostname}:${port}: ${(err as Error).message}; stop what holds it or set WYOMING_PORT/WYOMING_HOST`,
+    );
+  }
 
   let shuttingDown: Promise<void> | null = null;
   function shutdown(): Promise<void> {
@@ -428,10 +453,12 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       drain.abort();
       for (const c of connections) c.endAfterFinal("shutting_down");
       const deadline = Date.now() + config.shutdownTimeoutS * 1000;
+      const wyomingClosed = wyoming?.shutdown(deadline);
       while (connections.size > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const c of connections) c.release();
+      await wyomingClosed;
       // A batch the engine never answers must not hold the process: bounded like the rest.
       const left = Math.max(0, deadline - Date.now());
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -471,6 +498,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       requests: requestsInFlight,
       batches: scheduler.inflight,
     }),
+    wyoming: wyoming && { hostname: wyoming.hostname, port: wyoming.port },
   });
 }
 

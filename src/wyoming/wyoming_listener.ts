@@ -50,6 +50,7 @@ const LINGER_MS = 1000;
 export function startWyomingListener(opts: WyomingListenerOptions): WyomingListener {
   const listener = Deno.listen({ hostname: opts.hostname, port: opts.port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
+  opts.log(`listening for Wyoming on tcp://${addr.hostname}:${addr.port}`);
   const open = new Set<WyomingConnection>();
   const running = new Set<Promise<void>>();
   let draining = false;
