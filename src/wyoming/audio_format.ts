@@ -26,7 +26,9 @@ export function parseAudioFormat(
   if (!Number.isInteger(rate) || (rate as number) < b.minRate || (rate as number) > b.maxRate) {
     return {
       ok: false,
-      message: `Unsupported rate ${JSON.stringify(rate)}: expected a whole number of Hz from ${b.minRate} to ${b.maxRate}`,
+      message: `Unsupported rate ${
+        JSON.stringify(rate)
+      }: expected a whole number of Hz from ${b.minRate} to ${b.maxRate}`,
     };
   }
   if (!b.widths.includes(width as number)) {
@@ -35,7 +37,9 @@ export function parseAudioFormat(
       message: `Unsupported width ${JSON.stringify(width)}: expected 1, 2 or 4 bytes per sample`,
     };
   }
-  if (!Number.isInteger(channels) || (channels as number) < 1 || (channels as number) > b.maxChannels) {
+  if (
+    !Number.isInteger(channels) || (channels as number) < 1 || (channels as number) > b.maxChannels
+  ) {
     return {
       ok: false,
       message: `Unsupported channels ${JSON.stringify(channels)}: expected 1 to ${b.maxChannels}`,

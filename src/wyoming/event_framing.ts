@@ -182,7 +182,10 @@ function parseHeader(
   line: Uint8Array,
   limits: FramingLimits,
 ): { ok: true; event: PendingEvent } | { ok: false; error: FramingError } {
-  const bad = (message: string) => ({ ok: false as const, error: { code: "bad_event" as const, message } });
+  const bad = (message: string) => ({
+    ok: false as const,
+    error: { code: "bad_event" as const, message },
+  });
   const header = parseJsonObject(line);
   if (header === null) return bad("Event header is not a JSON object on one line");
   const type = header.type;

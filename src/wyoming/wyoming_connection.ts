@@ -1,6 +1,6 @@
 import type { ServerMessage } from "../protocol/protocol.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
-import { type AudioFormat, PcmConverter, parseAudioFormat } from "./audio_format.ts";
+import { type AudioFormat, parseAudioFormat, PcmConverter } from "./audio_format.ts";
 import { encodeEvent, type FramingError, type WyomingEvent } from "./event_framing.ts";
 import { infoData, type ServedModel } from "./service_info.ts";
 
@@ -232,7 +232,10 @@ export class WyomingConnection {
     const text = `Closing: no event for ${this.#limits.idleTimeoutMs / 1000} s`;
     if (this.#session?.pending || this.#receiving) {
       this.endAfterTranscript("idle_timeout", text + "; the transcript above is complete");
-      this.#idleTimer = setTimeout(() => this.fail("idle_timeout", text), this.#limits.idleTimeoutMs);
+      this.#idleTimer = setTimeout(
+        () => this.fail("idle_timeout", text),
+        this.#limits.idleTimeoutMs,
+      );
       return;
     }
     this.fail("idle_timeout", text);
