@@ -437,7 +437,9 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     void http.close();
     const { hostname, port } = wyomingOptions!;
     throw new Error(
-      `cannot listen for Wyoming on ${hostname}:${port}: ${(err as Error).message}; stop what holds it or set WYOMING_PORT/WYOMING_HOST`,
+      `cannot listen for Wyoming on ${hostname}:${port}: ${
+        (err as Error).message
+      }; stop what holds it or set WYOMING_PORT/WYOMING_HOST`,
     );
   }
 
