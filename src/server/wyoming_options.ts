@@ -33,6 +33,7 @@ export function wyomingListenerOptions(w: WyomingWiring): WyomingListenerOptions
     connection: {
       idleTimeoutMs: config.idleTimeoutS * 1000,
       utteranceMaxS: config.sessionMaxS,
+      connectionMaxMs: config.sessionMaxS * 1000,
       sampleRate: w.context.extractor.config.sampleRate,
     },
     maxUnsentBytes: config.slowConsumerBytes,

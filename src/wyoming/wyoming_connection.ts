@@ -19,6 +19,8 @@ export interface WyomingConnectionLimits {
   idleTimeoutMs: number;
   /** Most seconds of audio in one utterance (audio-start to audio-stop). */
   utteranceMaxS: number;
+  /** Longest connection: then the transcript being made is flushed and the connection ends. */
+  connectionMaxMs: number;
   /** The model's sample rate: what audio is converted to. */
   sampleRate: number;
 }
@@ -74,6 +76,7 @@ export class WyomingConnection {
   #streamedChars: number | null = null;
   #endAfterTranscript: PendingEnd | null = null;
   #idleTimer?: ReturnType<typeof setTimeout>;
+  #lifetimeTimer?: ReturnType<typeof setTimeout>;
   #released = false;
 
   constructor(
@@ -89,6 +92,14 @@ export class WyomingConnection {
     this.#limits = limits;
     this.#onRelease = onRelease;
     this.#armIdle();
+    this.#lifetimeTimer = setTimeout(
+      () =>
+        this.endAfterTranscript(
+          "session_timeout",
+          "Closing: the connection reached its maximum length; the transcript above is complete",
+        ),
+      limits.connectionMaxMs,
+    );
   }
 
   get released(): boolean {
@@ -103,7 +114,9 @@ export class WyomingConnection {
   /** Handles one event from the client. */
   receive(event: WyomingEvent): void {
     if (this.#released) return;
-    this.#armIdle();
+    // Only the events of a request keep the connection: pings or unknown events alone would
+    // hold a slot for ever.
+    if (REQUEST_EVENTS.has(event.type)) this.#armIdle();
     switch (event.type) {
       case "describe":
         this.#send("info", infoData(this.#model));
@@ -268,12 +281,21 @@ export class WyomingConnection {
     if (this.#released) return;
     this.#released = true;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#lifetimeTimer);
     this.#converter = null;
     if (this.#session) this.#host.close(this.#session);
     this.#sink.close();
     this.#onRelease(this);
   }
 }
+
+const REQUEST_EVENTS: ReadonlySet<string> = new Set([
+  "describe",
+  "transcribe",
+  "audio-start",
+  "audio-chunk",
+  "audio-stop",
+]);
 
 function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
   return a.rate === b.rate && a.width === b.width && a.channels === b.channels;

@@ -219,16 +219,25 @@ Deno.test("wyoming: over WYOMING_MAX_CONNECTIONS a connection is told capacity; 
   });
 });
 
-Deno.test("wyoming: ping gets pong; unknown events are dropped", async () => {
-  await withServer({}, async (_srv, port) => {
+Deno.test("wyoming: ping gets pong; unknown events are dropped; neither keeps the connection", async () => {
+  await withServer({ IDLE_TIMEOUT_S: "1" }, async (_srv, port) => {
     const peer = await Peer.open(port);
     await peer.send("synthesize", { text: "hello" });
     await peer.send("ping", { text: "x" });
     const e = await peer.next();
     assert.equal(e?.type, "pong");
     assert.equal(e?.data.text, "x");
+    const started = Date.now();
+    const pinging = setInterval(() => peer.send("ping").catch(() => {}), 200);
+    try {
+      const events = await peer.until("error");
+      assert.equal(events.at(-1)?.data.code, "idle_timeout");
+      assert.ok(Date.now() - started < 2500);
+    } finally {
+      clearInterval(pinging);
+    }
+    await peer.closedByServer();
     peer.close();
-    await peer.done;
   });
 });
 
@@ -306,4 +315,17 @@ Deno.test("wyoming: a failed batch ends its connection with internal_error", asy
   assert.match(String(error?.data.text), /model fell over/);
   await peer.closedByServer();
   peer.close();
+});
+
+Deno.test("wyoming: a WYOMING_PORT already taken stops the start with a message naming it", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    await assert.rejects(
+      startTestServer({ WYOMING_PORT: String(port) }),
+      /cannot listen for Wyoming on 127\.0\.0\.1:\d+: .*WYOMING_PORT/,
+    );
+  } finally {
+    taken.close();
+  }
 });
