@@ -41,6 +41,8 @@ export interface WyomingListener {
 const READ_BUFFER_BYTES = 65_536;
 /** After our last event, how long a peer gets to close its side. */
 const LINGER_MS = 1000;
+/** Pause after a failed accept (e.g. out of file descriptors) before the next. */
+const ACCEPT_RETRY_MS = 100;
 
 /**
  * The Wyoming protocol's TCP listener: each connection is read through the framing reader
@@ -54,6 +56,8 @@ export function startWyomingListener(opts: WyomingListenerOptions): WyomingListe
   const open = new Set<WyomingConnection>();
   const running = new Set<Promise<void>>();
   let draining = false;
+  /** Refused connections still lingering: a flood of them is closed at once instead. */
+  let refusing = 0;
 
   const serve = async (tcp: Deno.Conn): Promise<void> => {
     const sink = new SocketSink(
@@ -62,12 +66,21 @@ export function startWyomingListener(opts: WyomingListenerOptions): WyomingListe
       () => conn.release(),
     );
     if (draining || open.size >= opts.maxConnections) {
+      if (refusing >= opts.maxConnections) {
+        sink.destroy();
+        return;
+      }
       const text = draining
         ? "The server is shutting down"
         : `The server holds ${opts.maxConnections} Wyoming connections already; retry later`;
-      sink.write(encodeEvent("error", { text, code: draining ? "shutting_down" : "capacity" }));
-      sink.close();
-      await drainUntilGone(tcp, sink);
+      refusing++;
+      try {
+        sink.write(encodeEvent("error", { text, code: draining ? "shutting_down" : "capacity" }));
+        sink.close();
+        await drainUntilGone(tcp, sink);
+      } finally {
+        refusing--;
+      }
       return;
     }
     const conn: WyomingConnection = new WyomingConnection(
@@ -102,16 +115,22 @@ export function startWyomingListener(opts: WyomingListenerOptions): WyomingListe
   };
 
   const accepting = (async () => {
-    try {
-      for await (const tcp of listener) {
-        const p = serve(tcp).catch((err) =>
-          opts.log(`wyoming connection failed: ${(err as Error)?.message ?? err}`)
-        );
-        running.add(p);
-        void p.finally(() => running.delete(p));
+    while (!draining) {
+      let tcp: Deno.Conn;
+      try {
+        tcp = await listener.accept();
+      } catch (err) {
+        if (draining || err instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors or a connection reset before accept: the listener stays.
+        opts.log(`wyoming: accept failed: ${(err as Error)?.message ?? err}`);
+        await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
+        continue;
       }
-    } catch {
-      // The listener was closed.
+      const p = serve(tcp).catch((err) =>
+        opts.log(`wyoming connection failed: ${(err as Error)?.message ?? err}`)
+      );
+      running.add(p);
+      void p.finally(() => running.delete(p));
     }
   })();
 
