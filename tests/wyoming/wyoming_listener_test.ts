@@ -329,3 +329,34 @@ Deno.test("wyoming: a WYOMING_PORT already taken stops the start with a message 
     taken.close();
   }
 });
+
+Deno.test("wyoming: transcript-chunks come before audio-stop and add up to the transcript", async () => {
+  await withServer({}, async (srv, port) => {
+    const peer = await Peer.open(port);
+    const pcm = clipPcmBytes("digits_pi.wav");
+    await peer.send("transcribe", { language: "en" });
+    await peer.send("audio-start", { rate: 16000, width: 2, channels: 1 });
+    for (let at = 0; at < pcm.length; at += 3200) {
+      await peer.send(
+        "audio-chunk",
+        { rate: 16000, width: 2, channels: 1 },
+        pcm.subarray(at, at + 3200),
+      );
+    }
+    // Words are streamed as the decoder commits them, before the audio ends.
+    const before = await peer.until("transcript-chunk");
+    assert.equal(before.at(-1)?.type, "transcript-chunk");
+    await peer.send("audio-stop");
+    const events = [...before, ...await peer.until("transcript-stop")];
+    assert.equal(events[0].type, "transcript-start");
+    assert.equal(events[0].data.language, "en");
+    const chunks = events.filter((e) => e.type === "transcript-chunk").map((e) => e.data.text);
+    const transcript = events.find((e) => e.type === "transcript")!;
+    assert.equal(chunks.join(""), transcript.data.text);
+    assert.equal(transcript.data.language, "en");
+    const ws = await streamAudio(srv.url, pcm);
+    assert.equal(transcript.data.text, ws.finals[0]);
+    peer.close();
+    await peer.done;
+  });
+});
