@@ -28,10 +28,12 @@ export async function drainServer(
   core.drain.abort();
   for (const c of connections) c.endAfterFinal("shutting_down");
   const deadline = Date.now() + config.shutdownTimeoutS * 1000;
+  const wyomingClosed = core.wyoming?.shutdown(deadline);
   while (connections.size > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
   for (const c of connections) c.release();
+  await wyomingClosed;
   // A batch the engine never answers must not hold the process: bounded like the rest.
   const left = Math.max(0, deadline - Date.now());
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -26,6 +26,9 @@ import { transcriptionRoute } from "./transcription_route.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import type { WsConnection } from "./ws_connection.ts";
 import { wsRoute } from "./ws_route.ts";
+import { wyomingListenerOptions } from "./wyoming_options.ts";
+import { startWyomingListener } from "../wyoming/wyoming_listener.ts";
+import { VERSION } from "../version.ts";
 
 export interface ModelDescription {
   dir: string;
@@ -66,6 +69,8 @@ export interface RunningServer {
   stats(): ServerStats;
   /** What a shutdown is still waiting for. */
   pending(): PendingWork;
+  /** The Wyoming protocol listener's address (null: WYOMING_PORT unset). */
+  wyoming: { hostname: string; port: number } | null;
 }
 
 export interface PendingWork {
@@ -124,6 +129,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     drain: new AbortController(),
     draining: false,
     nextId: () => ++lastId,
+    wyoming: null,
   };
   scheduler.onBatch = (r) => metrics.batchDone(r);
   scheduler.onBatchFailed = (sessions, error) => {
@@ -204,6 +210,27 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
   });
   openConnections = () => http.openConnections;
+  // Wyoming (Home Assistant's voice pipeline): its own TCP port, its sessions in this scheduler.
+  const wyomingOptions = wyomingListenerOptions({
+    config,
+    context: streamContext,
+    scheduler,
+    modelDir: deps.model.dir,
+    version: VERSION,
+    nextId: core.nextId,
+    log,
+  });
+  try {
+    core.wyoming = wyomingOptions ? startWyomingListener(wyomingOptions) : null;
+  } catch (err) {
+    void http.close();
+    const { hostname, port } = wyomingOptions!;
+    throw new Error(
+      `cannot listen for Wyoming on ${hostname}:${port}: ${
+        (err as Error).message
+      }; stop what holds it or set WYOMING_PORT/WYOMING_HOST`,
+    );
+  }
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = () => shuttingDown ??= drainServer(core, http, () => requestsInFlight);
@@ -221,5 +248,6 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       requests: requestsInFlight,
       batches: scheduler.inflight,
     }),
+    wyoming: core.wyoming && { hostname: core.wyoming.hostname, port: core.wyoming.port },
   });
 }

@@ -9,6 +9,7 @@ import type { RefusalReason } from "./refusals.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
 import type { UploadSlots } from "./upload_slots.ts";
 import type { WsConnection } from "./ws_connection.ts";
+import type { WyomingListener } from "../wyoming/wyoming_listener.ts";
 
 export interface ServerCore {
   readonly config: ServerConfig;
@@ -27,6 +28,8 @@ export interface ServerCore {
   draining: boolean;
   /** A fresh stream id (WebSocket streams and uploads share the sequence). */
   nextId(): number;
+  /** The Wyoming listener, when WYOMING_PORT is set; drained with the streams. */
+  wyoming: WyomingListener | null;
 }
 
 /** Counts a refusal (`parakeet_refused_total`) and answers it in plain text. */
