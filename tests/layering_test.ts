@@ -16,6 +16,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["client", "bench"],
   // HTTP routes, WebSocket connections, limits, metrics.
   ["server"],
+  // OpenAI's Realtime transcription protocol over a stream session: events, input audio formats.
+  ["realtime"],
   // Beside the server, for it and the commands only: our HTTP/1.1 + WebSocket layer, fetching
   // models from the hub, transcript renderers.
   ["net", "fetch", "format"],
