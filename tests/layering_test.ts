@@ -16,11 +16,10 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["client", "bench"],
   // HTTP routes, WebSocket connections, limits, metrics.
   ["server"],
-  // OpenAI's Realtime transcription protocol over a stream session: events, input audio formats.
-  ["realtime"],
   // Beside the server, for it and the commands only: our HTTP/1.1 + WebSocket layer, fetching
-  // models from the hub, transcript renderers.
-  ["net", "fetch", "format"],
+  // models from the hub, transcript renderers, OpenAI's Realtime transcription protocol over a
+  // stream session.
+  ["net", "fetch", "format", "realtime"],
   // Utterance windows, the step plan, the batch scheduler, stream sessions, whole-file decoding.
   ["stream"],
   // The wire protocol's messages and error codes (shared by stream sessions and the server).
