@@ -21,6 +21,7 @@ import { apiError, handleTranscription, type TranscriptionDeps } from "./transcr
 import { UploadSlots } from "./upload_slots.ts";
 import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { WsConnection } from "./ws_connection.ts";
+import { RealtimeRoute } from "./realtime_route.ts";
 
 export interface ModelDescription {
   dir: string;
@@ -173,6 +174,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     for (const s of sessions) {
       const message = `Inference failed for this stream: ${error.message}`;
       bySession.get(s)?.fail("internal_error", message);
+      realtime.connectionOf(s)?.decodeFailed(message);
       uploads.get(s)?.({ type: "error", code: "internal_error", message });
     }
   };
@@ -192,6 +194,23 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       headers: { "content-type": "text/plain", ...headers },
     });
   };
+
+  // OpenAI Realtime transcription sessions: stream slots shared with /ws.
+  const realtime: RealtimeRoute = new RealtimeRoute({
+    config,
+    context,
+    scheduler,
+    clientSlots,
+    openStreams: (): number => connections.size + realtime.size,
+    draining: () => draining,
+    nextId: () => nextId++,
+    refuse,
+    opened: () => {
+      stats.streamsTotal++;
+      metrics.streamsTotal.inc();
+    },
+    log,
+  });
 
   const statusBody = () => ({
     status: draining ? "draining" : "ok",
@@ -248,10 +267,10 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (url.pathname === "/ready" && req.method === "GET") {
       const state = draining
         ? "draining"
-        : connections.size >= config.maxStreams
+        : connections.size + realtime.size >= config.maxStreams
         ? "full"
         : "ready";
-      return new Response(`${state} (${connections.size}/${config.maxStreams} streams)\n`, {
+      return new Response(`${state} (${connections.size + realtime.size}/${config.maxStreams} streams)\n`, {
         status: state === "ready" ? 200 : 503,
         headers: { "content-type": "text/plain" },
       });
@@ -282,6 +301,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
       return handleTranscription(req, transcription).finally(release);
     }
+    if (url.pathname === "/v1/realtime") return realtime.handle(req, url, client);
     if (url.pathname === "/ws") {
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return refuse("not_websocket", 426, "This endpoint speaks WebSocket only");
@@ -294,7 +314,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
         );
       }
-      if (connections.size >= config.maxStreams) {
+      if (connections.size + realtime.size >= config.maxStreams) {
         return refuse(
           "capacity",
           503,
@@ -427,11 +447,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       );
       drain.abort();
       for (const c of connections) c.endAfterFinal("shutting_down");
+      realtime.drainAll();
       const deadline = Date.now() + config.shutdownTimeoutS * 1000;
-      while (connections.size > 0 && Date.now() < deadline) {
+      while (connections.size + realtime.size > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const c of connections) c.release();
+      realtime.releaseAll();
       // A batch the engine never answers must not hold the process: bounded like the rest.
       const left = Math.max(0, deadline - Date.now());
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -466,7 +488,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     finished: http.finished,
     stats: () => ({ ...stats, openStreams: connections.size }),
     pending: () => ({
-      streams: connections.size,
+      streams: connections.size + realtime.size,
       uploads: uploads.size,
       requests: requestsInFlight,
       batches: scheduler.inflight,

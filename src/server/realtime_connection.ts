@@ -1,0 +1,249 @@
+/**
+ * One `/v1/realtime` WebSocket (OpenAI's Realtime API, transcription session) and its stream
+ * session: JSON events in, JSON events out, with the limits of a `/ws` stream (message rate,
+ * inactivity, session length, message size). Every way it can end goes through `release()`,
+ * which runs once.
+ */
+import { type RealtimeError, parseClientEvent } from "../realtime/realtime_events.ts";
+import { type FatalError, RealtimeSession } from "../realtime/realtime_session.ts";
+import type { ServerVad } from "../realtime/realtime_events.ts";
+import type { ServerMessage } from "../protocol/protocol.ts";
+import type { StreamSession } from "../stream/stream_session.ts";
+import { TokenBucket } from "./token_bucket.ts";
+import type { StreamSocket } from "./ws_connection.ts";
+
+export interface RealtimeLimits {
+  /** Largest text frame (an append's base64 and its envelope). */
+  maxEventBytes: number;
+  /** Most audio bytes one append carries. */
+  maxAppendBytes: number;
+  maxMessagesPerS: number;
+  idleTimeoutMs: number;
+  sessionMaxMs: number;
+  closeTimeoutMs: number;
+  closeLingerMs: number;
+}
+
+export interface RealtimeHooks {
+  /** Something may be ready to decode. */
+  wake(): void;
+  /** Called exactly once, when every resource of the connection must be let go. */
+  release(conn: RealtimeConnection): void;
+  log(message: string): void;
+}
+
+export interface RealtimeSessionConfig {
+  /** The name sessions report for the transcription model. */
+  model: string;
+  turnDetection: ServerVad | null;
+  maxBacklogFrames: number;
+  secondsPerFrame: number;
+}
+
+/** Close codes: a client's broken promise (1008), too large (1009), our failure (1011). */
+const CLOSE_POLICY = 1008;
+const CLOSE_TOO_LARGE = 1009;
+const CLOSE_INTERNAL = 1011;
+const CLOSE_GOING_AWAY = 1001;
+
+export class RealtimeConnection {
+  readonly session: StreamSession;
+  readonly realtime: RealtimeSession;
+  readonly #socket: StreamSocket;
+  readonly #limits: RealtimeLimits;
+  readonly #hooks: RealtimeHooks;
+  readonly #bucket: TokenBucket;
+  #idleTimer?: ReturnType<typeof setTimeout>;
+  #sessionTimer?: ReturnType<typeof setTimeout>;
+  #closeDeadline?: ReturnType<typeof setTimeout>;
+  #lingerTimer?: ReturnType<typeof setTimeout>;
+  /** Idle with items still decoding: one more idle period for their transcripts. */
+  #idleGraceUsed = false;
+  /** Draining: close once every committed item is transcribed. */
+  #closeWhenDone = false;
+  #closing = false;
+  #released = false;
+
+  constructor(
+    socket: StreamSocket,
+    makeSession: (send: (m: ServerMessage) => void) => StreamSession,
+    config: RealtimeSessionConfig,
+    limits: RealtimeLimits,
+    hooks: RealtimeHooks,
+  ) {
+    this.#socket = socket;
+    this.#limits = limits;
+    this.#hooks = hooks;
+    this.#bucket = new TokenBucket(limits.maxMessagesPerS, limits.maxMessagesPerS);
+    this.session = makeSession((m) => this.#streamMessage(m));
+    this.realtime = new RealtimeSession(this.session, {
+      send: (e) => this.#send(JSON.stringify(e)),
+      model: config.model,
+      turnDetection: config.turnDetection,
+      maxBacklogFrames: config.maxBacklogFrames,
+      secondsPerFrame: config.secondsPerFrame,
+    });
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (e) => this.#receive(e.data);
+    socket.onmessagetoolarge = (e) =>
+      this.fail(
+        invalid("message_too_large", `Cannot accept an event over ${e.limit} bytes`),
+        CLOSE_TOO_LARGE,
+      );
+    socket.onclose = () => this.release();
+    socket.onerror = () => this.release();
+    this.realtime.start();
+    this.#armIdle();
+    this.#sessionTimer = setTimeout(() => {
+      this.fail(
+        invalid("session_timeout", "Closing: the session reached its maximum length"),
+        CLOSE_POLICY,
+      );
+    }, limits.sessionMaxMs);
+  }
+
+  get closing(): boolean {
+    return this.#closing || this.#released;
+  }
+
+  #receive(data: unknown): void {
+    if (this.closing) return;
+    if (!this.#bucket.take()) {
+      this.fail(
+        invalid(
+          "message_rate_exceeded",
+          `Cannot accept more than ${this.#limits.maxMessagesPerS} events per second`,
+        ),
+        CLOSE_POLICY,
+      );
+      return;
+    }
+    if (typeof data !== "string") {
+      this.realtime.refuse(
+        invalid("invalid_json", "Events are JSON text messages; audio goes in base64 appends"),
+      );
+      return;
+    }
+    const parsed = parseClientEvent(data, this.#limits);
+    if (!parsed.ok) {
+      if (parsed.error.code === "message_too_large") this.fail(parsed.error, CLOSE_TOO_LARGE);
+      else this.realtime.refuse(parsed.error);
+      return;
+    }
+    // Only audio keeps a stream slot, as on /ws.
+    if (parsed.event.type === "input_audio_buffer.append") this.#armIdle();
+    const fatal = this.realtime.receive(parsed.event);
+    if (fatal) {
+      this.fail(fatal.error, CLOSE_POLICY);
+      return;
+    }
+    this.#hooks.wake();
+  }
+
+  #streamMessage(m: ServerMessage): void {
+    if (this.#released) return;
+    this.realtime.streamMessage(m);
+    if (this.#closeWhenDone && !this.session.pending) {
+      this.close(CLOSE_GOING_AWAY, "shutting_down");
+    }
+  }
+
+  #send(text: string): void {
+    if (this.#released || this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(text);
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleGraceUsed = false;
+    this.#idleTimer = setTimeout(() => this.#idle(), this.#limits.idleTimeoutMs);
+  }
+
+  #idle(): void {
+    // Committed audio still decoding gets its transcript before the close.
+    if (this.session.pending && !this.#idleGraceUsed) {
+      this.#idleGraceUsed = true;
+      this.#idleTimer = setTimeout(() => this.#idle(), this.#limits.idleTimeoutMs);
+      return;
+    }
+    this.fail(
+      invalid("idle_timeout", `Closing: no audio for ${this.#limits.idleTimeoutMs / 1000} s`),
+      CLOSE_POLICY,
+    );
+  }
+
+  /** The model failed on this stream's batch: its items fail, then the connection. */
+  decodeFailed(message: string): void {
+    if (this.closing) return;
+    const fatal: FatalError = this.realtime.streamFailed(message);
+    this.fail(fatal.error, CLOSE_INTERNAL);
+  }
+
+  /** The server is stopping: committed items are transcribed, the open buffer is dropped. */
+  drain(): void {
+    if (this.closing) return;
+    this.session.discardOpen();
+    if (!this.session.pending) this.close(CLOSE_GOING_AWAY, "shutting_down");
+    else this.#closeWhenDone = true;
+  }
+
+  /** Tells the client what went wrong, then closes. */
+  fail(error: RealtimeError, closeCode: number): void {
+    if (this.closing) return;
+    this.realtime.refuse(error);
+    this.close(closeCode, error.code);
+  }
+
+  /** Starts the close handshake; resources go now, the socket at the deadline at the latest. */
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.session.close();
+    this.#clearTimers();
+    const sendClose = () => {
+      this.#lingerTimer = undefined;
+      try {
+        this.#socket.close(code, reason);
+      } catch {
+        // Already closed by the peer.
+      }
+    };
+    // As on /ws: the close frame waits a moment after the error event, so a client still
+    // sending reads the event before a reset.
+    if (this.#limits.closeLingerMs > 0 && this.#socket.readyState === WebSocket.OPEN) {
+      this.#lingerTimer = setTimeout(sendClose, this.#limits.closeLingerMs);
+    } else sendClose();
+    this.#closeDeadline = setTimeout(
+      () => this.release(),
+      this.#limits.closeLingerMs + this.#limits.closeTimeoutMs,
+    );
+    this.#hooks.wake();
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#sessionTimer);
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#closing = true;
+    this.#clearTimers();
+    clearTimeout(this.#closeDeadline);
+    if (this.#lingerTimer !== undefined) {
+      clearTimeout(this.#lingerTimer);
+      try {
+        this.#socket.close(1001, "released");
+      } catch {
+        // already closed
+      }
+    }
+    this.session.close();
+    this.#hooks.release(this);
+  }
+}
+
+function invalid(code: string, message: string): RealtimeError {
+  return { type: "invalid_request_error", code, message, param: null, event_id: null };
+}
