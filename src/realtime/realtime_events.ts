@@ -198,7 +198,9 @@ export const DEFAULT_SILENCE_MS = 500;
 
 function parseTurnDetection(value: unknown): Parsed<ServerVad> | null {
   if (value === null) return null;
-  if (!isObject(value)) return { error: "turn_detection must be an object or null", param: TURN_PARAM };
+  if (!isObject(value)) {
+    return { error: "turn_detection must be an object or null", param: TURN_PARAM };
+  }
   if (value.type !== "server_vad") {
     return {
       error: `Invalid value: ${

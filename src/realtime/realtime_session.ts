@@ -97,9 +97,7 @@ export class RealtimeSession {
     this.#opts = opts;
     this.ids = opts.ids ?? new EventIds();
     this.id = this.ids.next("sess");
-    this.#turnDetection = opts.turnDetection === undefined
-      ? defaultVad()
-      : opts.turnDetection;
+    this.#turnDetection = opts.turnDetection === undefined ? defaultVad() : opts.turnDetection;
     this.#transcription = { model: opts.model, language: null, prompt: "" };
     this.#stream.endpointMs = this.#endpointMs;
   }
@@ -195,7 +193,9 @@ export class RealtimeSession {
         error: {
           type: "invalid_request_error",
           code: "rate_exceeded",
-          message: `Cannot accept more audio: ${s(backlog)} s are waiting to be decoded, over the limit of ${
+          message: `Cannot accept more audio: ${
+            s(backlog)
+          } s are waiting to be decoded, over the limit of ${
             s(this.#opts.maxBacklogFrames)
           } s (send audio closer to real time)`,
           param: null,

@@ -4,13 +4,18 @@
  * inactivity, session length, message size). Every way it can end goes through `release()`,
  * which runs once.
  */
-import { type RealtimeError, parseClientEvent } from "../realtime/realtime_events.ts";
+import { parseClientEvent, type RealtimeError } from "../realtime/realtime_events.ts";
 import { type FatalError, RealtimeSession } from "../realtime/realtime_session.ts";
 import type { ServerVad } from "../realtime/realtime_events.ts";
 import type { ServerMessage } from "../protocol/protocol.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import type { StreamSocket } from "./ws_connection.ts";
+
+/** A stream socket that also tells when it opens (the server's sends the 101 after the handler). */
+export interface RealtimeSocket extends StreamSocket {
+  onopen: ((e: Event) => void) | null;
+}
 
 export interface RealtimeLimits {
   /** Largest text frame (an append's base64 and its envelope). */
@@ -49,7 +54,9 @@ const CLOSE_GOING_AWAY = 1001;
 export class RealtimeConnection {
   readonly session: StreamSession;
   readonly realtime: RealtimeSession;
-  readonly #socket: StreamSocket;
+  readonly #socket: RealtimeSocket;
+  /** Events sent before the socket opened (`session.created`). */
+  #beforeOpen: string[] | null = [];
   readonly #limits: RealtimeLimits;
   readonly #hooks: RealtimeHooks;
   readonly #bucket: TokenBucket;
@@ -65,7 +72,7 @@ export class RealtimeConnection {
   #released = false;
 
   constructor(
-    socket: StreamSocket,
+    socket: RealtimeSocket,
     makeSession: (send: (m: ServerMessage) => void) => StreamSession,
     config: RealtimeSessionConfig,
     limits: RealtimeLimits,
@@ -90,6 +97,12 @@ export class RealtimeConnection {
         invalid("message_too_large", `Cannot accept an event over ${e.limit} bytes`),
         CLOSE_TOO_LARGE,
       );
+    socket.onopen = () => {
+      const queued = this.#beforeOpen ?? [];
+      this.#beforeOpen = null;
+      for (const text of queued) this.#send(text);
+    };
+    if (socket.readyState === WebSocket.OPEN) this.#beforeOpen = null;
     socket.onclose = () => this.release();
     socket.onerror = () => this.release();
     this.realtime.start();
@@ -149,7 +162,12 @@ export class RealtimeConnection {
   }
 
   #send(text: string): void {
-    if (this.#released || this.#socket.readyState !== WebSocket.OPEN) return;
+    if (this.#released) return;
+    if (this.#beforeOpen !== null && this.#socket.readyState === WebSocket.CONNECTING) {
+      this.#beforeOpen.push(text);
+      return;
+    }
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
     this.#socket.send(text);
   }
 

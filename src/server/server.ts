@@ -270,10 +270,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
         : connections.size + realtime.size >= config.maxStreams
         ? "full"
         : "ready";
-      return new Response(`${state} (${connections.size + realtime.size}/${config.maxStreams} streams)\n`, {
-        status: state === "ready" ? 200 : 503,
-        headers: { "content-type": "text/plain" },
-      });
+      return new Response(
+        `${state} (${connections.size + realtime.size}/${config.maxStreams} streams)\n`,
+        {
+          status: state === "ready" ? 200 : 503,
+          headers: { "content-type": "text/plain" },
+        },
+      );
     }
     if (url.pathname === "/v1/status" && req.method === "GET") {
       return Response.json(statusBody());
@@ -299,7 +302,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
           `The server is transcribing ${config.maxUploads} files already (MAX_UPLOADS); retry later`,
         );
       }
-      return handleTranscription(req, transcription).finally(release);
+      return handleTranscription(req, transcription, release);
     }
     if (url.pathname === "/v1/realtime") return realtime.handle(req, url, client);
     if (url.pathname === "/ws") {

@@ -127,7 +127,10 @@ Deno.test("session.update: what this server cannot do is refused with the parame
   assert.equal(update({ type: "realtime" }).param, "session.type");
   assert.equal(update(undefined).param, "session");
   assert.equal(
-    update({ type: "transcription", audio: { input: { format: { type: "audio/pcm", rate: 16000 } } } })
+    update({
+      type: "transcription",
+      audio: { input: { format: { type: "audio/pcm", rate: 16000 } } },
+    })
       .param,
     "session.audio.input.format.rate",
   );

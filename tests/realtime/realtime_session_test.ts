@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { EventIds, type ServerEvent } from "../../src/realtime/realtime_events.ts";
-import {
-  RealtimeSession,
-  type TranscriptionStream,
-} from "../../src/realtime/realtime_session.ts";
+import { RealtimeSession, type TranscriptionStream } from "../../src/realtime/realtime_session.ts";
 
 /** Records what the session does to its stream. */
 class FakeStream implements TranscriptionStream {
@@ -166,7 +163,14 @@ Deno.test("server VAD: segments are turns with speech events, committed and comp
   const [started] = take();
   assert.equal(started.type, "input_audio_buffer.speech_started");
   assert.equal(started.audio_start_ms, 400);
-  session.streamMessage({ type: "segment", index: 0, text: "hi there", words, start: 0.4, end: 1.2 });
+  session.streamMessage({
+    type: "segment",
+    index: 0,
+    text: "hi there",
+    words,
+    start: 0.4,
+    end: 1.2,
+  });
   const events = take();
   assert.deepEqual(events.map((e) => e.type), [
     "input_audio_buffer.speech_stopped",

@@ -1,0 +1,105 @@
+/**
+ * OpenAI's Realtime API (`/v1/realtime`, transcription session) and `stream=true` transcriptions
+ * through the official `openai` Python client (tests/reference/openai_realtime.py).
+ */
+import assert from "node:assert/strict";
+import { resample } from "../../src/audio/resample.ts";
+import { clipPcmBytes, CLIPS_DIR, clipSamples, ROOT } from "../engine/fixtures.ts";
+import { startTestServer, streamAudio } from "../server/harness.ts";
+import { run } from "./synth.ts";
+
+const PYTHON = `${ROOT}.tools/venv-check/bin/python`;
+const SCRIPT = `${ROOT}tests/reference/openai_realtime.py`;
+
+const ready = (() => {
+  try {
+    return new Deno.Command(PYTHON, { args: ["-c", "import openai, websockets"], stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+if (!ready) {
+  console.error(
+    "openai realtime tests skipped: bash tests/reference/setup_check_env.sh installs them",
+  );
+}
+
+/** A clip as the Realtime API's audio/pcm takes it: PCM16 LE mono at 24 kHz. */
+async function pcm24(clip: string): Promise<Uint8Array> {
+  const samples = resample(await clipSamples(clip), 16000, 24000);
+  const bytes = new Uint8Array(samples.length * 2);
+  const view = new DataView(bytes.buffer);
+  samples.forEach((x, i) => {
+    view.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(x * 32768))), true);
+  });
+  return bytes;
+}
+
+async function viaOpenAi(
+  mode: "realtime" | "sse",
+  port: number,
+  file: string,
+  extra: string[] = [],
+) {
+  const out = await run(PYTHON, [
+    SCRIPT,
+    mode,
+    "--base-url",
+    `http://127.0.0.1:${port}/v1`,
+    ...extra,
+    file,
+  ]);
+  return JSON.parse(out);
+}
+
+Deno.test({
+  name: "realtime: the official openai client transcribes 24 kHz PCM to the text /ws gives",
+  ignore: !ready,
+  fn: async () => {
+    await using srv = await startTestServer();
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const clip of ["digits_pi.wav", "six_thousand.wav"]) {
+        const ws = await streamAudio(srv.url, clipPcmBytes(clip));
+        assert.equal(ws.finals.length, 1, clip);
+        const file = `${dir}/${clip}.pcm`;
+        await Deno.writeFile(file, await pcm24(clip));
+        const got = await viaOpenAi("realtime", srv.port, file);
+        assert.deepEqual(got.errors, [], clip);
+        assert.deepEqual(got.events.slice(0, 3), [
+          "session.created",
+          "session.updated",
+          "input_audio_buffer.committed",
+        ]);
+        assert.equal(got.session.audio.input.turn_detection, null);
+        assert.deepEqual(got.session.audio.input.format, { type: "audio/pcm", rate: 24000 });
+        assert.equal(got.completed.transcript, ws.finals[0], clip);
+        assert.equal(got.completed.item_id, got.committed);
+        assert.ok(got.deltas.every((d: { item_id: string }) => d.item_id === got.committed));
+        assert.equal(got.deltas.map((d: { delta: string }) => d.delta).join(""), ws.finals[0]);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "stream=true: deltas concatenate to the done text, which is the non-streamed text",
+  ignore: !ready,
+  fn: async () => {
+    await using srv = await startTestServer();
+    for (const clip of ["digits_pi.wav", "yes_countdown.wav"]) {
+      const got = await viaOpenAi("sse", srv.port, `${CLIPS_DIR}/${clip}`);
+      const events: { type: string; delta?: string; text?: string }[] = got.events;
+      const done = events.at(-1)!;
+      assert.equal(done.type, "transcript.text.done", clip);
+      const deltas = events.slice(0, -1);
+      assert.ok(deltas.length >= 1, clip);
+      assert.ok(deltas.every((e) => e.type === "transcript.text.delta"), clip);
+      assert.equal(deltas.map((e) => e.delta).join(""), done.text, clip);
+      assert.equal(done.text, got.text, clip);
+    }
+  },
+});
