@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { resample } from "../../src/audio/resample.ts";
-import { clipPcmBytes, CLIPS_DIR, clipSamples, ROOT } from "../engine/fixtures.ts";
+import { clipPcmBytes, CLIPS_DIR, clipSamples, longClipWav, ROOT } from "../engine/fixtures.ts";
 import { startTestServer, streamAudio } from "../server/harness.ts";
 import { run } from "./synth.ts";
 
@@ -90,8 +90,13 @@ Deno.test({
   ignore: !ready,
   fn: async () => {
     await using srv = await startTestServer();
-    for (const clip of ["digits_pi.wav", "yes_countdown.wav"]) {
-      const got = await viaOpenAi("sse", srv.port, `${CLIPS_DIR}/${clip}`);
+    const dir = await Deno.makeTempDir();
+    // A long file is decoded in several windows: its text arrives in several deltas.
+    const long = `${dir}/long.wav`;
+    await Deno.writeFile(long, longClipWav(60).wav);
+    const files = [`${CLIPS_DIR}/digits_pi.wav`, `${CLIPS_DIR}/yes_countdown.wav`, long];
+    for (const clip of files) {
+      const got = await viaOpenAi("sse", srv.port, clip);
       const events: { type: string; delta?: string; text?: string }[] = got.events;
       const done = events.at(-1)!;
       assert.equal(done.type, "transcript.text.done", clip);
@@ -100,6 +105,8 @@ Deno.test({
       assert.ok(deltas.every((e) => e.type === "transcript.text.delta"), clip);
       assert.equal(deltas.map((e) => e.delta).join(""), done.text, clip);
       assert.equal(done.text, got.text, clip);
+      if (clip === long) assert.ok(deltas.length > 1, `${deltas.length} deltas`);
     }
+    await Deno.remove(dir, { recursive: true });
   },
 });
