@@ -108,5 +108,38 @@ Deno.test({
       if (clip === long) assert.ok(deltas.length > 1, `${deltas.length} deltas`);
     }
     await Deno.remove(dir, { recursive: true });
+    // Streamed events are text: a subtitle format cannot be streamed.
+    const form = new FormData();
+    form.append("file", new Blob([await Deno.readFile(`${CLIPS_DIR}/digits_pi.wav`)]), "a.wav");
+    form.append("stream", "true");
+    form.append("response_format", "srt");
+    const refused = await fetch(`${srv.http}/v1/audio/transcriptions`, {
+      method: "POST",
+      body: form,
+    });
+    assert.equal(refused.status, 400);
+    assert.equal((await refused.json()).error.code, "unsupported_value");
+  },
+});
+
+Deno.test({
+  name: "realtime: with AUTH_TOKEN the client's API key is the Bearer token the upgrade needs",
+  ignore: !ready,
+  fn: async () => {
+    const token = "realtime-test-token-0123456789";
+    await using srv = await startTestServer({ AUTH_TOKEN: token });
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/clip.pcm`;
+      await Deno.writeFile(file, await pcm24("digits_pi.wav"));
+      const got = await viaOpenAi("realtime", srv.port, file, ["--api-key", token]);
+      assert.ok(got.completed.transcript.length > 0);
+      await assert.rejects(
+        viaOpenAi("realtime", srv.port, file, ["--api-key", "wrong-token-0123456789"]),
+        /HTTP 401/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
