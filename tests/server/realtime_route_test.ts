@@ -208,3 +208,45 @@ Deno.test("realtime: a session holds a stream slot, shared with /ws", async () =
   await assert.rejects(connect(`${srv.url.replace(/\/ws$/, "/v1/realtime")}`));
   ws.close();
 });
+
+Deno.test("realtime: an append over MAX_FRAME_BYTES is refused; a larger event closes 1009", async () => {
+  await using srv = await startTestServer({ MAX_FRAME_BYTES: "3000" });
+  const rt = await openRealtime(srv.url);
+  await rt.next("session.created");
+  rt.append(new Uint8Array(3001), 3001);
+  const refused = await rt.next("error");
+  assert.equal((refused.error as Record<string, unknown>).code, "audio_too_large");
+  assert.equal(rt.ws.readyState, WebSocket.OPEN);
+  rt.send({ type: "input_audio_buffer.commit", pad: "x".repeat(10_000) });
+  assert.equal(await rt.closed, 1009);
+  const last = rt.events.at(-1)!;
+  assert.equal((last.error as Record<string, unknown>).code, "message_too_large");
+});
+
+Deno.test("realtime: no audio for IDLE_TIMEOUT_S ends the session with an error event", async () => {
+  await using srv = await startTestServer({ IDLE_TIMEOUT_S: "1" });
+  const rt = await openRealtime(srv.url);
+  await rt.next("session.created");
+  assert.equal(await rt.closed, 1008);
+  assert.equal((rt.events.at(-1)!.error as Record<string, unknown>).code, "idle_timeout");
+});
+
+Deno.test("realtime: a shutdown completes committed items, then closes 1001", async () => {
+  const srv = await startTestServer();
+  try {
+    const rt = await openRealtime(srv.url);
+    await rt.next("session.created");
+    rt.send(manual);
+    rt.append(pcm16(resample(await clipSamples("digits_pi.wav"), 16000, 24000)));
+    rt.send({ type: "input_audio_buffer.commit" });
+    const committed = await rt.next("input_audio_buffer.committed");
+    const stopping = srv.server.shutdown();
+    const done = await rt.next("conversation.item.input_audio_transcription.completed");
+    assert.equal(done.item_id, committed.item_id);
+    assert.ok((done.transcript as string).length > 0);
+    assert.equal(await rt.closed, 1001);
+    await stopping;
+  } finally {
+    await srv[Symbol.asyncDispose]();
+  }
+});
