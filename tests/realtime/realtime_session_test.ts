@@ -34,6 +34,18 @@ function setup(turns: "manual" | "default" = "manual") {
   return { stream, events, session, types, take };
 }
 
+/** The shape of the session object these tests read. */
+interface SessionShape {
+  type: string;
+  audio: {
+    input: {
+      format: { type: string; rate?: number };
+      turn_detection: { type: string; silence_duration_ms: number } | null;
+      transcription: { model: string };
+    };
+  };
+}
+
 /** `ms` of silence as 24 kHz PCM16. */
 const pcm24 = (ms: number) => new Uint8Array(ms * 48);
 const append = (ms: number) => ({ type: "input_audio_buffer.append" as const, audio: pcm24(ms) });
@@ -46,11 +58,11 @@ Deno.test("session.created first, with the effective transcription configuration
   const e = events[0];
   assert.equal(e.type, "session.created");
   assert.match(e.event_id, /^event_/);
-  const s = e.session as Record<string, any>;
+  const s = e.session as SessionShape;
   assert.equal(s.type, "transcription");
   assert.deepEqual(s.audio.input.format, { type: "audio/pcm", rate: 24000 });
   // OpenAI's default for transcription sessions: server VAD.
-  assert.equal(s.audio.input.turn_detection.type, "server_vad");
+  assert.equal(s.audio.input.turn_detection?.type, "server_vad");
   assert.equal(s.audio.input.transcription.model, "parakeet-tdt-0.6b-v3");
 });
 
@@ -210,7 +222,10 @@ Deno.test("turn detection changes with session.update, from the next buffer", ()
   });
   const [updated] = take();
   assert.equal(updated.type, "session.updated");
-  assert.equal((updated.session as any).audio.input.turn_detection.silence_duration_ms, 800);
+  assert.equal(
+    (updated.session as SessionShape).audio.input.turn_detection?.silence_duration_ms,
+    800,
+  );
   // The open buffer keeps manual commits.
   assert.equal(stream.endpointMs, 0);
   session.receive(commit);
@@ -236,8 +251,11 @@ Deno.test("audio format: μ-law at 8 kHz; changing it with audio buffered is ref
   });
   const [e] = take();
   assert.equal(e.type, "error");
-  assert.equal((e.error as any).param, "session.audio.input.format");
-  assert.equal((session.sessionObject() as any).audio.input.format.type, "audio/pcmu");
+  assert.equal((e.error as { param: string }).param, "session.audio.input.format");
+  assert.equal(
+    (session.sessionObject() as unknown as SessionShape).audio.input.format.type,
+    "audio/pcmu",
+  );
 });
 
 Deno.test("too much audio waiting for the decoder is fatal", () => {
