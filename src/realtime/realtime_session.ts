@@ -262,6 +262,25 @@ export class RealtimeSession {
     this.#emit("input_audio_buffer.cleared", {});
   }
 
+  /**
+   * Before the session ends (inactivity, its length cap, a shutdown): the turn in progress under
+   * server VAD is flushed, as a commit would, so speech already heard is transcribed; audio of a
+   * manual buffer never committed is dropped. Committed items stay pending until transcribed.
+   */
+  finishBuffered(): void {
+    const open = this.#open;
+    if (open === null) return;
+    if (open.vad && open.ms > 0) {
+      this.#open = null;
+      this.#stream.pushSamples(this.#input.flush(), true);
+    } else {
+      this.#stream.discardOpen();
+      this.#turns.splice(this.#turns.indexOf(open), 1);
+      this.#open = null;
+      this.#input.reset();
+    }
+  }
+
   /** A message of the stream session, about the oldest turn. */
   streamMessage(m: ServerMessage): void {
     const turn = this.#turns[0];

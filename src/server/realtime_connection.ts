@@ -25,6 +25,9 @@ export interface RealtimeLimits {
   maxMessagesPerS: number;
   idleTimeoutMs: number;
   sessionMaxMs: number;
+  /** Unsent bytes over this for `slowConsumerMs` end a client that stopped reading. */
+  slowConsumerBytes: number;
+  slowConsumerMs: number;
   closeTimeoutMs: number;
   closeLingerMs: number;
 }
@@ -51,6 +54,11 @@ const CLOSE_TOO_LARGE = 1009;
 const CLOSE_INTERNAL = 1011;
 const CLOSE_GOING_AWAY = 1001;
 
+/** A timer this much past due means the event loop stalled, not that time passed idle. */
+const IDLE_STALL_SLACK_MS = 1000;
+/** After such a stall, how long the idle timer waits for the audio that queued meanwhile. */
+const IDLE_STALL_GRACE_MS = 1000;
+
 export class RealtimeConnection {
   readonly session: StreamSession;
   readonly realtime: RealtimeSession;
@@ -64,10 +72,10 @@ export class RealtimeConnection {
   #sessionTimer?: ReturnType<typeof setTimeout>;
   #closeDeadline?: ReturnType<typeof setTimeout>;
   #lingerTimer?: ReturnType<typeof setTimeout>;
-  /** Idle with items still decoding: one more idle period for their transcripts. */
-  #idleGraceUsed = false;
-  /** Draining: close once every committed item is transcribed. */
-  #closeWhenDone = false;
+  #slowSince: number | null = null;
+  #slowTimer?: ReturnType<typeof setInterval>;
+  /** Ending: the error (none for a shutdown) and close code, once every item is transcribed. */
+  #endWhenDone: { error: RealtimeError | null; code: number } | null = null;
   #closing = false;
   #released = false;
 
@@ -108,8 +116,12 @@ export class RealtimeConnection {
     this.realtime.start();
     this.#armIdle();
     this.#sessionTimer = setTimeout(() => {
-      this.fail(
-        invalid("session_timeout", "Closing: the session reached its maximum length"),
+      this.#hooks.log(`stream ${this.session.id}: session cap reached, finishing its items`);
+      this.#endAfterItems(
+        invalid(
+          "session_timeout",
+          "Closing: the session reached its maximum length; the transcripts above are complete",
+        ),
         CLOSE_POLICY,
       );
     }, limits.sessionMaxMs);
@@ -131,6 +143,7 @@ export class RealtimeConnection {
       );
       return;
     }
+    if (this.#endWhenDone !== null) return;
     if (typeof data !== "string") {
       this.realtime.refuse(
         invalid("invalid_json", "Events are JSON text messages; audio goes in base64 appends"),
@@ -156,8 +169,10 @@ export class RealtimeConnection {
   #streamMessage(m: ServerMessage): void {
     if (this.#released) return;
     this.realtime.streamMessage(m);
-    if (this.#closeWhenDone && !this.session.pending) {
-      this.close(CLOSE_GOING_AWAY, "shutting_down");
+    const end = this.#endWhenDone;
+    if (end !== null && !this.session.pending) {
+      if (end.error) this.fail(end.error, end.code);
+      else this.close(end.code, "shutting_down");
     }
   }
 
@@ -168,26 +183,74 @@ export class RealtimeConnection {
       return;
     }
     if (this.#socket.readyState !== WebSocket.OPEN) return;
+    // Events are never dropped (each one matters to the protocol): a client that stops reading
+    // is closed instead.
+    if (this.#socket.bufferedAmount > this.#limits.slowConsumerBytes) this.#noteSlow();
+    else this.#slowSince = null;
     this.#socket.send(text);
   }
 
-  #armIdle(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleGraceUsed = false;
-    this.#idleTimer = setTimeout(() => this.#idle(), this.#limits.idleTimeoutMs);
+  #noteSlow(): void {
+    if (this.#slowSince !== null) return;
+    this.#slowSince = Date.now();
+    this.#slowTimer ??= setInterval(() => {
+      if (this.#slowSince === null) return;
+      if (this.#socket.bufferedAmount <= this.#limits.slowConsumerBytes) {
+        this.#slowSince = null;
+      } else if (Date.now() - this.#slowSince >= this.#limits.slowConsumerMs) {
+        this.fail(
+          invalid(
+            "slow_consumer",
+            `Closing: ${this.#socket.bufferedAmount} bytes unread for over ${
+              this.#limits.slowConsumerMs / 1000
+            } s`,
+          ),
+          CLOSE_POLICY,
+        );
+      }
+    }, Math.min(1000, this.#limits.slowConsumerMs));
   }
 
+  #armIdle(delayMs = this.#limits.idleTimeoutMs): void {
+    clearTimeout(this.#idleTimer);
+    const due = performance.now() + delayMs;
+    this.#idleTimer = setTimeout(() => {
+      // Fired late: the event loop was blocked, and audio the client sent meanwhile may still be
+      // unread. A stall of the server's own is never the client's silence: look again shortly.
+      if (performance.now() - due > IDLE_STALL_SLACK_MS) this.#armIdle(IDLE_STALL_GRACE_MS);
+      else this.#idle();
+    }, delayMs);
+  }
+
+  /**
+   * No audio for the idle limit: items already committed (and a server-VAD turn in progress)
+   * are transcribed before the close, within one more idle period.
+   */
   #idle(): void {
-    // Committed audio still decoding gets its transcript before the close.
-    if (this.session.pending && !this.#idleGraceUsed) {
-      this.#idleGraceUsed = true;
-      this.#idleTimer = setTimeout(() => this.#idle(), this.#limits.idleTimeoutMs);
+    const error = invalid(
+      "idle_timeout",
+      `Closing: no audio for ${this.#limits.idleTimeoutMs / 1000} s`,
+    );
+    this.#endAfterItems(error, CLOSE_POLICY);
+  }
+
+  /**
+   * Ends the session once what was heard is transcribed: at once if nothing is pending, at the
+   * latest one idle period later (a stuck model does not hold the slot). Events that arrive
+   * meanwhile are not applied.
+   */
+  #endAfterItems(error: RealtimeError | null, code: number): void {
+    if (this.closing || this.#endWhenDone !== null) return;
+    this.realtime.finishBuffered();
+    this.#hooks.wake();
+    const end = () => error ? this.fail(error, code) : this.close(code, "shutting_down");
+    if (!this.session.pending) {
+      end();
       return;
     }
-    this.fail(
-      invalid("idle_timeout", `Closing: no audio for ${this.#limits.idleTimeoutMs / 1000} s`),
-      CLOSE_POLICY,
-    );
+    this.#endWhenDone = { error, code };
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(end, this.#limits.idleTimeoutMs);
   }
 
   /** The model failed on this stream's batch: its items fail, then the connection. */
@@ -197,12 +260,12 @@ export class RealtimeConnection {
     this.fail(fatal.error, CLOSE_INTERNAL);
   }
 
-  /** The server is stopping: committed items are transcribed, the open buffer is dropped. */
+  /**
+   * The server is stopping: what was heard is transcribed (committed items, a server-VAD turn in
+   * progress), then the connection closes 1001.
+   */
   drain(): void {
-    if (this.closing) return;
-    this.session.discardOpen();
-    if (!this.session.pending) this.close(CLOSE_GOING_AWAY, "shutting_down");
-    else this.#closeWhenDone = true;
+    this.#endAfterItems(null, CLOSE_GOING_AWAY);
   }
 
   /** Tells the client what went wrong, then closes. */
@@ -241,6 +304,7 @@ export class RealtimeConnection {
   #clearTimers(): void {
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#sessionTimer);
+    clearInterval(this.#slowTimer);
   }
 
   release(): void {

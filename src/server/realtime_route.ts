@@ -27,6 +27,8 @@ export interface RealtimeRouteDeps {
   refuse(reason: RefusalReason, status: number, message: string): Response;
   /** A connection opened (for the stream counters). */
   opened?(): void;
+  /** A connection's socket closed with this code (for the close counters). */
+  closed?(code: number): void;
   log(line: string): void;
 }
 
@@ -120,6 +122,8 @@ export class RealtimeRoute {
         maxMessagesPerS: config.maxMessagesPerS,
         idleTimeoutMs: config.idleTimeoutS * 1000,
         sessionMaxMs: config.sessionMaxS * 1000,
+        slowConsumerBytes: config.slowConsumerBytes,
+        slowConsumerMs: config.slowConsumerS * 1000,
         closeTimeoutMs: config.closeTimeoutS * 1000,
         closeLingerMs: CLOSE_LINGER_MS,
       },
@@ -134,6 +138,7 @@ export class RealtimeRoute {
         log: this.#deps.log,
       },
     );
+    socket.addEventListener("close", (e) => this.#deps.closed?.((e as CloseEvent).code));
     this.connections.add(conn);
     this.#bySession.set(conn.session, conn);
     scheduler.add(conn.session);

@@ -209,6 +209,11 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       stats.streamsTotal++;
       metrics.streamsTotal.inc();
     },
+    closed: (code) => {
+      const key = closeCodeLabel(code);
+      stats.closesByCode[key] = (stats.closesByCode[key] ?? 0) + 1;
+      metrics.closes.inc(1, { code: key });
+    },
     log,
   });
 

@@ -276,3 +276,32 @@ Deno.test("a failed decode fails every committed item, then the session", () => 
   assert.equal(failed.item_id, item);
   assert.equal(fatal.error.type, "server_error");
 });
+
+Deno.test("before the end, a server-VAD turn is flushed and a manual buffer dropped", () => {
+  const vad = setup("default");
+  vad.session.receive(append(300));
+  vad.session.finishBuffered();
+  assert.equal(vad.stream.ends, 1);
+  assert.equal(vad.stream.discarded, 0);
+  vad.session.streamMessage({
+    type: "segment",
+    index: 0,
+    text: "tail",
+    words: [],
+    start: 0,
+    end: 0.3,
+  });
+  assert.equal(vad.take().at(-1)?.transcript, "tail");
+
+  const manual = setup();
+  manual.session.receive(append(300));
+  manual.session.receive(commit);
+  manual.session.receive(append(300));
+  manual.session.finishBuffered();
+  assert.equal(manual.stream.ends, 1);
+  assert.equal(manual.stream.discarded, 1);
+  // The committed item still completes.
+  manual.take();
+  manual.session.streamMessage({ type: "final", text: "done" });
+  assert.equal(manual.take().at(-1)?.transcript, "done");
+});

@@ -250,3 +250,18 @@ Deno.test("realtime: a shutdown completes committed items, then closes 1001", as
     await srv[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("realtime: at the idle limit a server-VAD turn in progress is transcribed first", async () => {
+  await using srv = await startTestServer({ IDLE_TIMEOUT_S: "2" });
+  const rt = await openRealtime(srv.url);
+  await rt.next("session.created");
+  rt.append(pcm16(resample(await clipSamples("digits_pi.wav"), 16000, 24000)));
+  assert.equal(await rt.closed, 1008);
+  const types = rt.events.map((e) => e.type);
+  const done = types.indexOf("conversation.item.input_audio_transcription.completed");
+  assert.ok(done > 0, JSON.stringify(types));
+  assert.equal(types.at(-1), "error");
+  assert.equal((rt.events.at(-1)!.error as Record<string, unknown>).code, "idle_timeout");
+  // Counted with the /ws closes.
+  assert.equal(srv.server.stats().closesByCode["1008"], 1);
+});
