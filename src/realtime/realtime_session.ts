@@ -55,6 +55,8 @@ export interface FatalError {
 interface Turn {
   /** Turn detection when the buffer opened; fixed for its life. */
   vad: boolean;
+  /** Its endpointing pause (server VAD's silence_duration_ms), 0 without. */
+  silenceMs: number;
   /** Input milliseconds of the session before this buffer, for VAD event times. */
   startMs: number;
   /** Input milliseconds in this buffer. */
@@ -99,7 +101,7 @@ export class RealtimeSession {
     this.id = this.ids.next("sess");
     this.#turnDetection = opts.turnDetection === undefined ? defaultVad() : opts.turnDetection;
     this.#transcription = { model: opts.model, language: null, prompt: "" };
-    this.#stream.endpointMs = this.#endpointMs;
+    this.#syncEndpoint();
   }
 
   /** `session.created`, the first event of a connection. */
@@ -164,7 +166,7 @@ export class RealtimeSession {
     }
     if (update.turnDetection !== undefined) {
       this.#turnDetection = update.turnDetection;
-      if (this.#open === null) this.#stream.endpointMs = this.#endpointMs;
+      this.#syncEndpoint();
     }
     if (update.transcription) {
       this.#transcription = { ...this.#transcription, ...update.transcription };
@@ -173,8 +175,18 @@ export class RealtimeSession {
     return null;
   }
 
-  get #endpointMs(): number {
-    return this.#turnDetection?.silence_duration_ms ?? 0;
+  /**
+   * The stream's endpointing serves the oldest server-VAD turn still pending (its segments are
+   * its items; endpointing under a manual turn is harmless, its segments are ignored), else the
+   * configuration the next buffer will open with.
+   */
+  #syncEndpoint(): void {
+    const vad = this.#turns.find((t) => t.vad);
+    this.#stream.endpointMs = vad
+      ? vad.silenceMs
+      : this.#open === null
+      ? this.#turnDetection?.silence_duration_ms ?? 0
+      : 0;
   }
 
   #append(bytes: Uint8Array): FatalError | null {
@@ -208,9 +220,9 @@ export class RealtimeSession {
 
   #openTurn(): Turn {
     // The buffer opens with the turn detection now in force.
-    this.#stream.endpointMs = this.#endpointMs;
     const turn: Turn = {
       vad: this.#turnDetection !== null,
+      silenceMs: this.#turnDetection?.silence_duration_ms ?? 0,
       startMs: this.#inputMs,
       ms: 0,
       itemId: null,
@@ -220,6 +232,7 @@ export class RealtimeSession {
     };
     this.#turns.push(turn);
     this.#open = turn;
+    this.#syncEndpoint();
     return turn;
   }
 
@@ -250,14 +263,11 @@ export class RealtimeSession {
       if (turn.stable) this.#delta(turn, turn.deltas.advance(turn.stable.text, turn.stable.offset));
     }
     this.#stream.pushSamples(this.#input.flush(), true);
+    this.#syncEndpoint();
   }
 
   #clear(): void {
-    if (this.#open) {
-      this.#stream.discardOpen();
-      this.#turns.splice(this.#turns.indexOf(this.#open), 1);
-      this.#open = null;
-    }
+    this.#dropOpen();
     this.#input.reset();
     this.#emit("input_audio_buffer.cleared", {});
   }
@@ -273,12 +283,21 @@ export class RealtimeSession {
     if (open.vad && open.ms > 0) {
       this.#open = null;
       this.#stream.pushSamples(this.#input.flush(), true);
+      this.#syncEndpoint();
     } else {
-      this.#stream.discardOpen();
-      this.#turns.splice(this.#turns.indexOf(open), 1);
-      this.#open = null;
+      this.#dropOpen();
       this.#input.reset();
     }
+  }
+
+  /** Drops the open buffer's utterance and its turn. */
+  #dropOpen(): void {
+    const open = this.#open;
+    if (open === null) return;
+    this.#stream.discardOpen();
+    this.#turns.splice(this.#turns.indexOf(open), 1);
+    this.#open = null;
+    this.#syncEndpoint();
   }
 
   /** A message of the stream session, about the oldest turn. */
@@ -325,6 +344,7 @@ export class RealtimeSession {
       case "final": {
         this.#turns.shift();
         if (turn === this.#open) this.#open = null;
+        this.#syncEndpoint();
         if (turn.vad || turn.itemId === null) return;
         this.#delta(turn, turn.deltas.finish(m.text));
         this.#completed(turn.itemId, m.text, turn.ms / 1000);

@@ -232,6 +232,16 @@ Deno.test("turn detection changes with session.update, from the next buffer", ()
   assert.equal(take()[0].type, "input_audio_buffer.committed");
   session.receive(append(200));
   assert.equal(stream.endpointMs, 800);
+  // Back to manual: the server-VAD turn still being decoded keeps its endpointing (its last
+  // segment is its last item) until its final; then the stream follows the manual buffer.
+  session.receive({ type: "session.update", session: { turnDetection: null } });
+  session.receive(commit);
+  session.receive(append(200));
+  assert.equal(stream.endpointMs, 800);
+  session.streamMessage({ type: "final", text: "manual one" });
+  assert.equal(stream.endpointMs, 800);
+  session.streamMessage({ type: "final", text: "vad one" });
+  assert.equal(stream.endpointMs, 0);
 });
 
 Deno.test("audio format: μ-law at 8 kHz; changing it with audio buffered is refused", () => {
