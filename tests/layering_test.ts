@@ -17,8 +17,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   // HTTP routes, WebSocket connections, limits, metrics.
   ["server"],
   // Beside the server, for it and the commands only: our HTTP/1.1 + WebSocket layer, fetching
-  // models from the hub, transcript renderers, the Wyoming protocol listener.
-  ["net", "fetch", "format", "wyoming"],
+  // models from the hub, transcript renderers, the Wyoming protocol listener, OpenAI's Realtime
+  // transcription protocol over a stream session.
+  ["net", "fetch", "format", "wyoming", "realtime"],
   // Utterance windows, the step plan, the batch scheduler, stream sessions, whole-file decoding.
   ["stream"],
   // The wire protocol's messages and error codes (shared by stream sessions and the server).

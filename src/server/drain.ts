@@ -5,7 +5,7 @@
  * SHUTDOWN_TIMEOUT_S.
  */
 import type { HttpServer } from "../net/http_server.ts";
-import type { ServerCore } from "./server_core.ts";
+import { openStreams, type ServerCore } from "./server_core.ts";
 
 /**
  * After the drain, the least time the HTTP layer gets to answer what still waits (503) and close
@@ -23,16 +23,20 @@ export async function drainServer(
   // New connections are refused by the kernel from here; open ones finish their work.
   http.stopAccepting();
   core.log(
-    `shutting down: flushing finals of ${connections.size} open stream(s); stopping ${uploads.size} upload(s)`,
+    `shutting down: flushing finals of ${
+      openStreams(core)
+    } open stream(s); stopping ${uploads.size} upload(s)`,
   );
   core.drain.abort();
   for (const c of connections) c.endAfterFinal("shutting_down");
+  core.realtime?.drainAll();
   const deadline = Date.now() + config.shutdownTimeoutS * 1000;
   const wyomingClosed = core.wyoming?.shutdown(deadline);
-  while (connections.size > 0 && Date.now() < deadline) {
+  while (openStreams(core) > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
   for (const c of connections) c.release();
+  core.realtime?.releaseAll();
   await wyomingClosed;
   // A batch the engine never answers must not hold the process: bounded like the rest.
   const left = Math.max(0, deadline - Date.now());

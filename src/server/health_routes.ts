@@ -5,7 +5,7 @@
 import { VERSION } from "../version.ts";
 import type { AccessPolicy } from "./auth.ts";
 import type { Route } from "./routes.ts";
-import type { ServerCore } from "./server_core.ts";
+import { openStreams, type ServerCore } from "./server_core.ts";
 import type { ModelDescription, ServerStats } from "./server.ts";
 
 export interface HealthDeps {
@@ -17,7 +17,7 @@ export interface HealthDeps {
 }
 
 export function healthRoutes(core: ServerCore, deps: HealthDeps): Route[] {
-  const { config, connections } = core;
+  const { config } = core;
   return [
     {
       method: "GET",
@@ -33,10 +33,10 @@ export function healthRoutes(core: ServerCore, deps: HealthDeps): Route[] {
       handle: () => {
         const state = core.draining
           ? "draining"
-          : connections.size >= config.maxStreams
+          : openStreams(core) >= config.maxStreams
           ? "full"
           : "ready";
-        return new Response(`${state} (${connections.size}/${config.maxStreams} streams)\n`, {
+        return new Response(`${state} (${openStreams(core)}/${config.maxStreams} streams)\n`, {
           status: state === "ready" ? 200 : 503,
           headers: { "content-type": "text/plain" },
         });
@@ -58,7 +58,7 @@ function statusBody(core: ServerCore, deps: HealthDeps) {
       ? deps.model
       : { ...deps.model, dir: baseName(deps.model.dir) },
     streams: {
-      open: core.connections.size,
+      open: openStreams(core),
       capacity: config.maxStreams,
       total: counts.streamsTotal,
     },

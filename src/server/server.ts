@@ -19,13 +19,15 @@ import { healthRoutes } from "./health_routes.ts";
 import { metricsRoute } from "./metrics_route.ts";
 import type { RefusalReason } from "./refusals.ts";
 import { findRoute, type Route } from "./routes.ts";
-import { refuse, type ServerCore } from "./server_core.ts";
+import { openStreams, refuse, type ServerCore } from "./server_core.ts";
 import { chainObservers, countsByLabel, ServerMetrics } from "./server_metrics.ts";
 import { isStaticPath, STATIC_ROUTE } from "./static_files.ts";
 import { transcriptionRoute } from "./transcription_route.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import type { WsConnection } from "./ws_connection.ts";
 import { wsRoute } from "./ws_route.ts";
+import { RealtimeRoute } from "./realtime_route.ts";
+import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { wyomingListenerOptions } from "./wyoming_options.ts";
 import { startWyomingListener } from "../wyoming/wyoming_listener.ts";
 import { VERSION } from "../version.ts";
@@ -113,7 +115,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   let openConnections = () => 0;
   const metrics = new ServerMetrics(deps.model, {
     openConnections: () => openConnections(),
-    openStreams: () => connections.size,
+    openStreams: () => openStreams(core),
     openUploads: () => uploadSlots.inUse,
     inflightBatches: () => scheduler.inflight,
   });
@@ -130,6 +132,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     draining: false,
     nextId: () => ++lastId,
     wyoming: null,
+    realtime: null,
   };
   scheduler.onBatch = (r) => metrics.batchDone(r);
   scheduler.onBatchFailed = (sessions, error) => {
@@ -138,7 +141,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   /** Read from the metrics' counters: one record of what happened, two views of it. */
   const stats = (): ServerStats => ({
-    openStreams: connections.size,
+    openStreams: openStreams(core),
     streamsTotal: metrics.streamsTotal.get(),
     refused: countsByLabel(metrics.refused),
     batches: metrics.batches.get(),
@@ -161,11 +164,28 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxBacklogFrames: Infinity,
     observer: chainObservers(deps.context.observer, metrics.observer("upload")),
   };
+  const clientSlots = new ClientSlots(config.maxStreamsPerClient);
+  // OpenAI Realtime transcription sessions: stream slots shared with /ws.
+  const realtime = new RealtimeRoute({
+    config,
+    context: streamContext,
+    scheduler,
+    clientSlots,
+    openStreams: () => openStreams(core),
+    draining: () => core.draining,
+    nextId: core.nextId,
+    refuse: (reason, status, message) => refuse(core, reason, status, message),
+    opened: () => metrics.streamsTotal.inc(),
+    closed: (code) => metrics.closes.inc(1, { code: closeCodeLabel(code) }),
+    log,
+  });
+  core.realtime = realtime;
   const routes: readonly Route[] = [
     ...healthRoutes(core, { model: deps.model, access, maxConnections, stats }),
     metricsRoute(metrics),
     transcriptionRoute(core, uploadContext),
-    wsRoute(core, streamContext, new ClientSlots(config.maxStreamsPerClient)),
+    wsRoute(core, streamContext, clientSlots),
+    { path: "/v1/realtime", handle: ({ req, url, client }) => realtime.handle(req, url, client) },
     STATIC_ROUTE,
   ];
 
@@ -243,7 +263,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     finished: http.finished,
     stats,
     pending: () => ({
-      streams: connections.size,
+      streams: openStreams(core),
       uploads: uploads.size,
       requests: requestsInFlight,
       batches: scheduler.inflight,

@@ -10,6 +10,7 @@ import type { ServerMetrics } from "./server_metrics.ts";
 import type { UploadSlots } from "./upload_slots.ts";
 import type { WsConnection } from "./ws_connection.ts";
 import type { WyomingListener } from "../wyoming/wyoming_listener.ts";
+import type { RealtimeRoute } from "./realtime_route.ts";
 
 export interface ServerCore {
   readonly config: ServerConfig;
@@ -30,6 +31,13 @@ export interface ServerCore {
   nextId(): number;
   /** The Wyoming listener, when WYOMING_PORT is set; drained with the streams. */
   wyoming: WyomingListener | null;
+  /** OpenAI Realtime transcription connections: stream slots shared with `/ws`. */
+  realtime: RealtimeRoute | null;
+}
+
+/** Stream slots in use over every endpoint (`/ws` and `/v1/realtime`), against MAX_STREAMS. */
+export function openStreams(core: ServerCore): number {
+  return core.connections.size + (core.realtime?.size ?? 0);
 }
 
 /** Counts a refusal (`parakeet_refused_total`) and answers it in plain text. */

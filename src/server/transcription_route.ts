@@ -30,6 +30,7 @@ import type { RefusalReason } from "./refusals.ts";
 import type { Route } from "./routes.ts";
 import type { ServerCore } from "./server_core.ts";
 import { inferenceFailedMessage } from "./ws_connection.ts";
+import { transcriptEventStream, type TranscriptOutcome } from "./transcript_sse.ts";
 
 export interface TranscriptionDeps {
   maxUploadBytes: number;
@@ -91,6 +92,8 @@ interface UploadForm {
   format: string;
   granularities: string[];
   model: string;
+  /** `stream=true`: the transcript as server-sent events (transcript_sse.ts). */
+  stream: boolean;
 }
 
 async function readForm(
@@ -143,12 +146,31 @@ async function readForm(
     format: field("response_format") ?? "json",
     granularities: form.fields.get("timestamp_granularities[]") ?? [],
     model: field("model") ?? "parakeet-tdt-0.6b-v3",
+    stream: field("stream") === "true",
   };
 }
 
+/**
+ * Answers one transcription request. `release` is called once when its work is over: when the
+ * answer is ready, or for `stream=true` when the event stream has ended.
+ */
 export async function handleTranscription(
   req: Request,
   deps: TranscriptionDeps,
+  release: () => void = () => {},
+): Promise<Response> {
+  const handOff = { streaming: false, release };
+  try {
+    return await answerTranscription(req, deps, handOff);
+  } finally {
+    if (!handOff.streaming) release();
+  }
+}
+
+async function answerTranscription(
+  req: Request,
+  deps: TranscriptionDeps,
+  handOff: { streaming: boolean; release: () => void },
 ): Promise<Response> {
   if (req.method !== "POST") {
     return apiError(405, "method_not_allowed", "Use POST with a multipart/form-data body");
@@ -170,6 +192,13 @@ export async function handleTranscription(
       `response_format must be one of ${TRANSCRIPT_FORMATS.join(", ")}, got "${format}"`,
     );
   }
+  if (form.stream && format !== "json" && format !== "text") {
+    return apiError(
+      400,
+      "unsupported_value",
+      `stream=true sends text events: response_format must be json or text, got "${format}"`,
+    );
+  }
   // The client leaving or the drain kills ffmpeg or ends the decoding worker.
   const signal = AbortSignal.any([req.signal, drain.signal]);
   let samples: Float32Array;
@@ -188,6 +217,16 @@ export async function handleTranscription(
     }
     if (err instanceof AudioFileError) return audioErrorResponse(err);
     return apiError(500, "internal_error", `Decoding the upload failed: ${(err as Error).message}`);
+  }
+  if (form.stream) {
+    handOff.streaming = true;
+    const body = transcriptEventStream(
+      (onPartial, cancelled) => streamUpload(samples, deps, req.signal, cancelled, onPartial),
+      handOff.release,
+    );
+    return new Response(body, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+    });
   }
 
   const result = await decodeUpload(samples, deps, req.signal, drain);
@@ -209,6 +248,32 @@ export async function handleTranscription(
 
 const CLIENT_LEFT = "The client left before the transcript was ready";
 
+/** Decodes an upload for an event stream, which outlives the request handler. */
+async function streamUpload(
+  samples: Float32Array,
+  deps: TranscriptionDeps,
+  requestSignal: AbortSignal,
+  cancelled: AbortSignal,
+  onPartial: (m: ServerMessage) => void,
+): Promise<TranscriptOutcome> {
+  using drain = new DrainWatch(deps.shutdown);
+  const signal = AbortSignal.any([requestSignal, cancelled]);
+  const result = await decodeUpload(samples, deps, signal, drain, onPartial);
+  if (result === DRAINED) {
+    return {
+      error: {
+        status: 503,
+        code: "shutting_down",
+        message: "The server is shutting down and stopped this transcription; send the file again",
+      },
+    };
+  }
+  if ("error" in result) {
+    return { error: { status: 500, code: "internal_error", message: result.error } };
+  }
+  return { text: result.text };
+}
+
 /** Audio handed to an upload's session at a time: about 1 ms of log-mel work per slice. */
 const FEED_SLICE_SAMPLES = 16000;
 
@@ -228,6 +293,7 @@ async function decodeUpload(
   deps: TranscriptionDeps,
   signal: AbortSignal,
   drain: DrainWatch,
+  onPartial?: (m: ServerMessage) => void,
 ): Promise<{ text: string; words: WordTiming[] } | { error: string } | typeof DRAINED> {
   const left = { error: CLIENT_LEFT };
   if (signal.aborted) return left;
@@ -241,6 +307,8 @@ async function decodeUpload(
     } else if (m.type === "error") {
       deps.closeSession(session);
       outcome.resolve({ error: m.message });
+    } else if (m.type === "partial") {
+      onPartial?.(m);
     }
   });
   const leave = () => {
@@ -326,7 +394,7 @@ export function transcriptionRoute(core: ServerCore, uploadContext: StreamContex
           `The server is transcribing ${config.maxUploads} files already (MAX_UPLOADS); retry later`,
         );
       }
-      return handleTranscription(req, deps).finally(release);
+      return handleTranscription(req, deps, release);
     },
   };
 }

@@ -8,7 +8,7 @@ import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import type { ClientSlots } from "./client_slots.ts";
 import type { Route, RouteRequest } from "./routes.ts";
-import { refuse, type ServerCore } from "./server_core.ts";
+import { openStreams, refuse, type ServerCore } from "./server_core.ts";
 import { WsConnection } from "./ws_connection.ts";
 
 /**
@@ -44,7 +44,7 @@ function admitStream(
       `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
     );
   }
-  if (connections.size >= config.maxStreams) {
+  if (openStreams(core) >= config.maxStreams) {
     return refuse(
       core,
       "capacity",

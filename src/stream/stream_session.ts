@@ -76,8 +76,9 @@ export class StreamSession {
   /**
    * Endpointing (0: off): after this much trailing non-speech — encoder frames with no token —
    * the current segment is closed with a `segment` message and later partials start afresh.
+   * It may change between steps (a realtime session's turn detection).
    */
-  readonly endpointMs: number;
+  endpointMs: number;
 
   constructor(
     id: number,
@@ -156,6 +157,17 @@ export class StreamSession {
       case "keepalive":
         return null;
     }
+  }
+
+  /**
+   * Drops the utterance still receiving audio (not ended by an EOS), even one being decoded:
+   * no message about it follows. Utterances already ended keep their turn for a final.
+   */
+  discardOpen(): void {
+    const last = this.#utterances[this.#utterances.length - 1];
+    if (!last || last.ended) return;
+    this.#utterances.pop();
+    if (this.#utterances.length === 0) this.#lastPartial = "";
   }
 
   /** Float samples at the model's rate (an uploaded file), then optionally EOS. */
