@@ -224,7 +224,7 @@ export class StreamSocket {
 
   /**
    * Resolves true once `done()` holds (checked on every message and on the close), false after
-   * `timeoutMs` or once the socket closed without it.
+   * `timeoutMs` (Infinity: never) or once the socket closed without it.
    */
   waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -235,10 +235,13 @@ export class StreamSocket {
         this.#changed = this.#changed.filter((c) => c !== check);
         resolve(ok);
       };
-      const timer = setTimeout(() => {
-        this.#changed = this.#changed.filter((c) => c !== check);
-        resolve(done());
-      }, timeoutMs);
+      // An endless wait (Infinity) has no timer: setTimeout would fire it at once.
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+          this.#changed = this.#changed.filter((c) => c !== check);
+          resolve(done());
+        }, timeoutMs)
+        : undefined;
       this.#changed.push(check);
       check();
     });
