@@ -31,6 +31,7 @@ import { nonSpeechSet } from "./non_speech.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { startServerProcess } from "./server_process.ts";
 import { WerTally } from "./wer.ts";
+import { CTRL_EOS } from "../src/protocol/protocol.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -98,7 +99,7 @@ async function streamOne(url: string, pcm: Uint8Array): Promise<string> {
     ws.onerror = reject;
   });
   for (let i = 0; i < pcm.length; i += 3200) ws.send(pcm.slice(i, i + 3200));
-  ws.send("__CTRL__:EOS");
+  ws.send(CTRL_EOS);
   try {
     return await final.promise;
   } finally {

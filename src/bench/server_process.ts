@@ -73,12 +73,13 @@ export async function spawnServer(
 ): Promise<ServerProcess> {
   const { cmd, args } = serveCommandLine(opts.args, opts.executable);
   const options = { env, stdin: "null", stdout: "null", stderr: "piped" } as const;
-  const child = (opts.fdLimit === undefined
-    ? new Deno.Command(cmd, { args, ...options })
-    : new Deno.Command("bash", {
-      args: ["-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, cmd, ...args],
-      ...options,
-    })).spawn();
+  const child =
+    (opts.fdLimit === undefined
+      ? new Deno.Command(cmd, { args, ...options })
+      : new Deno.Command("bash", {
+        args: ["-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, cmd, ...args],
+        ...options,
+      })).spawn();
   let log = "";
   let waiters: (() => void)[] = [];
   let ended = false;

@@ -8,6 +8,7 @@ import { assert, assertEquals } from "./asserts.ts";
 import { alive, freePort, ROOT, waitFor } from "./ops_helpers.ts";
 import { findTool } from "./ops_tools.ts";
 import { clipPcmBytes } from "../engine/fixtures.ts";
+import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 
 const NGINX = await findTool("nginx", "apt-get install nginx-light");
 const TINY = `${ROOT}/models/test/tiny-tdt`;
@@ -203,7 +204,7 @@ Deno.test({
         assertEquals(c.errors, ["shutting_down"]);
       }
       // The stream on A is untouched and finishes normally, with the same words.
-      onA[0].ws.send("__CTRL__:EOS");
+      onA[0].ws.send(CTRL_EOS);
       assert(await waitFor(() => onA[0].finals.length === 1, 10_000), "A's final");
       assertEquals(onA[0].finals[0], onB[0].finals[0]);
     } finally {

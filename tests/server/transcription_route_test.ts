@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { clipPcmBytes, CLIPS_DIR, reference } from "../engine/fixtures.ts";
+import { wavOf } from "../audio/wav_header.ts";
 import { startTestServer } from "./harness.ts";
 
 function form(file: Blob | null, fields: Record<string, string> = {}, name = "a.wav"): FormData {
@@ -72,12 +73,9 @@ Deno.test("a long upload beside a live stream leaves the stream's partials flowi
   // 40 s of speech: the fixture clips repeated.
   const pcm = clipPcmBytes("digits_pi.wav");
   const reps = 14;
-  const header = Deno.readFileSync(`${CLIPS_DIR}/digits_pi.wav`).slice(0, 44);
-  const big = new Uint8Array(44 + pcm.length * reps);
-  big.set(header);
-  new DataView(big.buffer).setUint32(40, pcm.length * reps, true);
-  new DataView(big.buffer).setUint32(4, 36 + pcm.length * reps, true);
-  for (let i = 0; i < reps; i++) big.set(pcm, 44 + i * pcm.length);
+  const repeated = new Uint8Array(pcm.length * reps);
+  for (let i = 0; i < reps; i++) repeated.set(pcm, i * pcm.length);
+  const big = wavOf(repeated);
 
   const upload = post(srv.http, form(new Blob([big]), { response_format: "verbose_json" }));
   // A live stream at real time alongside: every partial's step latency is observed.
