@@ -247,8 +247,11 @@ export class StreamSocket {
     });
   }
 
-  /** Closes from our side; resolves with the close, or null if none completes in `timeoutMs`. */
-  async close(code = 1000, reason?: string, timeoutMs = 3_000): Promise<CloseRecord | null> {
+  /**
+   * Closes from our side (no code: a close frame without a status); resolves with the close, or
+   * null if none completes within `timeoutMs`.
+   */
+  async close(code?: number, reason?: string, timeoutMs = 3_000): Promise<CloseRecord | null> {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(code, reason);
     }
