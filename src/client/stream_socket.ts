@@ -249,12 +249,13 @@ export class StreamSocket {
 
   /**
    * Closes from our side (no code: a close frame without a status); resolves with the close, or
-   * null if none completes within `timeoutMs`.
+   * null if none completes within `timeoutMs` (Infinity: waits for it).
    */
   async close(code?: number, reason?: string, timeoutMs = 3_000): Promise<CloseRecord | null> {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(code, reason);
     }
+    if (!Number.isFinite(timeoutMs)) return await this.closed;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs));
     const got = await Promise.race([this.closed, late]);
