@@ -30,6 +30,8 @@ export interface ServeOptions {
    * it is not listening yet): for a start-up that is meant to stop half way.
    */
   until?: RegExp;
+  /** A server not started within this is killed and the start rejects (default: no limit). */
+  startTimeoutMs?: number;
 }
 
 export interface ServerProcess extends AsyncDisposable {
@@ -112,11 +114,17 @@ export async function spawnServer(
       child.kill("SIGKILL");
     } catch { /* already exited */ }
   };
+  const tooSlow = opts.startTimeoutMs === undefined ? undefined : setTimeout(() => {
+    log += `\n(not started within ${opts.startTimeoutMs} ms: killed)`;
+    kill();
+  }, opts.startTimeoutMs);
   try {
     await logged(opts.until ?? LISTENING);
   } catch (err) {
     await exitAt;
     throw err;
+  } finally {
+    clearTimeout(tooSlow);
   }
   return {
     child,
