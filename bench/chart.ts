@@ -1,4 +1,4 @@
-/** A horizontal bar chart as a standalone SVG (no dependencies), for the README. */
+/** A horizontal bar chart as a standalone SVG (no dependencies), for the docs and results pages. */
 export interface Bar {
   label: string;
   value: number;

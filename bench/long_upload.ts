@@ -9,7 +9,7 @@
  * Loopback only; bounded by the upload's own time.
  */
 import { parseArgs } from "node:util";
-import { describeMachine, loadAverage } from "./machine.ts";
+import { describeMachine, loadAverage } from "../src/bench/machine.ts";
 import { startServerProcess } from "./server_process.ts";
 import { clipPcm } from "./attack/media_files.ts";
 import { P95_MARGIN_MS, startNeighbour, streamAlone } from "./attack/neighbour.ts";

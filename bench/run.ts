@@ -6,7 +6,8 @@
  * with MAX_BATCH=1; the encoder-only stream limit for the same window; µs per decoder_joint call
  * through our FFI and through onnxruntime-node. Writes bench/results/<date>-<host>.json and
  * bench/results/capacity.svg. Models: models/test/tiny-tdt (overhead) and
- * .tools/models/mid-random (compute; build it first, see models/README.md).
+ * .tools/models/mid-random (compute; build it first:
+ *   .tools/venv-nemo/bin/python models/build_model.py --size mid --out .tools/models/mid-random).
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,7 @@ import { loadClipPcm16 } from "../src/client/load_clip.ts";
 import { frameBytesFor } from "../src/client/pcm.ts";
 import { spawnServer, stopServer } from "../src/bench/server_process.ts";
 import { barChartSvg } from "./chart.ts";
-import { describeMachine, loadAverage, rssMb } from "./machine.ts";
+import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;

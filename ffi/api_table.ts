@@ -9,7 +9,8 @@
  *  - header with `ORT_API_VERSION 30` (ONNX Runtime 1.30.0): `struct OrtApi` ends with the same
  *    members plus one appended (`KernelContext_GetPreallocatedOutput` @425). The struct is
  *    append-only, so every index below is the same on 1.30;
- *  - and called on the 1.30.0 library by tests/ffi (see DESIGN.md for the first check).
+ *  - and called on the 1.30.0 library by tests/ffi, which is what catches a miscounted slot
+ *    (a wrong slot calls another function, with garbage arguments).
  *
  * Every entry used here exists since C API version 11 (ONNX Runtime 1.11: the CUDA V2 options
  * are the newest), so `GetApi(API_VERSION)` is the oldest request that covers them.

@@ -2,7 +2,7 @@
  * A Run with its inputs and outputs bound once to caller-owned typed arrays: the fast path for
  * the TDT joint decoder, called many times per step with the same shapes.
  *
- * Measured (tests/ffi/bench_run.ts): ORT's Run of a tiny graph is ~5–8 µs, but wrapping each
+ * Measured (bench/micro/ffi_run.ts): ORT's Run of a tiny graph is ~5–8 µs, but wrapping each
  * input in a fresh OrtValue (~6 µs each) and copying each output out (~8 µs each) made a
  * 5-input/4-output joint call cost ~100 µs. Bound, a call is one FFI call: the caller writes
  * new values into the input arrays in place, calls run(), and reads the output arrays.

@@ -1,7 +1,7 @@
 /**
  * OrtSessionOptions built from a plain SessionOptions object. One NativeSessionOptions is used
- * for one CreateSession and then closed: options mutated by a failed CUDA append must never be
- * reused (DESIGN.md), so a CPU fallback builds fresh ones.
+ * for one CreateSession and then closed: a failed CUDA append may leave the options half-changed
+ * (ONNX Runtime does not say what it touched before failing), so a CPU fallback builds fresh ones.
  */
 import type { OrtApi } from "./api_table.ts";
 import { type CudaOptions, CudaProviderOptions } from "./cuda_options.ts";

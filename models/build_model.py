@@ -1,9 +1,9 @@
 """Builds a Parakeet-TDT-0.6B-v3-architecture model with NeMo, optionally trains it on synthetic
 speech on the CPU, and exports it in the public parakeet-tdt-0.6b-v3 ONNX layout.
 
-    .tools/venv-nemo/bin/python models/build_model.py --size tiny --out models/test/tiny-tdt \
+    .tools/venv-nemo/bin/python -m models.build_model --size tiny --out models/test/tiny-tdt \
         --train-minutes 20
-    .tools/venv-nemo/bin/python models/build_model.py --size full --out .tools/models/full-random
+    .tools/venv-nemo/bin/python -m models.build_model --size full --out .tools/models/full-random
 
 Output directory (what onnx-asr and parakeet-server load):
     encoder-model.onnx (+ encoder-model.onnx.data over 2 GB), decoder_joint-model.onnx,
@@ -30,14 +30,12 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+from models import parakeet_arch
+from models.export_nemo import quantize_int8, save_graph
+from models.synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,
+                          TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, Voice, synthesize, write_corpus)
 
-import parakeet_arch  # noqa: E402
-from export_nemo import quantize_int8, save_graph  # noqa: E402
-from synth import (HELDOUT_ESPEAK_VARIANTS, HELDOUT_ESPEAK_VOICES, TRAIN_ESPEAK_VARIANTS,  # noqa: E402
-                   TRAIN_ESPEAK_VOICES, TRAIN_FLITE_VOICES, Voice, synthesize, write_corpus)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 EXTRA = ["hundred", "thousand", "point", "minus", "and", "yes", "no"]
@@ -151,7 +149,7 @@ def build_nemo_model(size: parakeet_arch.Size, tokenizer_dir: str, dropout: floa
                      spec_augment: dict | None = None):
     from omegaconf import OmegaConf
     from nemo.collections.asr.models import EncDecRNNTBPEModel
-    from tdt_loss import use_cpu_tdt_loss
+    from models.tdt_loss import use_cpu_tdt_loss
 
     cfg = parakeet_arch.model_config(size, tokenizer_dir, dropout=dropout,
                                      spec_augment=spec_augment)

@@ -3,8 +3,8 @@ parakeet-tdt-0.6b-v3 ONNX layout that onnx-asr and parakeet-server load. It is b
 export step, generalised to any .nemo of the FastConformer-TDT family (NVIDIA's
 parakeet-tdt-0.6b-v3.nemo included, and models fine-tuned from it).
 
-    .tools/venv-nemo/bin/python models/export_nemo.py parakeet-tdt-0.6b-v3.nemo --out DIR
-    .tools/venv-nemo/bin/python models/export_nemo.py CKPT.nemo --out DIR --no-int8
+    .tools/venv-nemo/bin/python -m models.export_nemo parakeet-tdt-0.6b-v3.nemo --out DIR
+    .tools/venv-nemo/bin/python -m models.export_nemo CKPT.nemo --out DIR --no-int8
 
 Writes into DIR:
     encoder-model.onnx (+ encoder-model.onnx.data when over 2 GB), decoder_joint-model.onnx,

@@ -2,7 +2,7 @@
 # One command from a clone to a running server: runs scripts/steps/ 00–05 detached (environment
 # check, system packages, Deno + ONNX Runtime, model prefetch, build, launch).
 #
-#   bash scripts/main.sh        knobs come from the environment (README: Knobs), e.g.
+#   bash scripts/main.sh        knobs come from the environment (docs/configuration.md), e.g.
 #                               PORT=9000 MODEL=/models/parakeet bash scripts/main.sh
 #
 # Everything goes to logs/run_<timestamp>.log; logs/latest.log links to it; the PID (the chain,

@@ -3,8 +3,9 @@
 # is not in a form CI reads).
 #   bash scripts/test.sh          the fast tier (`deno task test`): every test under tests/ but
 #                                 the SLOW ones below — unit and in-process integration tests
-#   bash scripts/test.sh --all    every test under tests/ (`deno task test:all`; CI runs this)
-#   bash scripts/test.sh --slow   only the SLOW ones
+#   bash scripts/test.sh --all    every test under tests/ and the lab's under lab/tests/
+#                                 (`deno task test:all`; CI runs this)
+#   bash scripts/test.sh --slow   only the SLOW ones (the lab's among them)
 # Other arguments go to `deno test` in place of the tier's selection (e.g. a path or --filter).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,8 +14,10 @@ cd "$root" || exit 1
 # The slow tier: the only place tier membership is written. Left out of the fast tier: the
 # browser demo (chromium), the tests that need the NeMo or onnx-asr Python environments, the
 # soak and attack harness, and the ops tests that build images or binaries or run external
-# services (docker, kubernetes, nginx, the compiled binary, the main.sh chain).
+# services (docker, kubernetes, nginx, the compiled binary, the main.sh chain). And the lab's
+# checks (research, not product; their extra voices come from lab/setup.sh).
 SLOW=(
+  lab/tests
   tests/web
   tests/soak
   tests/python
@@ -48,7 +51,7 @@ if [ ${#args[@]} -eq 0 ]; then
     [ -e "$path" ] || { echo "scripts/test.sh: SLOW lists $path, which does not exist" >&2; exit 1; }
   done
   case "$tier" in
-    all) args=(tests/) ;;
+    all) args=(tests/ lab/tests/) ;;
     slow) args=("${SLOW[@]}") ;;
     *) args=("--ignore=$(IFS=,; echo "${SLOW[*]}")" tests/) ;;
   esac

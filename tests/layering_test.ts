@@ -17,8 +17,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   // HTTP routes, WebSocket connections, limits, metrics.
   ["server"],
   // Beside the server, for it and the commands only: our HTTP/1.1 + WebSocket layer, fetching
-  // models from the hub, transcript renderers.
-  ["net", "fetch", "format"],
+  // models from the hub, transcript renderers, the Wyoming protocol listener.
+  ["net", "fetch", "format", "wyoming"],
   // Utterance windows, the step plan, the batch scheduler, stream sessions, whole-file decoding.
   ["stream"],
   // The wire protocol's messages and error codes (shared by stream sessions and the server).

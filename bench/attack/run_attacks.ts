@@ -5,7 +5,7 @@
  * phases one after another; everything is bounded in count and time.
  */
 import { type ServerProcess } from "../../src/bench/server_process.ts";
-import { describeMachine, loadAverage } from "../machine.ts";
+import { describeMachine, loadAverage } from "../../src/bench/machine.ts";
 import { procStats } from "../process_stats.ts";
 import { startServerProcess } from "../server_process.ts";
 import type { Attack, AttackReport, StatsSnapshot } from "./attack.ts";

@@ -18,7 +18,7 @@ else
     step_die "DEVICE=cuda but $reason; install the NVIDIA driver, or unset DEVICE to run on the CPU"
   fi
   step_warn "no NVIDIA GPU ($reason): running on the CPU. Expect about one real-time stream per"
-  step_warn "2 cores with Parakeet-TDT-0.6B-v3 (README: Knobs); install the NVIDIA driver for CUDA."
+  step_warn "2 cores with Parakeet-TDT-0.6B-v3 (docs/configuration.md); install the NVIDIA driver for CUDA."
 fi
 
 port=${PORT:-8000}

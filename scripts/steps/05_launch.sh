@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Step 05: start the server in place of this process (exec: the PID in .run.pid stays the
-# server's), with the model step 03 chose. Knobs pass through the environment (README: Knobs).
+# server's), with the model step 03 chose. Knobs pass through the environment
+# (docs/configuration.md lists them).
 set -euo pipefail
 export STEP_NAME=05_launch
 # shellcheck source=lib.sh

@@ -6,6 +6,7 @@
  * bench/encoder_limit.ts and `parakeet-server bench gpu`.
  */
 import type { ParakeetModel } from "../model/parakeet_model.ts";
+import { framesInMs } from "../stream/frame_geometry.ts";
 
 /** What the measurement needs of a model (a ParakeetModel, or a stand-in in tests). */
 export type EncoderUnderTest = Pick<ParakeetModel, "featuresSize" | "encode"> & {
@@ -54,8 +55,7 @@ export function measureEncoderLimit(
 ): EncoderLimit {
   const { windowMs, stepMs, reps } = opts;
   const now = opts.now ?? (() => performance.now());
-  const frameMs = model.config.windowStride * 1000;
-  const frames = Math.round(windowMs / frameMs);
+  const frames = Math.round(framesInMs(windowMs, model.config));
   if (!(frames >= 1) || !(stepMs > 0) || !(reps >= 1)) {
     throw new RangeError(
       `encoder limit needs a window of at least one frame, a step > 0 and reps ≥ 1 (window ${windowMs} ms, step ${stepMs} ms, reps ${reps})`,

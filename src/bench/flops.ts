@@ -1,8 +1,9 @@
 /**
  * Achieved FLOP/s of the encoder: the full-size encoder's GFLOP per window, counted from its
  * graph by bench/encoder_flops.py (bench/results/encoder-flops-full-*.json), times the windows
- * per second a benchmark measured; set beside the README's on-paper estimate ("On paper for a
- * GPU": 160 GFLOP/s per live stream at the default knobs, an assumed 30% of TF32 dense peak).
+ * per second a benchmark measured; set beside the on-paper GPU estimate that sized deployments
+ * before any GPU was measured: 160 GFLOP/s per live stream at the default knobs, an assumed 30%
+ * of TF32 dense peak.
  */
 
 export interface FlopCount {
@@ -76,13 +77,13 @@ export function gflopsPerWindow(
   };
 }
 
-/** TF32 dense peaks the README's estimate used, matched on nvidia-smi's GPU name. */
+/** TF32 dense peaks the on-paper estimate used, matched on nvidia-smi's GPU name. */
 const KNOWN_PEAKS: { match: RegExp; label: string; tf32DenseTflops: number }[] = [
   { match: /H100.*(HBM3|SXM)/i, label: "H100 SXM", tf32DenseTflops: 495 },
   { match: /\bL4\b/, label: "L4", tf32DenseTflops: 60 },
 ];
 
-/** The README's assumption: 30% of TF32 dense peak sustained. */
+/** The on-paper estimate's assumption: 30% of TF32 dense peak sustained. */
 export const ASSUMED_UTILISATION = 0.3;
 
 export interface FlopReport {
@@ -96,12 +97,12 @@ export interface FlopReport {
   /** Streams at the best achieved rate (= the best encoder-only stream limit). */
   streams_at_best: number;
   on_paper: {
-    readme: string;
+    basis: string;
     gpu: string | null;
     tf32_dense_peak_tflops: number | null;
     /** Best achieved ÷ peak, against the assumed 0.3. */
     achieved_utilisation: number | null;
-    /** The README's figure for this GPU: peak × 0.3 ÷ GFLOP per live stream. */
+    /** The on-paper figure for this GPU: peak × 0.3 ÷ GFLOP per live stream. */
     estimated_streams: number | null;
   };
 }
@@ -127,7 +128,7 @@ export function flopReport(
     best_achieved_tflops: best,
     streams_at_best: round(best * 1000 / perStream, 1),
     on_paper: {
-      readme:
+      basis:
         "160 GFLOP/s per live stream at the default knobs (38.5 GFLOP per 2.4 s window every 0.24 s); streams = sustained FLOP/s ÷ that, assuming 30% of TF32 dense peak",
       gpu: peak?.label ?? null,
       tf32_dense_peak_tflops: peak?.tf32DenseTflops ?? null,

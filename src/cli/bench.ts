@@ -39,8 +39,7 @@ Options:
   -h, --help         this help
 
 Partial latency = arrival − send time of the last byte of the audio the partial covers (the
-end of the step that produced it plus its right context; README, "Clients, warmup and
-benchmark"). Exit code 1 when a phase had errors, abnormal closes or refused connections.
+end of the step that produced it plus its right context; docs/clients.md). Exit code 1 when a phase had errors, abnormal closes or refused connections.
 Every stream comes from this machine's address: start the server with MAX_STREAMS_PER_CLIENT
 at least --streams (or --max-streams), or the rest are refused (503).`;
 

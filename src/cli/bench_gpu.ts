@@ -1,20 +1,23 @@
+/**
+ * `parakeet-server bench gpu`: options, the encoder-only measurement on one device, and the report
+ * written atomically; the live ramp (bench_gpu_live.ts) and the report's text and FLOPs
+ * (bench_gpu_report.ts) are their own modules.
+ */
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DeviceUnavailableError, OrtRuntime } from "../../ffi/mod.ts";
-import { type EncoderLimit, measureEncoderLimit } from "../bench/encoder_limit.ts";
-import { describeDevice, type DeviceDescription, deviceSlug } from "../bench/device_info.ts";
-import { flopReport, gflopsPerWindow, readFlopCounts } from "../bench/flops.ts";
+import { measureEncoderLimit } from "../bench/encoder_limit.ts";
+import { describeDevice, deviceSlug } from "../bench/device_info.ts";
 import { describeMachine, loadAverage } from "../bench/machine.ts";
-import { spawnServer, stopServer } from "../bench/server_process.ts";
-import { describeBenchInput, loadBenchInput, loadRunner, runRamp } from "../client/bench_load.ts";
+import { loadBenchInput } from "../client/bench_load.ts";
 import { LiveLine } from "../client/live_line.ts";
-import { fetchServerInfo } from "../client/server_url.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { ConfigError, KNOBS, loadServerConfig } from "../server/config.ts";
 import { intOption, numberOption } from "./client_options.ts";
 import { defaultModelDir } from "./common_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
+import { runLive } from "./bench_gpu_live.ts";
+import { describeModel, flopsFor, reportText } from "./bench_gpu_report.ts";
 
 const knobDefault = (env: string) => KNOBS.find((k) => k.env === env)!.default;
 
@@ -24,7 +27,7 @@ The encoder-only capacity of one device for the streaming window: batched encode
 windows of LEFT + STEP + RIGHT ms, timed for each batch size. Reports window-audio seconds per
 second, the streams the encoder alone could hold (that ÷ (L+C+R)/C), and the device (nvidia-smi's
 name, memory and driver; for the CPU its model and cores). For the full-size model it also reports
-the achieved TFLOP/s beside the README's on-paper estimate. The report is written as JSON.
+the achieved TFLOP/s beside the on-paper estimate of docs/gpu.md. The report is written as JSON.
 
 Options:
   --model DIR            model directory (env MODEL; default: serve's model without MODEL)
@@ -163,60 +166,9 @@ async function benchGpu(args: string[]): Promise<number> {
   );
   const flops = flopsFor(measured.limit, measured.modelInfo.size, values["full-size"], dev);
 
-  let liveReport: Record<string, unknown> | null = null;
-  if (live) {
-    say(`--live: starting a server on ${device}`);
-    const server = await spawnServer({
-      MODEL: modelDir,
-      DEVICE: device,
-      PRECISION: precision,
-      STEP_MS: String(knobs.STEP_MS),
-      LEFT_CONTEXT_MS: String(knobs.LEFT_CONTEXT_MS),
-      RIGHT_CONTEXT_MS: String(knobs.RIGHT_CONTEXT_MS),
-      MAX_STREAMS: String(Math.max(live.maxStreams, 128)),
-      // Every bench stream comes from this one address.
-      MAX_STREAMS_PER_CLIENT: String(Math.max(live.maxStreams, 128)),
-      // The bench client sends no token and no Origin: access control stays off.
-      AUTH_TOKEN: "",
-      AUTH_TOKEN_FILE: "",
-      ALLOWED_ORIGINS: "",
-    });
-    try {
-      const url = new URL(`ws://127.0.0.1:${server.port}/ws`);
-      const info = await fetchServerInfo(url);
-      const targetMs = knobs.STEP_MS + 100;
-      const run = loadRunner({
-        url: url.href,
-        input: live.input,
-        durationS: live.durationS,
-        frameMs: 20,
-        knobs: info.knobs,
-        progress,
-        label: "bench gpu --live",
-      });
-      const { phases, ramp } = await runRamp(
-        run,
-        { start: 1, max: live.maxStreams, maxPhases: live.maxPhases, targetMs },
-        (v) => say(`--live: ${v.streams} streams ${v.held ? "held" : "missed"} (${v.why})`),
-      );
-      const serverDevice = (info.status?.model as Record<string, unknown> | undefined)?.device;
-      if (serverDevice !== device) {
-        throw new DeviceUnavailableError(
-          `--live: the server reports device ${JSON.stringify(serverDevice)}, not ${device}`,
-        );
-      }
-      liveReport = {
-        server_device: serverDevice,
-        server_knobs: info.status?.knobs ?? null,
-        input: describeBenchInput(live.input),
-        duration_s: live.durationS,
-        ramp,
-        phases,
-      };
-    } finally {
-      await stopServer(server);
-    }
-  }
+  const liveReport = live
+    ? await runLive(live, { modelDir, device, precision, knobs }, progress, say)
+    : null;
 
   const best = measured.limit.rows.reduce((a, b) => (b.stream_limit > a.stream_limit ? b : a));
   const report = {
@@ -284,58 +236,6 @@ function windowKnobs(values: Record<string, unknown>) {
   }
 }
 
-function describeModel(dir: string, configFile: string, precision: string) {
-  let raw: Record<string, unknown> = {};
-  try {
-    raw = JSON.parse(Deno.readTextFileSync(configFile));
-  } catch { /* ParakeetModel.load read it already */ }
-  return {
-    dir,
-    precision,
-    size: typeof raw.size === "string" ? raw.size : null,
-    parameters: typeof raw.parameters === "number" ? raw.parameters : null,
-  };
-}
-
-/** Where encoder-flops-full-*.json may be: this checkout's bench/results, and the cwd's. */
-function flopDirs(): string[] {
-  const dirs = [`${Deno.cwd()}/bench/results`];
-  if (!Deno.build.standalone) {
-    dirs.unshift(fileURLToPath(new URL("../../bench/results", import.meta.url)));
-  }
-  return dirs;
-}
-
-function flopsFor(
-  limit: EncoderLimit,
-  size: string | null,
-  forceFull: boolean,
-  dev: DeviceDescription,
-): { report: ReturnType<typeof flopReport> | null; note: string | null } {
-  if (size !== "full" && !forceFull) {
-    return {
-      report: null,
-      note: `no FLOP count: config.json says size ${
-        JSON.stringify(size)
-      }, and the counts are of the full-size encoder (--full-size for the published 0.6B export)`,
-    };
-  }
-  const dirs = flopDirs();
-  const perWindow = gflopsPerWindow(readFlopCounts(dirs), limit.window_ms);
-  if (!perWindow) {
-    return {
-      report: null,
-      note: `no FLOP count: no encoder-flops-full-*.json in ${
-        dirs.join(" or ")
-      } (bench/encoder_flops.py writes them)`,
-    };
-  }
-  return {
-    report: flopReport(perWindow, limit.step_ms, limit.rows, dev.kind === "cuda" ? dev.name : null),
-    note: null,
-  };
-}
-
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}`;
   try {
@@ -345,52 +245,4 @@ async function writeAtomically(path: string, text: string): Promise<void> {
     await Deno.remove(tmp).catch(() => {});
     throw new Error(`cannot write ${path}: ${(err as Error).message}`);
   }
-}
-
-function reportText(
-  dev: DeviceDescription,
-  limit: EncoderLimit,
-  flops: ReturnType<typeof flopReport> | null,
-  live: Record<string, unknown> | null,
-): string {
-  const devLine = dev.kind === "cpu"
-    ? `device: cpu, ${dev.name}, ${dev.cores} cores`
-    : `device: cuda, ${dev.name}${
-      dev.gpus[0] ? `, ${dev.gpus[0].memory_total}, driver ${dev.gpus[0].driver_version}` : ""
-    }`;
-  const head = ["batch", "ms/call", "windows/s", "window s/s", "streams (encoder only)"];
-  if (flops) head.push("TFLOP/s");
-  const rows = limit.rows.map((r, i) => {
-    const cells = [r.batch, r.ms_per_call, r.windows_per_s, r.window_audio_s_per_s, r.stream_limit]
-      .map(String);
-    if (flops) cells.push(String(flops.rows[i].achieved_tflops));
-    return cells;
-  });
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const fmt = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
-  const lines = [
-    devLine,
-    `window: ${limit.window_ms} ms, step ${limit.step_ms} ms (recompute ×${limit.recompute_factor}), ${limit.reps} timed call(s) per batch`,
-    fmt(head),
-    ...rows.map(fmt),
-  ];
-  if (flops) {
-    const p = flops.on_paper;
-    lines.push(
-      `${flops.gflops_per_window} GFLOP per window, ${flops.gflops_per_live_stream} GFLOP/s per live stream; best ${flops.best_achieved_tflops} TFLOP/s` +
-        (p.gpu
-          ? ` = ${
-            Math.round(p.achieved_utilisation! * 1000) / 10
-          }% of the ${p.gpu}'s ${p.tf32_dense_peak_tflops} TF32 TFLOP/s (the README assumed 30%: ${p.estimated_streams} streams)`
-          : ""),
-    );
-  }
-  if (live) {
-    const ramp = live.ramp as { best_streams: number; target_ms: number; capped: boolean };
-    lines.push(
-      `live: ${ramp.best_streams} stream(s) held p95 ≤ ${ramp.target_ms} ms` +
-        (ramp.capped ? " (the --max-streams cap; more may hold)" : ""),
-    );
-  }
-  return lines.join("\n");
 }

@@ -8,6 +8,7 @@ import {
   TRANSCRIPT_FORMATS,
   type TranscriptFormat,
 } from "../format/transcript_formats.ts";
+import { featureSettings } from "../model/model_config.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { defaultModelDir, deviceOption, positiveInt } from "./common_options.ts";
@@ -78,7 +79,7 @@ export async function transcribeCommand(args: string[]): Promise<number> {
     session: { intraOpThreads },
     onWarning: (m) => console.error(`warning: ${m}`),
   });
-  const extractor = new LogMelExtractor({ sampleRate: model.config.sampleRate });
+  const extractor = new LogMelExtractor(featureSettings(model.config));
 
   let failures = 0;
   for (let i = 0; i < positionals.length; i += batchSize) {

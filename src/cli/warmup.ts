@@ -28,7 +28,7 @@ Measures (ms, from this client's clock):
   partial latency     partial received − when the last byte of the audio it covers was sent;
                       "covers" = the end of the step that produced it plus its right context
                       (STEP_MS, RIGHT_CONTEXT_MS from /v1/status), located from the partial's
-                      word times (see README, "Clients, warmup and benchmark")
+                      word times (docs/clients.md)
   EOS → final         EOS sent → final received`;
 
 const FINAL_TIMEOUT_MS = 60_000;

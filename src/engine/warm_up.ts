@@ -2,7 +2,7 @@
  * The start-up warm-up batch. ONNX Runtime's CPU memory arena keeps the high-water mark of the
  * largest batch it has run and never gives it back; met first mid-service (a flooding client,
  * a burst of streams), the arena grows then. One batch of the largest size at start reaches the
- * mark before the first stream (bench/arena_probe.ts), and also takes the first-call costs
+ * mark before the first stream (lab/probes/arena_probe.ts), and also takes the first-call costs
  * (kernel selection, allocations) off the first user.
  */
 import type { TdtSpec } from "../decode/joiner.ts";

@@ -108,3 +108,17 @@ export function parseModelConfig(text: string, source = "config.json"): ModelCon
     streamingDefaults: obj.streaming_defaults,
   };
 }
+
+/**
+ * The feature extractor's settings the model fixes: its sample rate, and the hop between feature
+ * frames as its `window_stride` in samples, so that the frames computed are the frames the
+ * geometry and the word times count in.
+ */
+export function featureSettings(
+  config: Pick<ModelConfig, "sampleRate" | "windowStride">,
+): { sampleRate: number; hopLength: number } {
+  return {
+    sampleRate: config.sampleRate,
+    hopLength: Math.round(config.windowStride * config.sampleRate),
+  };
+}

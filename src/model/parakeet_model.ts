@@ -77,7 +77,7 @@ export class ParakeetModel implements Disposable {
     const config = parseModelConfig(readText(files.config), files.config);
     const vocab = Vocabulary.parse(readText(files.vocab), files.vocab);
     // ORT's memory pattern plans one block per input shape; batch sizes vary call to call, and
-    // with it on the arena grew to 2.4× the largest batch's need (bench/arena_probe.ts: 1100
+    // with it on the arena grew to 2.4× the largest batch's need (lab/probes/arena_probe.ts: 1100
     // MiB against 577 without it, same speed). Off unless the caller asks for it.
     const sessionOptions = { memoryPattern: false, ...opts.session };
     const encoder = openSession(() => {

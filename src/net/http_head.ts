@@ -102,3 +102,17 @@ export function wantsKeepAlive(minor: 0 | 1, headers: Headers): boolean {
   if (tokens.includes("close")) return false;
   return minor === 1 || tokens.includes("keep-alive");
 }
+
+/** The request's URL from its target (origin or absolute form) and Host; null when malformed. */
+export function requestUrl(target: string, headers: Headers, local: Deno.NetAddr): URL | null {
+  try {
+    if (target.startsWith("/")) {
+      const host = headers.get("host") || `${local.hostname}:${local.port}`;
+      return new URL(`http://${host}${target}`);
+    }
+    if (/^https?:\/\//i.test(target)) return new URL(target);
+  } catch {
+    return null;
+  }
+  return null;
+}

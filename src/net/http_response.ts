@@ -108,3 +108,14 @@ const REASONS: Record<number, string> = {
 export function reasonPhrase(status: number): string {
   return REASONS[status] ?? "Unknown";
 }
+
+/** The interim answer to `Expect: 100-continue`, sent when the handler first reads the body. */
+export const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** The 101 that hands the connection to a WebSocket. */
+export function switchingProtocols(accept: string): Uint8Array {
+  return encoder.encode(
+    "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
+      `sec-websocket-accept: ${accept}\r\n\r\n`,
+  );
+}

@@ -7,7 +7,7 @@
  *   message is kept (the rest is skipped as it arrives) and `onmessagetoolarge` tells the app,
  *   which answers and closes (1009 if it has no handler);
  * - a peer silent for half of `idleTimeoutMs` is pinged; one that sends nothing at all, not
- *   even a pong, for `idleTimeoutMs` (+1 s) is closed with 1001;
+ *   even a pong, for `idleTimeoutMs` (+1 s) is closed with 1001 (ws_liveness.ts);
  * - our close waits a moment for the peer's close frame, then ends the TCP connection.
  */
 import type { ConnReader } from "./conn_reader.ts";
@@ -22,6 +22,9 @@ import {
   parseFrameHeader,
   unmask,
 } from "./ws_frame.ts";
+import { Assembly } from "./ws_assembly.ts";
+import { Liveness } from "./ws_liveness.ts";
+import { FrameWriter } from "./ws_writer.ts";
 
 export interface SocketOptions extends MessageLimits {
   /** Silence (no frame, no pong) after which the peer is taken for dead: close 1001. */
@@ -45,11 +48,6 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 const SKIP_BYTES = 64 * 1024;
-/**
- * The liveness close comes this long after IDLE_TIMEOUT_S of silence, so that an application
- * timing the same silence itself (WsConnection's 1008 idle_timeout) speaks first.
- */
-const LIVENESS_GRACE_MS = 1000;
 
 type Handler<E> = ((event: E) => void) | null;
 
@@ -72,21 +70,14 @@ export class ServerWebSocket extends EventTarget {
   #conn: Deno.Conn | null = null;
   #reader: ConnReader | null = null;
   #onEnd: (how: SocketEnd) => void = () => {};
-  #queue: Uint8Array[] = [];
-  #buffered = 0;
-  #writing = false;
-  #flushed: (() => void)[] = [];
+  readonly #writer: FrameWriter;
+  readonly #liveness: Liveness;
   /** The message being assembled (its fragments so far). */
   #message = new Assembly();
   /** A pong is waiting in the queue: a ping flood from a peer not reading queues one, not many. */
   #pongQueued = false;
   /** After a message too large: data frames are skipped, never kept, until the close. */
   #skipping = false;
-  #lastHeard = 0;
-  #pinged = false;
-  #liveness?: ReturnType<typeof setInterval>;
-  /** When liveness was last checked: a late check means the event loop, not the peer, stalled. */
-  #lastCheck = 0;
   #closeTimer?: ReturnType<typeof setTimeout>;
   /** The close we sent (code, reason), once sent. */
   #sentClose: [number, string] | null = null;
@@ -95,10 +86,18 @@ export class ServerWebSocket extends EventTarget {
     super();
     this.#options = { closeWaitMs: 500, ...options };
     this.#guard = new MessageGuard(options);
+    this.#writer = new FrameWriter((frame) => {
+      if ((frame[0] & 0x0f) === OP.pong) this.#pongQueued = false;
+    }, () => this.#abrupt());
+    this.#liveness = new Liveness(options.idleTimeoutMs, {
+      isOpen: () => this.readyState === OPEN,
+      ping: () => this.#enqueue(encodeFrame(OP.ping, new Uint8Array(0)), true),
+      dead: () => this.terminate(1001, "no response to pings", "no_pong"),
+    });
   }
 
   get bufferedAmount(): number {
-    return this.#buffered;
+    return this.#writer.buffered;
   }
 
   /**
@@ -112,9 +111,8 @@ export class ServerWebSocket extends EventTarget {
     this.#reader = reader;
     this.#onEnd = onEnd;
     this.readyState = OPEN;
-    this.#lastHeard = performance.now();
-    this.#lastCheck = this.#lastHeard;
-    this.#liveness = setInterval(() => this.#checkLiveness(), this.#checkEveryMs);
+    this.#writer.attach(conn);
+    this.#liveness.start();
     this.#emit("open", new Event("open"));
     this.#readLoop();
     return true;
@@ -160,7 +158,7 @@ export class ServerWebSocket extends EventTarget {
     if (this.readyState === OPEN) this.#sendClose(code, reason);
     const [c, r] = this.#sentClose ?? [code, reason];
     // The close frame gets a short moment to leave; a peer not reading does not hold us.
-    this.#afterFlush(200, () => this.#finish(c, r, false, how));
+    this.#writer.afterFlush(200, () => this.#finish(c, r, false, how));
   }
 
   #sendClose(code: number, reason: string): void {
@@ -171,76 +169,11 @@ export class ServerWebSocket extends EventTarget {
 
   #enqueue(frame: Uint8Array, control = false): void {
     if (!control && this.readyState !== OPEN) return;
-    this.#queue.push(frame);
-    this.#buffered += frame.length;
-    if (!this.#writing) this.#writeLoop();
-  }
-
-  async #writeLoop(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0 && this.#conn) {
-        const frame = this.#queue[0];
-        let off = 0;
-        while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
-        this.#queue.shift();
-        this.#buffered -= frame.length;
-        if ((frame[0] & 0x0f) === OP.pong) this.#pongQueued = false;
-      }
-    } catch {
-      this.#queue = [];
-      this.#buffered = 0;
-      this.#abrupt();
-    } finally {
-      this.#writing = false;
-      for (const f of this.#flushed.splice(0)) f();
-    }
-  }
-
-  #afterFlush(maxMs: number, then: () => void): void {
-    if (!this.#writing) {
-      then();
-      return;
-    }
-    let done = false;
-    const once = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      then();
-    };
-    const timer = setTimeout(once, maxMs);
-    this.#flushed.push(once);
-  }
-
-  get #checkEveryMs(): number {
-    return Math.min(1000, this.#options.idleTimeoutMs / 4);
-  }
-
-  #checkLiveness(): void {
-    if (this.readyState !== OPEN) return;
-    const now = performance.now();
-    const idle = this.#options.idleTimeoutMs;
-    const late = now - this.#lastCheck > 2 * this.#checkEveryMs;
-    this.#lastCheck = now;
-    if (late) {
-      // The event loop was blocked: what the peer sent meanwhile is still unread, so the stall
-      // counts as at most half the silence allowed, never as the peer's.
-      this.#lastHeard = Math.max(this.#lastHeard, now - idle / 2);
-      return;
-    }
-    const silent = now - this.#lastHeard;
-    if (silent >= idle + LIVENESS_GRACE_MS) {
-      this.terminate(1001, "no response to pings", "no_pong");
-    } else if (silent >= idle / 2 && !this.#pinged) {
-      this.#pinged = true;
-      this.#enqueue(encodeFrame(OP.ping, new Uint8Array(0)), true);
-    }
+    this.#writer.push(frame);
   }
 
   #heard(): void {
-    this.#lastHeard = performance.now();
-    this.#pinged = false;
+    this.#liveness.heard();
   }
 
   async #readLoop(): Promise<void> {
@@ -335,7 +268,7 @@ export class ServerWebSocket extends EventTarget {
       return true;
     }
     this.#sendClose(info.code === 1005 ? 1005 : info.code, info.reason);
-    this.#afterFlush(200, () => this.#finish(info.code, info.reason, true, "closed"));
+    this.#writer.afterFlush(200, () => this.#finish(info.code, info.reason, true, "closed"));
     return true;
   }
 
@@ -367,7 +300,7 @@ export class ServerWebSocket extends EventTarget {
 
   #protocolError(code: number, reason: string): void {
     if (this.readyState === OPEN) this.#sendClose(code, reason);
-    this.#afterFlush(200, () => this.#finish(code, reason, false, "protocol_error"));
+    this.#writer.afterFlush(200, () => this.#finish(code, reason, false, "protocol_error"));
   }
 
   /** The connection ended without a close handshake (or after ours went unanswered). */
@@ -384,7 +317,7 @@ export class ServerWebSocket extends EventTarget {
   #finish(code: number, reason: string, wasClean: boolean, how: SocketEnd): void {
     if (this.readyState === CLOSED) return;
     this.readyState = CLOSED;
-    clearInterval(this.#liveness);
+    this.#liveness.stop();
     clearTimeout(this.#closeTimer);
     this.#message = new Assembly();
     try {
@@ -404,48 +337,5 @@ export class ServerWebSocket extends EventTarget {
       reportError(err);
     }
     this.dispatchEvent(event);
-  }
-}
-
-/**
- * A message's fragments gathered in one buffer that doubles as needed: memory stays within twice
- * the message limit however many fragments it comes in (a list of a million one-byte fragments
- * would cost far more than their bytes).
- */
-class Assembly {
-  /** The first fragment's own payload, or (once #owned) a buffer of ours with spare room. */
-  #buffer: Uint8Array | null = null;
-  #owned = false;
-  #length = 0;
-
-  add(part: Uint8Array): void {
-    if (this.#buffer === null) {
-      this.#buffer = part;
-      this.#length = part.length;
-      return;
-    }
-    const need = this.#length + part.length;
-    if (!this.#owned || need > this.#buffer.length) {
-      const next = new Uint8Array(Math.max(need, 2 * this.#length, 1024));
-      next.set(this.#buffer.subarray(0, this.#length));
-      this.#buffer = next;
-      this.#owned = true;
-    }
-    this.#buffer.set(part, this.#length);
-    this.#length = need;
-  }
-
-  /** The whole message (exactly its bytes), leaving the assembly empty. */
-  take(): Uint8Array {
-    const b = this.#buffer;
-    const out = b === null
-      ? new Uint8Array(0)
-      : this.#length === b.length
-      ? b
-      : b.slice(0, this.#length);
-    this.#buffer = null;
-    this.#owned = false;
-    this.#length = 0;
-    return out;
   }
 }

@@ -51,6 +51,10 @@ export interface ServerConfig {
   allowedOrigins: string | null;
   authMaxFailures: number;
   trustedProxies: string | null;
+  wyomingPort: number | null;
+  wyomingHost: string | null;
+  wyomingMaxConnections: number;
+  wyomingLanguages: string;
 }
 
 type Kind = "int" | "string" | "enum";
@@ -114,6 +118,10 @@ export const KNOBS: readonly Knob[] = [
   { env: "ALLOWED_ORIGINS", key: "allowedOrigins", kind: "string", default: null, help: "comma list of other web origins browsers may connect from, e.g. https://app.example.com, or * for any (unset: only this server's own pages; others get 403)" },
   { env: "AUTH_MAX_FAILURES", key: "authMaxFailures", kind: "int", default: 10, min: 1, max: 1_000_000, help: "wrong tokens per client address per minute; then 429 with Retry-After, tokens not even compared, until the minute ends" },
   { env: "TRUSTED_PROXIES", key: "trustedProxies", kind: "string", default: null, help: "comma list of proxy IP addresses (e.g. 127.0.0.1) whose X-Forwarded-For names the client, for the per-client limits (unset: the connection's address)" },
+  { env: "WYOMING_PORT", key: "wyomingPort", kind: "int", default: null, min: 0, max: 65535, help: "TCP port of the Wyoming protocol listener, for Home Assistant's voice pipeline (unset: off; 0: any free port); no token is asked on it" },
+  { env: "WYOMING_HOST", key: "wyomingHost", kind: "string", default: null, help: "address the Wyoming listener binds (default: HOST)" },
+  { env: "WYOMING_MAX_CONNECTIONS", key: "wyomingMaxConnections", kind: "int", default: 16, min: 1, max: 100_000, help: "open Wyoming connections, counted apart from MAX_STREAMS; more are told error (capacity) and closed" },
+  { env: "WYOMING_LANGUAGES", key: "wyomingLanguages", kind: "string", default: "en", help: "comma list of language tags the Wyoming info announces for the model" },
   { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, SIGINT or SIGHUP: finals flushed, requests answered 503, exit within this (0; 1 if cut off)" },
 ];
 

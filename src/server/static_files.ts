@@ -3,6 +3,7 @@
  * URL, so it works from any working directory and inside `deno compile --include web`). Only
  * the files listed here are served: no path from a request ever reaches the file system.
  */
+import type { Route } from "./routes.ts";
 
 export const WEB_ROOT = new URL("../../web/", import.meta.url);
 
@@ -66,3 +67,9 @@ export async function serveStatic(
     headers: { "content-type": entry.type, ...SECURITY_HEADERS },
   });
 }
+
+/** The demo page's files, as a route. */
+export const STATIC_ROUTE: Route = {
+  path: isStaticPath,
+  handle: ({ req, url }) => serveStatic(req, url.pathname),
+};

@@ -15,7 +15,7 @@ import {
   type TranscriptFormat,
 } from "../format/transcript_formats.ts";
 import { SampleFeed } from "../stream/sample_feed.ts";
-import type { StreamSession } from "../stream/stream_session.ts";
+import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { DRAINED, DrainWatch } from "./drain_watch.ts";
 import {
   BadMultipart,
@@ -26,6 +26,10 @@ import {
   type UploadedForm,
 } from "./multipart_upload.ts";
 import type { ServerMessage } from "../protocol/protocol.ts";
+import type { RefusalReason } from "./refusals.ts";
+import type { Route } from "./routes.ts";
+import type { ServerCore } from "./server_core.ts";
+import { inferenceFailedMessage } from "./ws_connection.ts";
 
 export interface TranscriptionDeps {
   maxUploadBytes: number;
@@ -271,4 +275,58 @@ async function decodeUpload(
   const result = await outcome.promise;
   signal.removeEventListener("abort", leave);
   return result;
+}
+
+/**
+ * The route: admission first (refused while draining or when MAX_UPLOADS files are in
+ * progress), then the handler over background sessions of the scheduler, each with
+ * `uploadContext` (the upload geometry).
+ */
+export function transcriptionRoute(core: ServerCore, uploadContext: StreamContext): Route {
+  const { config, scheduler, uploads } = core;
+  const deps: TranscriptionDeps = {
+    maxUploadBytes: config.maxUploadBytes,
+    limits: {
+      maxDurationS: config.maxUploadS,
+      timeoutMs: config.uploadDecodeTimeoutS * 1000,
+    },
+    openSession: (send) => {
+      const s = new StreamSession(core.nextId(), uploadContext, send);
+      s.background = true;
+      s.onBatchFailed = (error) =>
+        send({ type: "error", code: "internal_error", message: inferenceFailedMessage(error) });
+      uploads.add(s);
+      scheduler.add(s);
+      return s;
+    },
+    closeSession: (s) => {
+      s.close();
+      uploads.delete(s);
+      scheduler.remove(s);
+    },
+    wake: () => scheduler.wake(),
+    shutdown: core.drain.signal,
+  };
+  // Refusals here speak OpenAI's error JSON, like the rest of the route.
+  const refuseUpload = (reason: RefusalReason, code: string, message: string) => {
+    core.metrics.refused.inc(1, { reason });
+    return apiError(503, code, message, { "retry-after": "5" });
+  };
+  return {
+    path: "/v1/audio/transcriptions",
+    handle: ({ req }) => {
+      if (core.draining) {
+        return refuseUpload("shutting_down", "shutting_down", "The server is shutting down");
+      }
+      const release = core.uploadSlots.tryAcquire();
+      if (!release) {
+        return refuseUpload(
+          "uploads",
+          "too_many_uploads",
+          `The server is transcribing ${config.maxUploads} files already (MAX_UPLOADS); retry later`,
+        );
+      }
+      return handleTranscription(req, deps).finally(release);
+    },
+  };
 }

@@ -90,6 +90,8 @@ export class WsConnection {
     this.#hooks = hooks;
     this.#bucket = new TokenBucket(limits.maxMessagesPerS, limits.maxMessagesPerS);
     this.session = makeSession((m) => this.#send(m));
+    this.session.onBatchFailed = (error) =>
+      this.fail("internal_error", inferenceFailedMessage(error));
     socket.binaryType = "arraybuffer";
     socket.onmessage = (e) => this.#receive(e.data);
     // The socket stops reading a message over the limit; the answer is the same as for one
@@ -293,6 +295,11 @@ export class WsConnection {
     this.session.close();
     this.#hooks.release(this);
   }
+}
+
+/** What a stream whose batch failed is told. */
+export function inferenceFailedMessage(error: Error): string {
+  return `Inference failed for this stream: ${error.message}`;
 }
 
 function endMessage(code: WireErrorCode): string {

@@ -38,7 +38,10 @@ export class BatchScheduler {
   #cursor = 0;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
-  /** Called when a batch fails: its streams must be ended (1011). */
+  /**
+   * Called when a batch fails, for the log; each of its sessions hears of it itself
+   * (`StreamSession.onBatchFailed`) and its owner ends it.
+   */
   onBatchFailed: (sessions: StreamSession[], error: Error) => void = () => {};
   /** Called after every batch, for metrics and logs. */
   onBatch: (report: BatchReport) => void = () => {};
@@ -152,9 +155,9 @@ export class BatchScheduler {
         this.onBatch({ streams: taken.length, windows: windows.length, result });
       },
       (error: Error) => {
-        for (const w of taken) w.session.failWork(w);
         this.onBatch({ streams: taken.length, windows: windows.length, error });
         this.onBatchFailed(taken.map((w) => w.session), error);
+        for (const w of taken) w.session.failWork(w, error);
       },
     ).finally(() => {
       this.#inflight--;

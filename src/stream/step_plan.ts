@@ -3,7 +3,8 @@ import { encodedLength } from "../model/subsampling.ts";
 /**
  * Where each streaming step's window falls. Parakeet's encoder is not cache-aware, so step k
  * re-encodes `[left | chunk k | right]` and keeps only the encoder frames of chunk k. All
- * positions are in feature frames (10 ms); encoder frames are `subsampling` feature frames.
+ * positions are in feature frames (one per the model's window_stride); encoder frames are
+ * `subsampling` feature frames.
  */
 export interface StepGeometry {
   /** Chunk length C, a multiple of `subsampling`. */

@@ -1,8 +1,10 @@
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
-import { punctuationMarks, tokenSpans, type WordTiming, wordTimings } from "../decode/words.ts";
+import { punctuationMarks, type WordTiming, wordTimings } from "../decode/words.ts";
 import type { TentativeResult } from "../engine/inference_contract.ts";
 import type { Vocabulary } from "../decode/vocabulary.ts";
 import type { ClientMessage, ProtocolViolation, ServerMessage } from "../protocol/protocol.ts";
+import { segmentEnds } from "./endpointing.ts";
+import { PartialCut } from "./partial_cut.ts";
 import { Utterance, type UtteranceContext, type UtteranceWork } from "./utterance.ts";
 
 export interface StreamContext extends UtteranceContext {
@@ -54,7 +56,7 @@ export class StreamSession {
   #utterances: Utterance[] = [];
   #lastPartial = "";
   /** Where partials of the current segment start: a word-start token and its text offset. */
-  #partialCut = { utterance: null as Utterance | null, segmentStart: 0, token: 0, chars: 0 };
+  #partialCut = new PartialCut();
   #closed = false;
   /** Warnings for the log (e.g. a dangling odd byte dropped at EOS). */
   onWarning: (message: string) => void = () => {};
@@ -65,6 +67,11 @@ export class StreamSession {
   background = false;
   /** Called after each of this stream's steps is taken in (an upload feeds its next audio). */
   onStep: () => void = () => {};
+  /**
+   * Called when a batch holding this stream's work fails, unless the stream is closed: its
+   * owner ends it (a WebSocket with 1011, an upload with an error response).
+   */
+  onBatchFailed: (error: Error) => void = () => {};
 
   /**
    * Endpointing (0: off): after this much trailing non-speech — encoder frames with no token —
@@ -199,7 +206,11 @@ export class StreamSession {
     });
     if (this.endpointMs > 0) this.#endpoint(u, before);
     if (!u.finished) {
-      const { token: from, chars: textOffset } = this.#advancePartialCut(u);
+      const { token: from, chars: textOffset } = this.#partialCut.advance(
+        u,
+        this.#ctx.vocab,
+        this.#ctx.partialMaxWords ?? 0,
+      );
       const ids = [...u.tokens.slice(from), ...u.tentative.tokens];
       const text = this.#ctx.vocab.decode(ids);
       if (text !== this.#lastPartial) {
@@ -223,75 +234,13 @@ export class StreamSession {
   }
 
   /**
-   * Moves the start of partials forward, to a word start among the committed tokens, so that at
-   * most `partialMaxWords` words follow it (tentative ones included). It never moves back, and
-   * the text before it only grows by committed words, so `chars` is kept incrementally: the
-   * decoded text of [segmentStart, cut) plus the space that separates it from the rest.
-   */
-  #advancePartialCut(u: Utterance): { token: number; chars: number } {
-    const cut = this.#partialCut;
-    if (cut.utterance !== u || cut.segmentStart !== u.segmentStart) {
-      Object.assign(cut, { utterance: u, segmentStart: u.segmentStart, token: u.segmentStart });
-      cut.chars = 0;
-    }
-    const max = this.#ctx.partialMaxWords ?? 0;
-    if (max <= 0) return cut;
-    const pieces = this.#ctx.vocab.pieces;
-    const wordStart = (id: number) => /^\u2581[\p{L}\p{N}]/u.test(pieces[id] ?? "");
-    // Counted back from the end without copying: the committed tokens grow without bound.
-    const committed = u.tokens.length;
-    const tokenAt = (i: number) => i < committed ? u.tokens[i] : u.tentative.tokens[i - committed];
-    let words = 0;
-    let target = cut.token;
-    for (let i = committed + u.tentative.tokens.length - 1; i > cut.token; i--) {
-      if (!wordStart(tokenAt(i))) continue;
-      if (++words === max) {
-        target = i;
-        break;
-      }
-    }
-    target = Math.min(target, u.tokens.length);
-    while (target > cut.token && !wordStart(u.tokens[target] ?? -1)) target--;
-    if (target > cut.token) {
-      const skipped = this.#ctx.vocab.decode(u.tokens.slice(cut.token, target));
-      cut.chars += skipped.length > 0 ? skipped.length + 1 : 0;
-      cut.token = target;
-    }
-    return cut;
-  }
-
-  /**
    * Closes segments at every pause of at least `endpointMs`: between tokens committed by this
    * batch (a backlog can commit several chunks at once), and after the last one.
    */
   #endpoint(u: Utterance, firstNew: number): void {
-    const frameMs = this.#secondsPerFeatureFrame * this.#ctx.geometry.subsampling * 1000;
-    // Token times as words have them: a punctuation mark sits at the end of the token before
-    // it, so the pause before a late mark is no boundary and a segment never opens with it.
-    const first = Math.max(firstNew, u.segmentStart + 1);
-    const marks = punctuationMarks(this.#ctx.vocab.pieces);
-    const isMark = (id: number) => marks.has(this.#ctx.vocab.decode([id]));
-    // From the last token that is not a mark before `first`: marks take their time from it.
-    let from = Math.max(0, Math.min(first, u.tokens.length) - 1);
-    while (from > 0 && isMark(u.tokens[from])) from--;
-    const span = tokenSpans({
-      pieces: this.#ctx.vocab.pieces,
-      ids: u.tokens.slice(from),
-      frames: u.frames.slice(from),
-      durations: u.durations.slice(from),
-    });
-    const endOf = (i: number) => span.end[i - from];
-    for (let i = first; i < u.tokens.length; i++) {
-      if (span.mark[i - from]) continue;
-      if ((span.start[i - from] - endOf(i - 1)) * frameMs >= this.endpointMs) {
-        this.#closeSegment(u, i);
-      }
-    }
-    const last = u.tokens.length - 1;
-    if (
-      last >= u.segmentStart && (u.decodedEncoderFrames - endOf(last)) * frameMs >= this.endpointMs
-    ) {
-      this.#closeSegment(u, u.tokens.length);
+    const encoderFrameMs = this.#secondsPerFeatureFrame * this.#ctx.geometry.subsampling * 1000;
+    for (const end of segmentEnds(u, firstNew, this.#ctx.vocab, encoderFrameMs, this.endpointMs)) {
+      this.#closeSegment(u, end);
     }
   }
 
@@ -335,9 +284,10 @@ export class StreamSession {
     );
   }
 
-  /** A batch failed: nothing of it is committed (the server ends the stream). */
-  failWork(w: SessionWork): void {
+  /** A batch failed: nothing of it is committed, and the owner hears of it to end the stream. */
+  failWork(w: SessionWork, error: Error): void {
     w.utterance.abandon();
+    if (!this.#closed) this.onBatchFailed(error);
   }
 
   #finishReady(): void {

@@ -363,7 +363,7 @@ Deno.test("nvidia-smi: its CSV parsed, its absence and its failure told", async 
   }
 });
 
-Deno.test("FLOPs: the count for the window, or the nearest scaled; achieved against the README's estimate", () => {
+Deno.test("FLOPs: the count for the window, or the nearest scaled; achieved against the on-paper estimate", () => {
   const counts = readFlopCounts([`${ROOT}bench/results`, `${ROOT}bench/results/`]);
   assert.deepEqual(counts.map((c) => c.window_seconds).sort((a, b) => a - b), [2.4, 10]);
   assert.deepEqual(gflopsPerWindow(counts, 2400)?.gflops, 38.5);
@@ -385,7 +385,7 @@ Deno.test("FLOPs: the count for the window, or the nearest scaled; achieved agai
   assert.equal(h100.streams_at_best, 24);
   assert.equal(h100.on_paper.gpu, "H100 SXM");
   assert.equal(h100.on_paper.achieved_utilisation, 0.008);
-  assert.equal(h100.on_paper.estimated_streams, 926); // 495 × 0.3 ÷ 0.1604 (the README's ≈ 900)
+  assert.equal(h100.on_paper.estimated_streams, 926); // 495 × 0.3 ÷ 0.1604 (the on-paper ≈ 900)
   const l40s = flopReport({ gflops: 38.5, basis: "x" }, 240, [], "NVIDIA L40S");
   assert.equal(l40s.on_paper.gpu, null, "L40S is not the L4");
 });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { OrtRuntime } from "../../ffi/mod.ts";
-import { launchServer } from "../../src/cli/serve.ts";
+import { launchServer } from "../../src/server/launch.ts";
 import { runInference } from "../../src/engine/batch_inference.ts";
 import type { InferenceModel } from "../../src/engine/inference_contract.ts";
 import { warmUp, warmUpRequest } from "../../src/engine/warm_up.ts";

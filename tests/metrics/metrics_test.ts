@@ -8,9 +8,9 @@ import {
   formatValue,
   MetricRegistry,
   METRICS_CONTENT_TYPE,
-  ServerMetrics,
-  SlidingSum,
-} from "../../src/server/metrics.ts";
+} from "../../src/format/prometheus.ts";
+import { ServerMetrics } from "../../src/server/server_metrics.ts";
+import { SlidingSum } from "../../src/server/sliding_sum.ts";
 import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
 import { connect, startTestServer, streamAudio } from "../server/harness.ts";
 import { StreamSocket } from "../../src/client/stream_socket.ts";

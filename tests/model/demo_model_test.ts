@@ -70,7 +70,7 @@ Deno.test("demo model: its output depends on its audio (different clips differ, 
 });
 
 Deno.test("demo model: noise and mains hum without speech come out empty", () => {
-  // Seeds, levels and lengths other than bench/demo_eval.ts's non-speech set.
+  // Seeds, levels and lengths other than lab/demo-model/demo_eval.ts's non-speech set.
   const clips = (["white", "pink", "brown", "hum"] as const).flatMap((kind, k) =>
     [-33, -18].map((level, j) => nonSpeechClip(kind, level, 3, 500 + 10 * k + j).samples)
   );
@@ -80,7 +80,7 @@ Deno.test("demo model: noise and mains hum without speech come out empty", () =>
 
 // The ten digit words; "oh" is left to the committed clips.
 const FRESH_WORDS = WORDS.filter((w) => w !== "oh");
-// Voices outside the training set (models/synth.py HELDOUT_*, models/demo_data.py).
+// Voices outside the training set (models/synth.py HELDOUT_*, lab/training/demo_data.py).
 const FRESH_VOICES: [string, string][] = [
   ["espeak-ng", "en-us+f2"],
   ["espeak-ng", "en-gb-x-gbcwmd+m3"],

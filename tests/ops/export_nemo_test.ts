@@ -1,7 +1,7 @@
 /**
  * models/export_nemo.py, the .nemo → model directory path: exporting the committed tiny model's
  * NeMo checkpoint reproduces the committed ONNX files (the same graphs and weights, to float32
- * rounding, which differs from one CPU to another: tests/ops/onnx_same_model.py) and vocab.txt
+ * rounding, which differs from one CPU to another: models/onnx_same_model.py) and vocab.txt
  * byte for byte; an existing output is never overwritten without --force, and a bad checkpoint
  * leaves nothing behind.
  */
@@ -20,11 +20,11 @@ Deno.test({
     const tmp = await Deno.makeTempDir();
     const out = `${tmp}/tiny`;
     try {
-      const r = await run(PY, [`${ROOT}/models/export_nemo.py`, NEMO, "--out", out]);
+      const r = await run(PY, ["-m", "models.export_nemo", NEMO, "--out", out], { cwd: ROOT });
       assertEquals(r.code, 0, r.stderr);
       assertEquals(r.stdout.trim().split("\n").at(-1), out, "the directory is the last line");
       const same = (a: string, b: string) =>
-        run(PY, [`${ROOT}/tests/ops/onnx_same_model.py`, a, b]);
+        run(PY, ["-m", "models.onnx_same_model", a, b], { cwd: ROOT });
       for (
         const f of [
           "encoder-model.onnx",
@@ -60,13 +60,15 @@ Deno.test({
       );
       assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), ["tiny"], "no .partial left");
 
-      const again = await run(PY, [`${ROOT}/models/export_nemo.py`, NEMO, "--out", out]);
+      const again = await run(PY, ["-m", "models.export_nemo", NEMO, "--out", out], { cwd: ROOT });
       assertEquals(again.code, 2);
       assertStringIncludes(again.stderr, "already exists; choose another --out or pass --force");
 
       const junk = `${tmp}/junk.nemo`;
       Deno.writeTextFileSync(junk, "not a tar archive");
-      const bad = await run(PY, [`${ROOT}/models/export_nemo.py`, junk, "--out", `${tmp}/bad`]);
+      const bad = await run(PY, ["-m", "models.export_nemo", junk, "--out", `${tmp}/bad`], {
+        cwd: ROOT,
+      });
       assert(bad.code !== 0);
       assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name).sort(), ["junk.nemo", "tiny"]);
     } finally {

@@ -39,10 +39,9 @@ import tempfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "models"))
+from models import parakeet_arch
 
-import parakeet_arch  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 REAL_ENCODER_DATA = 2_435_420_160
 REAL_DECODER_JOINT = 72_520_893
@@ -82,7 +81,7 @@ def export_sizes(size: parakeet_arch.Size, work: str) -> dict:
     import onnx
     import torch
     from nemo.collections.asr.modules.rnnt import RNNTDecoderJoint
-    from export_nemo import save_graph
+    from models.export_nemo import save_graph
 
     torch.manual_seed(0)
     out: dict = {}

@@ -6,14 +6,11 @@ Run: .tools/venv-nemo/bin/python -m pytest tests/python
 
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
-sys.path.insert(0, os.path.join(ROOT, "models"))
 
 REF = os.path.join(ROOT, "tests", "fixtures", "reference")
 MODEL = os.path.join(ROOT, "models", "test", "tiny-tdt")
@@ -22,7 +19,7 @@ CLIPS = json.load(open(os.path.join(ROOT, "tests", "fixtures", "clips", "clips.j
 
 def test_fixture_features_equal_nemo_preprocessor_output():
     pytest.importorskip("nemo")
-    import make_references as mr
+    from tests.fixtures import make_references as mr
 
     pre = mr.make_preprocessor()
     for clip in CLIPS:

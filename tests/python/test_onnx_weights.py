@@ -8,13 +8,11 @@ Run: .tools/venv-nemo/bin/python -m pytest tests/python/test_onnx_weights.py
 """
 
 import os
-import sys
 
 import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "models"))
 
 TINY_NEMO = os.path.join(ROOT, "models", "test", "tiny-tdt-nemo", "model.nemo")
 TINY_DIR = os.path.join(ROOT, "models", "test", "tiny-tdt")
@@ -68,7 +66,7 @@ NAMES = ["digits_pi.wav", "seven_eight.wav", "yes_countdown.wav", "six_thousand.
 
 
 def test_every_tensor_read_back_equals_the_checkpoint(checkpoint):
-    import onnx_weights
+    from models import onnx_weights
 
     model = fresh_like(checkpoint)
     got = onnx_weights.load_exported(model, TINY_DIR, [clip_batch(NAMES)])
@@ -84,8 +82,8 @@ def test_every_tensor_read_back_equals_the_checkpoint(checkpoint):
 
 
 def test_encoder_output_and_transcripts_equal_the_checkpoint(checkpoint):
-    import build_model
-    import onnx_weights
+    from models import build_model
+    from models import onnx_weights
     import torch
 
     model = fresh_like(checkpoint)
@@ -102,7 +100,7 @@ def test_encoder_output_and_transcripts_equal_the_checkpoint(checkpoint):
 
 
 def test_a_directory_of_another_size_is_refused_with_the_tensor_named(checkpoint):
-    import onnx_weights
+    from models import onnx_weights
 
     model = fresh_like(checkpoint)
     with pytest.raises(SystemExit, match=r"models/demo: encoder\..* is \(.*\) in the graph"):

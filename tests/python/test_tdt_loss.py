@@ -3,16 +3,10 @@
 Run: .tools/venv-nemo/bin/python -m pytest tests/python/test_tdt_loss.py
 """
 
-import os
-import sys
-
 import pytest
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "models"))
-
-from tdt_loss import TDTLossCPU  # noqa: E402
+from models.tdt_loss import TDTLossCPU
 
 rnnt_pytorch = pytest.importorskip("nemo.collections.asr.losses.rnnt_pytorch")
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ROOT } from "../engine/fixtures.ts";
 import { startTestServer } from "../server/harness.ts";
-import { launchServer } from "../../src/cli/serve.ts";
+import { launchServer } from "../../src/server/launch.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
 import { run, synthesize } from "./synth.ts";
 

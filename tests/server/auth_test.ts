@@ -3,7 +3,7 @@
  * upgrade, tokens never in logs, and a client nobody here wrote (Python's websockets).
  */
 import assert from "node:assert/strict";
-import { launchServer } from "../../src/cli/serve.ts";
+import { launchServer } from "../../src/server/launch.ts";
 import { checkAccess, loadAccessPolicy, timingSafeEqual } from "../../src/server/auth.ts";
 import { ConfigError, loadServerConfig } from "../../src/server/config.ts";
 import { clipPcmBytes, CLIPS_DIR, ROOT, TINY_MODEL } from "../engine/fixtures.ts";

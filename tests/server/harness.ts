@@ -1,4 +1,4 @@
-import { launchServer } from "../../src/cli/serve.ts";
+import { launchServer } from "../../src/server/launch.ts";
 import type { InferenceEngine } from "../../src/engine/inference_engine.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
 import type { BatchRunner } from "../../src/stream/batch_scheduler.ts";

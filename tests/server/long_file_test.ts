@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { wordErrors } from "../../bench/wer.ts";
-import { launchServer } from "../../src/cli/serve.ts";
+import { launchServer } from "../../src/server/launch.ts";
 import { ConfigError, loadServerConfig } from "../../src/server/config.ts";
 import { clipPcmBytes, longClipWav, TINY_MODEL } from "../engine/fixtures.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { applyModelDefaults, ConfigError, loadServerConfig } from "../../src/server/config.ts";
-import { launchServer } from "../../src/cli/serve.ts";
+import { launchServer } from "../../src/server/launch.ts";
 import { TINY_MODEL } from "../engine/fixtures.ts";
 
 const SOURCE = "m/config.json streaming_defaults";

@@ -5,8 +5,9 @@
  * - **File picker**: the page sends a 16 kHz PCM16 WAV's own bytes, so the server hears exactly
  *   what `transcribe` reads; the final shown must equal `transcribe`'s output, character for
  *   character. The server runs with the whole utterance as left context and 1.04 s of right
- *   context, where the streamed final of this clip equals offline decoding (README: with
- *   enough context streaming equals offline) while partials still arrive before the end.
+ *   context, where the streamed final of this clip equals offline decoding (with left and right
+ *   context longer than the utterance, every window sees all of it) while partials still arrive
+ *   before the end.
  * - **Microphone**: Chromium's fake capture device plays a WAV (the clip between silences)
  *   through its own resampling and then ours (the AudioWorklet, at 16 kHz and at 48 kHz), so
  *   the samples differ slightly from the file's. The claim there is: partials appear while
@@ -14,7 +15,7 @@
  *
  * Both run with AUTH_TOKEN set and the page opened as `/?token=…`, so the page's token path is
  * covered too. Screenshots go to tests/artifacts/ (git-ignored); UPDATE_DEMO_SCREENSHOT=1 also
- * writes docs/demo.png for the README.
+ * writes docs/demo.png (the documentation's screenshot of the demo).
  */
 import assert from "node:assert/strict";
 import { clipPcmBytes, CLIPS_DIR, ROOT, TINY_MODEL } from "../engine/fixtures.ts";

@@ -1,0 +1,179 @@
+/**
+ * The composition root: from a loaded configuration to a listening server. Checks what can be
+ * checked before the model loads (access policy, window lengths), loads the model into an
+ * inference worker, warms it up, and starts the server over it.
+ */
+import { LogMelExtractor } from "../audio/log_mel.ts";
+import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
+import { Vocabulary } from "../decode/vocabulary.ts";
+import { InferenceEngine } from "../engine/inference_engine.ts";
+import { warmUp } from "../engine/warm_up.ts";
+import { defaultModelDir } from "../model/demo_model_dir.ts";
+import { featureSettings, parseModelConfig } from "../model/model_config.ts";
+import { locateModelFiles } from "../model/model_files.ts";
+import { verifyModelLock } from "../model/model_lock.ts";
+import type { BatchRunner } from "../stream/batch_scheduler.ts";
+import { FILE_CONTEXT_MS, windowTooLong } from "../stream/file_windows.ts";
+import { frameGeometry, framesInSeconds } from "../stream/frame_geometry.ts";
+import { loadAccessPolicy } from "./auth.ts";
+import { parseTrustedProxies } from "./client_address.ts";
+import { applyModelDefaults, ConfigError, type ServerConfig } from "./config.ts";
+import { type RunningServer, startServer } from "./server.ts";
+
+/** A log line on stderr, with the time. */
+export function logLine(line: string): void {
+  console.error(`${new Date().toISOString()} ${line}`);
+}
+
+/** Loads the model into an inference worker and starts serving; resolves once listening. */
+export async function launchServer(
+  config: ServerConfig,
+  opts: {
+    signal?: AbortSignal;
+    quiet?: boolean;
+    /** Where log lines go (default stderr with a timestamp; `quiet` drops them). */
+    log?: (line: string) => void;
+    /** Tests only: wraps the engine, e.g. to inject model failures. Not reachable from the CLI. */
+    wrapRunner?: (engine: BatchRunner) => BatchRunner;
+  } = {},
+): Promise<{ server: RunningServer; engine: InferenceEngine }> {
+  const log = opts.quiet ? () => {} : opts.log ?? logLine;
+  // Before the model loads: a bad token file should stop the server at once.
+  const access = loadAccessPolicy(config);
+  const proxies = parseTrustedProxies(config.trustedProxies);
+  if (proxies.size > 0) {
+    log(`clients told apart by X-Forwarded-For from: ${[...proxies].join(", ")}`);
+  }
+  if (access.tokens.length > 0) {
+    log(`access: a token is required (${access.tokens.length} accepted)`);
+  }
+  if (access.origins === "any") {
+    log("access: pages of any web origin may connect (ALLOWED_ORIGINS=*)");
+  } else if (access.origins.size > 0) {
+    log(`access: pages of these origins may connect too: ${[...access.origins].join(", ")}`);
+  }
+  const bundled = config.model === null;
+  const modelDir = config.model ?? defaultModelDir();
+  if (bundled) {
+    log(
+      `WARNING: no MODEL given: serving the small bundled demo model (${modelDir}). It recognises spoken digits (zero to nine, "oh") and nothing else; it is not Parakeet-TDT-0.6B-v3. Set MODEL, or run: parakeet-server fetch-model`,
+    );
+  }
+  const files = locateModelFiles(modelDir, config.precision);
+  const locked = await verifyModelLock(modelDir);
+  if (locked.lock) {
+    log(
+      `model.lock.json: revision ${locked.lock.revision}, ${
+        locked.hashed.length + locked.sized.length
+      } file(s) as fetched`,
+    );
+  }
+  const modelConfig = parseModelConfig(Deno.readTextFileSync(files.config), files.config);
+  const own = applyModelDefaults(
+    config,
+    modelConfig.streamingDefaults,
+    `${files.config} streaming_defaults`,
+  );
+  config = own.config;
+  if (own.applied.length > 0) {
+    log(
+      `knobs from the model's streaming_defaults (flags and the environment override them): ${
+        own.applied.join(" ")
+      }`,
+    );
+  }
+  const frames = frameGeometry(config, modelConfig);
+  const geometry = frames.stream;
+  // Before the model loads: a window the encoder cannot attend over would only fail at warm-up
+  // (or, without warm-up, on the first stream) with ONNX Runtime's broadcast error.
+  const tooLong = windowTooLong(
+    geometry,
+    modelConfig.maxEncoderFrames,
+    `LEFT_CONTEXT_MS ${config.leftContextMs} + STEP_MS ${config.stepMs} + RIGHT_CONTEXT_MS ${config.rightContextMs}`,
+    modelConfig.windowStride,
+  ) ?? windowTooLong(
+    frames.upload,
+    modelConfig.maxEncoderFrames,
+    `LEFT_CONTEXT_MS ${config.leftContextMs} + FILE_CHUNK_S ${config.fileChunkS} + the uploads' ${
+      FILE_CONTEXT_MS / 1000
+    } s of right context`,
+    modelConfig.windowStride,
+  );
+  if (tooLong) throw new ConfigError(tooLong);
+  const vocab = Vocabulary.parse(Deno.readTextFileSync(files.vocab), files.vocab);
+  const engine = await InferenceEngine.start({
+    modelDir,
+    precision: config.precision,
+    device: config.device,
+    session: { intraOpThreads: config.ortThreads || undefined },
+    libPath: config.ortLib ?? undefined,
+  }, { deadlineMs: config.inferenceTimeoutS * 1000 });
+  for (const w of engine.model.warnings) log(`WARNING: ${w}`);
+  log(
+    `model ${files.dir} (${config.precision}) on ${engine.model.device}, ONNX Runtime ${engine.model.ortVersion}`,
+  );
+  const warmBatch = Math.min(config.warmupBatch, config.maxBatch);
+  if (warmBatch > 0) {
+    const columns = geometry.leftFrames + geometry.chunkFrames + geometry.rightFrames;
+    try {
+      const ms = await warmUp(
+        engine,
+        engine.model.spec,
+        modelConfig.featuresSize,
+        warmBatch,
+        columns,
+      );
+      log(`warm-up: one batch of ${warmBatch} windows × ${columns} frames in ${Math.round(ms)} ms`);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+  }
+  // Decode folders of a server killed mid-upload (its `finally` never ran).
+  const swept = await sweepStaleDecodeDirs();
+  if (swept.length > 0) log(`removed ${swept.length} decode folder(s) left by a stopped server`);
+  const server = await listen({
+    config,
+    runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,
+    uploadGeometry: frames.upload,
+    context: {
+      geometry,
+      extractor: new LogMelExtractor(featureSettings(modelConfig)),
+      spec: engine.model.spec,
+      tentative: config.tentative === 1,
+      vocab,
+      maxBacklogFrames: framesInSeconds(config.maxBacklogS, modelConfig),
+      partialMaxWords: config.partialMaxWords,
+    },
+    model: {
+      dir: files.dir,
+      precision: config.precision,
+      device: engine.model.device,
+      ortVersion: engine.model.ortVersion,
+      bundled,
+    },
+    log,
+    signal: opts.signal,
+    access,
+  }).catch(async (err) => {
+    await engine.close();
+    throw err;
+  });
+  log(`listening on ws://${server.hostname}:${server.port}/ws`);
+  return { server, engine };
+}
+
+/** startServer, with a bind failure told as which address could not be had. */
+async function listen(deps: Parameters<typeof startServer>[0]): Promise<RunningServer> {
+  try {
+    return await startServer(deps);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.AddrNotAvailable)) {
+      throw err;
+    }
+    const { host, port } = deps.config;
+    throw new Error(
+      `cannot listen on ${host}:${port}: ${err.message}; stop what holds it or set PORT/HOST`,
+    );
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `/ws`: admission of a WebSocket stream (the refusals: not an upgrade, draining, the client's
+ * stream cap, the server's, a bad `endpoint_ms`, a bad handshake), then the upgrade and the
+ * stream's connection.
+ */
+import { upgradeWebSocket } from "../net/ws_upgrade.ts";
+import { closeCodeLabel } from "../protocol/wire_errors.ts";
+import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
+import type { ClientSlots } from "./client_slots.ts";
+import type { Route, RouteRequest } from "./routes.ts";
+import { refuse, type ServerCore } from "./server_core.ts";
+import { WsConnection } from "./ws_connection.ts";
+
+/**
+ * Time between an error message and the close frame after it: enough for a client that stops
+ * sending on an error to have stopped, so the close code is not lost to a TCP reset.
+ */
+const CLOSE_LINGER_MS = 250;
+
+export function wsRoute(
+  core: ServerCore,
+  context: StreamContext,
+  clientSlots: ClientSlots,
+): Route {
+  return { path: "/ws", handle: (r) => admitStream(core, context, clientSlots, r) };
+}
+
+function admitStream(
+  core: ServerCore,
+  context: StreamContext,
+  clientSlots: ClientSlots,
+  { req, url, client }: RouteRequest,
+): Response {
+  const { config, connections, metrics, scheduler, log } = core;
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return refuse(core, "not_websocket", 426, "This endpoint speaks WebSocket only");
+  }
+  if (core.draining) return refuse(core, "shutting_down", 503, "The server is shutting down");
+  if (clientSlots.held(client) >= config.maxStreamsPerClient) {
+    return refuse(
+      core,
+      "client_streams",
+      503,
+      `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
+    );
+  }
+  if (connections.size >= config.maxStreams) {
+    return refuse(
+      core,
+      "capacity",
+      503,
+      `The server is at capacity (${config.maxStreams} open streams); retry later`,
+    );
+  }
+  const endpoint = url.searchParams.get("endpoint_ms");
+  const endpointMs = endpoint === null ? config.endpointMs : Number(endpoint);
+  if (!/^\d{1,5}$/.test(endpoint ?? "0") || endpointMs > 60_000) {
+    return refuse(
+      core,
+      "bad_request",
+      400,
+      `endpoint_ms must be a whole number of milliseconds from 0 to 60000, got "${endpoint}"`,
+    );
+  }
+  // Liveness: a peer that sends nothing, not even a pong, for IDLE_TIMEOUT_S is closed 1001.
+  const upgrade = upgradeWebSocket(req, {
+    maxBinaryBytes: config.maxFrameBytes,
+    maxTextBytes: config.maxTextBytes,
+    idleTimeoutMs: config.idleTimeoutS * 1000,
+  });
+  if (!upgrade.ok) {
+    return refuse(core, "bad_handshake", 400, `Bad WebSocket handshake: ${upgrade.reason}`);
+  }
+  const { socket, response } = upgrade;
+  // Taken only once the upgrade is sure to go ahead (checked above, nothing awaited since).
+  clientSlots.tryAcquire(client);
+  const id = core.nextId();
+  const conn = new WsConnection(
+    socket,
+    (send) => {
+      const s = new StreamSession(id, context, send, { endpointMs });
+      s.onWarning = log;
+      return s;
+    },
+    {
+      maxBinaryBytes: config.maxFrameBytes,
+      maxTextBytes: config.maxTextBytes,
+      maxMessagesPerS: config.maxMessagesPerS,
+      idleTimeoutMs: config.idleTimeoutS * 1000,
+      sessionMaxMs: config.sessionMaxS * 1000,
+      slowConsumerBytes: config.slowConsumerBytes,
+      slowConsumerMs: config.slowConsumerS * 1000,
+      closeTimeoutMs: config.closeTimeoutS * 1000,
+      closeLingerMs: CLOSE_LINGER_MS,
+    },
+    {
+      wake: () => scheduler.wake(),
+      release: (c) => {
+        connections.delete(c);
+        clientSlots.release(client);
+        scheduler.remove(c.session);
+        metrics.droppedPartials.inc(c.droppedPartials);
+      },
+      error: (code) => metrics.errors.inc(1, { code }),
+      log,
+    },
+  );
+  connections.add(conn);
+  scheduler.add(conn.session);
+  metrics.streamsTotal.inc();
+  socket.addEventListener("close", (e) => {
+    // The client picks the code: an unlisted one is counted as "other", not as itself.
+    metrics.closes.inc(1, { code: closeCodeLabel((e as CloseEvent).code) });
+  });
+  return response;
+}
