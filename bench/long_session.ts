@@ -8,11 +8,13 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { wavPcm16Mono16k } from "../src/audio/wav.ts";
+import { stopServer } from "../src/bench/server_process.ts";
+import { StreamSocket } from "../src/client/stream_socket.ts";
 import { startServerProcess } from "./server_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIPS = ["digits_pi.wav", "seven_eight.wav", "yes_countdown.wav", "six_thousand.wav"];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface StreamLog {
   segments: string[];
@@ -28,7 +30,7 @@ interface StreamLog {
 }
 
 function pcmOf(clip: string): Uint8Array {
-  return Deno.readFileSync(`${ROOT}tests/fixtures/clips/${clip}`).subarray(44);
+  return wavPcm16Mono16k(Deno.readFileSync(`${ROOT}tests/fixtures/clips/${clip}`), clip);
 }
 
 async function stream(url: string, seconds: number, t0: number): Promise<StreamLog> {
@@ -42,52 +44,45 @@ async function stream(url: string, seconds: number, t0: number): Promise<StreamL
     misplacedPartials: 0,
   };
   const placed: [number, string][] = [];
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const gotFinal = Promise.withResolvers<void>();
-  ws.onmessage = (e) => {
-    const text = e.data as string;
+  const socket = await StreamSocket.open(url);
+  socket.onMessage(({ text, message: m }) => {
     const minute = Math.floor((Date.now() - t0) / 60_000);
     log.maxBytesByMinute[minute] = Math.max(log.maxBytesByMinute[minute] ?? 0, text.length);
     log.maxMessageBytes = Math.max(log.maxMessageBytes, text.length);
-    const m = JSON.parse(text);
+    if (m === null) return;
     if (m.type === "partial") {
       log.partials++;
       log.maxPartialBytesByMinute[minute] = Math.max(
         log.maxPartialBytesByMinute[minute] ?? 0,
         text.length,
       );
-      placed.push([m.text_offset ?? 0, m.stable]);
+      placed.push([Number(m.text_offset ?? 0), String(m.stable)]);
     }
-    if (m.type === "segment") log.segments.push(m.text);
+    if (m.type === "segment") log.segments.push(String(m.text));
     if (m.type === "final") {
-      log.final = m.text;
+      const finalText = String(m.text);
+      log.final = finalText;
       // Segments restart partials, so only a stream without endpointing is checked here.
       if (log.segments.length === 0) {
         log.misplacedPartials = placed.filter(([at, stable]) =>
-          !m.text.slice(at).startsWith(stable)
+          !finalText.slice(at).startsWith(stable)
         ).length;
       }
-      gotFinal.resolve();
     }
-  };
-  await new Promise((r) => (ws.onopen = r));
+  });
   const start = performance.now();
   let sent = 0;
   const pause = new Uint8Array(32_000); // 1 s between clips, like pauses between sentences
-  for (let k = 0; sent < seconds * 32_000; k++) {
+  for (let k = 0; sent < seconds * 32_000 && socket.isOpen; k++) {
     for (const chunk of [pcmOf(CLIPS[k % CLIPS.length]), pause]) {
-      for (let i = 0; i < chunk.length; i += 640) {
-        ws.send(chunk.slice(i, i + 640));
-        sent += Math.min(640, chunk.length - i);
-        const wait = start + sent / 32 - performance.now();
-        if (wait > 0) await sleep(wait);
-      }
+      // One clock for the whole session: real time from its first frame.
+      const r = await socket.sendPcm(chunk, { rtf: 1, startMs: start, offsetBytes: sent });
+      sent += r.bytesSent;
     }
   }
-  ws.send("__CTRL__:EOS");
-  await Promise.race([gotFinal.promise, sleep(120_000)]);
-  ws.close();
+  if (socket.isOpen) socket.sendEos("text");
+  await socket.waitFor(() => log.final !== null, 120_000);
+  await socket.close();
   return log;
 }
 
@@ -97,7 +92,8 @@ if (import.meta.main) {
     options: { minutes: { type: "string", default: "30" }, out: { type: "string" } },
   });
   const minutes = Number(values.minutes);
-  const { child, port } = await startServerProcess({ RIGHT_CONTEXT_MS: "960" });
+  const server = await startServerProcess({ RIGHT_CONTEXT_MS: "960" });
+  const { child, port } = server;
   const rss: [number, number][] = [];
   const t0 = Date.now();
   const sampler = setInterval(() => {
@@ -112,8 +108,7 @@ if (import.meta.main) {
     stream(`${url}?endpoint_ms=800`, minutes * 60, t0),
   ]);
   clearInterval(sampler);
-  child.kill("SIGTERM");
-  await child.status;
+  await stopServer(server);
   const tail = rss.filter(([t]) => t >= (minutes * 60) / 3);
   const result = {
     minutes,

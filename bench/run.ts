@@ -15,6 +15,7 @@ import { OrtRuntime } from "../ffi/mod.ts";
 import { runPhase } from "../src/client/bench_phase.ts";
 import { loadClipPcm16 } from "../src/client/load_clip.ts";
 import { frameBytesFor } from "../src/client/pcm.ts";
+import { spawnServer, stopServer } from "../src/bench/server_process.ts";
 import { barChartSvg } from "./chart.ts";
 import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
 
@@ -56,23 +57,18 @@ interface Server extends AsyncDisposable {
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = freePort();
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve"],
+  const server = await spawnServer({
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    DEVICE: "cpu",
     // Every bench stream comes from this one address: the per-client cap must not bind.
-    env: {
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      DEVICE: "cpu",
-      MAX_STREAMS_PER_CLIENT: "100000",
-      ...env,
-    },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+    MAX_STREAMS_PER_CLIENT: "100000",
+    ...env,
+  }, { args: [], startTimeoutMs: STARTUP_TIMEOUT_MS });
   const status = `http://127.0.0.1:${port}/status`;
   for (;;) {
     if (performance.now() - t0 > STARTUP_TIMEOUT_MS) {
-      child.kill("SIGKILL");
+      await server[Symbol.asyncDispose]();
       throw new Error(`server did not answer ${status} within ${STARTUP_TIMEOUT_MS} ms`);
     }
     try {
@@ -85,11 +81,10 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   const startupMs = performance.now() - t0;
   return {
     url: `ws://127.0.0.1:${port}/ws`,
-    pid: child.pid,
+    pid: server.child.pid,
     startupMs,
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
+      await stopServer(server);
     },
   };
 }

@@ -10,6 +10,9 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { wavPcm16Mono16k } from "../src/audio/wav.ts";
+import { stopServer } from "../src/bench/server_process.ts";
+import { StreamSocket } from "../src/client/stream_socket.ts";
 import { startServerProcess } from "./server_process.ts";
 import { writeSoakPlot } from "./soak_plot.ts";
 import { procStats } from "./process_stats.ts";
@@ -62,8 +65,7 @@ export interface SoakReport {
 }
 
 function pcmOf(clip: string): Uint8Array {
-  const b = Deno.readFileSync(`${ROOT}tests/fixtures/clips/${clip}`);
-  return b.subarray(44);
+  return wavPcm16Mono16k(Deno.readFileSync(`${ROOT}tests/fixtures/clips/${clip}`), clip);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,96 +76,76 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
-/** Streams one clip over a fresh connection at real time; resolves with the final (or null). */
+/** Streams one clip over a fresh connection at `rtf`; resolves with the final (or null). */
 async function streamOnce(
   url: string,
   pcm: Uint8Array,
   rtf: number,
   until: number,
 ): Promise<{ final: string | null; eosToFinalMs: number }> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  let final: string | null = null;
-  let eosAt = 0;
-  let finalAt = 0;
-  const done = new Promise<void>((resolve) => {
-    ws.onmessage = (e) => {
-      const m = JSON.parse(e.data as string);
-      if (m.type === "final") {
-        final = m.text;
-        finalAt = performance.now();
-        ws.close();
-      }
-    };
-    ws.onclose = () => resolve();
-    ws.onerror = () => resolve();
-  });
-  await new Promise((r) => (ws.onopen = r));
-  const start = performance.now();
-  for (let i = 0; i < pcm.length && ws.readyState === WebSocket.OPEN; i += 640) {
-    ws.send(pcm.slice(i, i + 640));
-    const wait = start + (i + 640) / 32 / rtf - performance.now();
-    if (wait > 0) await sleep(wait);
-    if (Date.now() > until + 30_000) break;
-  }
-  eosAt = performance.now();
-  if (ws.readyState === WebSocket.OPEN) ws.send("__CTRL__:EOS");
-  await Promise.race([done, sleep(20_000)]);
-  if (ws.readyState !== WebSocket.CLOSED) ws.close();
-  return { final, eosToFinalMs: finalAt ? finalAt - eosAt : NaN };
+  const socket = await StreamSocket.open(url);
+  // Sending stops 30 s past the end of the run whatever happens.
+  const cutoff = new AbortController();
+  const timer = setTimeout(() => cutoff.abort(), Math.max(0, until + 30_000 - Date.now()));
+  await socket.sendPcm(pcm, { rtf, signal: cutoff.signal });
+  clearTimeout(timer);
+  const eosAt = performance.now();
+  if (socket.isOpen) socket.sendEos("text");
+  await socket.waitFor(() => socket.finals.length > 0, 20_000);
+  const final = socket.ofType("final")[0];
+  if (socket.isOpen) await socket.close();
+  return {
+    final: final ? String(final.message!.text) : null,
+    eosToFinalMs: final ? final.at - eosAt : NaN,
+  };
 }
 
 /** What one hostile client did and what it got back. */
 async function hostile(kind: string, url: string, port: number): Promise<string> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const seen: string[] = [];
-  const closed = new Promise<number>((resolve) => {
-    ws.onclose = (e) => resolve(e.code);
-    ws.onerror = () => {};
-  });
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data as string);
-    seen.push(m.type === "error" ? m.code : m.type);
-  };
-  await new Promise((r) => (ws.onopen = r));
-  const wait = (ms: number) => Promise.race([closed, sleep(ms).then(() => -1)]);
+  const socket = await StreamSocket.open(url);
+  const seen = () =>
+    socket.received.map((r) =>
+      String(r.message?.type === "error" ? r.message.code : r.message?.type)
+    )
+      .join("+");
+  const wait = (ms: number) =>
+    Promise.race([socket.closed.then((c) => c.code), sleep(ms).then(() => -1)]);
   switch (kind) {
     case "oversized": {
-      ws.send(new Uint8Array(1_048_577));
+      socket.send(new Uint8Array(1_048_577));
       const code = await wait(5000);
-      return `${seen.join("+")}/${code}`;
+      return `${seen()}/${code}`;
     }
     case "flood": {
       // 36 s at once in two frames under the frame limit: over MAX_BACKLOG_S=30.
-      ws.send(new Uint8Array(32_000 * 18));
-      ws.send(new Uint8Array(32_000 * 18));
+      socket.send(new Uint8Array(32_000 * 18));
+      socket.send(new Uint8Array(32_000 * 18));
       const code = await wait(5000);
-      return `${seen.join("+")}/${code}`;
+      return `${seen()}/${code}`;
     }
     case "idle": {
       const code = await wait(10_000);
-      return `${seen.join("+")}/${code}`;
+      return `${seen()}/${code}`;
     }
     case "malformed": {
-      ws.send("not a control frame");
-      ws.send("__CTRL__:EOS");
+      socket.send("not a control frame");
+      socket.sendEos("text");
       await sleep(500);
-      ws.close(1000);
+      socket.ws.close(1000);
       const code = await wait(3000);
-      return `${seen.join("+")}/${code}`;
+      return `${seen()}/${code}`;
     }
     case "abrupt": {
-      ws.send(pcmOf("digits_pi.wav"));
-      ws.send("__CTRL__:EOS");
+      socket.send(pcmOf("digits_pi.wav"));
+      socket.sendEos("text");
       // Vanish without a close frame, mid-inference.
       const raw = await Deno.connect({ hostname: "127.0.0.1", port });
       raw.close();
-      ws.close(4000);
+      socket.ws.close(4000);
       return `abrupt/${await wait(3000)}`;
     }
     default:
-      ws.close();
+      socket.ws.close();
       return "unknown";
   }
 }
@@ -272,11 +254,12 @@ function slope(xs: number[], ys: number[]): number {
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? ((l: string) => console.error(l));
-  const { child, port } = await startServerProcess({
+  const server = await startServerProcess({
     IDLE_TIMEOUT_S: "5",
     CLOSE_TIMEOUT_S: "2",
     MAX_BACKLOG_S: "30",
   });
+  const { child, port } = server;
   const url = `ws://127.0.0.1:${port}/ws`;
   const http = `http://127.0.0.1:${port}`;
   try {
@@ -319,30 +302,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     });
 
     const longSession = (async () => {
-      const ws = new WebSocket(url);
-      ws.binaryType = "arraybuffer";
-      const finals: string[] = [];
-      ws.onmessage = (e) => {
-        const m = JSON.parse(e.data as string);
-        if (m.type === "final") finals.push(m.text);
-      };
-      await new Promise((r) => (ws.onopen = r));
+      const socket = await StreamSocket.open(url);
       const sent: string[] = [];
-      for (let k = 0; Date.now() < until; k++) {
+      for (let k = 0; Date.now() < until && socket.isOpen; k++) {
         const clip = CLIPS[k % CLIPS.length];
-        const pcm = pcmOf(clip);
-        const start = performance.now();
-        for (let i = 0; i < pcm.length; i += 640) {
-          ws.send(pcm.slice(i, i + 640));
-          const wait = start + (i + 640) / 32 - performance.now();
-          if (wait > 0) await sleep(wait);
-        }
-        ws.send("__CTRL__:EOS");
+        await socket.sendPcm(pcmOf(clip), { rtf: 1 });
+        socket.sendEos("text");
         sent.push(clip);
       }
-      const deadline = Date.now() + 20_000;
-      while (finals.length < sent.length && Date.now() < deadline) await sleep(50);
-      ws.close();
+      await socket.waitFor(() => socket.finals.length >= sent.length, 20_000);
+      const finals = socket.finals;
+      await socket.close();
       report.longSession.utterances = sent.length;
       report.longSession.correct = sent.filter((c, i) => finals[i] === reference.get(c)).length;
     })();
@@ -428,8 +398,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     };
     return report;
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
+    await stopServer(server);
   }
 }
 

@@ -1,12 +1,13 @@
 /** The files the upload and compressed-audio attacks send, made on the spot (ffmpeg, sox). */
 import { fileURLToPath } from "node:url";
+import { wavPcm16Mono16k } from "../../src/audio/wav.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
 
-/** The PCM16 samples of the neighbour's clip (the WAV's 44-byte header dropped). */
+/** The PCM16 samples of the neighbour's clip (its WAV data chunk). */
 export function clipPcm(path = CLIP): Uint8Array {
-  return Deno.readFileSync(path).subarray(44);
+  return wavPcm16Mono16k(Deno.readFileSync(path), path);
 }
 
 /** A canonical PCM WAV with whatever header values the attack wants, true or not. */

@@ -31,6 +31,7 @@ import { nonSpeechSet } from "../../bench/non_speech.ts";
 import { describeMachine, loadAverage } from "../../src/bench/machine.ts";
 import { startServerProcess } from "../../bench/server_process.ts";
 import { WerTally } from "../../bench/wer.ts";
+import { StreamSocket } from "../../src/client/stream_socket.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -84,26 +85,18 @@ function cpuSeconds(pid: number): number {
 }
 
 async function streamOne(url: string, pcm: Uint8Array): Promise<string> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const final = Promise.withResolvers<string>();
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data as string);
-    if (m.type === "final") final.resolve(m.text);
-    if (m.type === "error") final.reject(new Error(`${m.code}: ${m.message}`));
-  };
-  ws.onclose = () => final.reject(new Error("closed before the final"));
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  for (let i = 0; i < pcm.length; i += 3200) ws.send(pcm.slice(i, i + 3200));
-  ws.send("__CTRL__:EOS");
+  const socket = await StreamSocket.open(url);
   try {
-    return await final.promise;
+    await socket.sendPcm(pcm, { frameBytes: 3200 });
+    socket.sendEos("text");
+    const ends = () => socket.received.filter((r) => /^(final|error)$/.test(`${r.message?.type}`));
+    await socket.waitFor(() => ends().length > 0, Infinity);
+    const end = ends()[0]?.message;
+    if (!end) throw new Error("closed before the final");
+    if (end.type === "error") throw new Error(`${end.code}: ${end.message}`);
+    return String(end.text);
   } finally {
-    ws.onclose = null;
-    ws.close();
+    await socket.close();
   }
 }
 

@@ -108,6 +108,20 @@ export function parseWav(bytes: Uint8Array, file = "<memory>", limits?: DecodeLi
   return { samples, sampleRate: fmt.sampleRate, channels: fmt.channels, encoding, warnings };
 }
 
+/**
+ * The samples of a PCM16 mono 16 kHz WAV as they are stored: the wire's own format, so a client
+ * can stream them without decoding. Any other format throws (decode it with `readWav` instead).
+ */
+export function wavPcm16Mono16k(bytes: Uint8Array, file = "<memory>"): Uint8Array {
+  const { fmt, isFloat, width, dataStart, frames, encoding } = readWavLayout(bytes, file)!;
+  if (isFloat || width !== 2 || fmt.bits !== 16 || fmt.channels !== 1 || fmt.sampleRate !== 16000) {
+    throw new Error(
+      `${file}: ${encoding}, ${fmt.channels} ch, ${fmt.sampleRate} Hz is not PCM 16-bit mono 16 kHz`,
+    );
+  }
+  return bytes.subarray(dataStart, dataStart + frames * 2);
+}
+
 /** Where a WAV file's samples are and how they are stored, from its chunks. */
 interface WavLayout {
   view: DataView;

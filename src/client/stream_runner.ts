@@ -1,9 +1,6 @@
 import { partialLatencyMs, SendLog, type StepKnobs, type WordTime } from "./coverage.ts";
-import { frameDueMs, sleep } from "./pacing.ts";
 import { bytesToMs } from "./pcm.ts";
-
-/** How long to wait for the WebSocket upgrade before giving up. */
-const CONNECT_TIMEOUT_MS = 10_000;
+import { CONNECT_TIMEOUT_MS, StreamSocket } from "./stream_socket.ts";
 /** After our close frame, how long to wait for the server's before counting the close lost. */
 const CLOSE_TIMEOUT_MS = 3_000;
 
@@ -75,8 +72,6 @@ export interface StreamResult {
   maxSendSlipMs: number;
 }
 
-const EOS = new TextEncoder().encode("__CTRL__:EOS");
-
 /**
  * One WebSocket stream: sends the clip paced at `rtf`, an EOS after each pass, collects partials
  * (with their latency) and finals (with EOS → final latency), and closes with 1000 when every
@@ -99,35 +94,21 @@ export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
     maxSendSlipMs: 0,
   };
   if (opts.clip.length === 0) throw new Error("cannot stream an empty clip (0 bytes of audio)");
-  let ws: WebSocket;
+  let socket: StreamSocket;
   try {
-    ws = new WebSocket(opts.url);
+    socket = await StreamSocket.open(opts.url, { timeoutMs: CONNECT_TIMEOUT_MS });
   } catch (err) {
     result.connectError = (err as Error).message;
     result.endedAt = performance.now();
     return result;
   }
-  ws.binaryType = "arraybuffer";
   const logs: SendLog[] = [];
   const eosAt: number[] = [];
   let weClosed = false;
-  const closed = Promise.withResolvers<void>();
-  const finalsWanted = Promise.withResolvers<void>();
-  let sendingDone = false;
-  const checkFinals = () => {
-    if (sendingDone && result.finals.length >= result.utterancesSent) {
-      finalsWanted.resolve();
-    }
-  };
 
-  ws.onmessage = (e) => {
-    const at = performance.now();
-    if (typeof e.data !== "string") return;
-    let m: Record<string, unknown>;
-    try {
-      m = JSON.parse(e.data);
-    } catch {
-      result.errors.push({ code: "client_bad_json", message: `not JSON: ${e.data}`, at });
+  socket.onMessage(({ message: m, text, at }) => {
+    if (m === null) {
+      result.errors.push({ code: "client_bad_json", message: `not JSON: ${text}`, at });
       return;
     }
     // Utterances are decoded in order, so a message belongs to the oldest one without a final.
@@ -157,93 +138,53 @@ export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
       };
       result.finals.push(f);
       opts.onFinal?.(f);
-      checkFinals();
     } else if (m.type === "error") {
       const err = { code: String(m.code), message: String(m.message ?? ""), at };
       result.errors.push(err);
       opts.onError?.(err);
     }
-  };
-  ws.onclose = (e) => {
-    result.closeCode = e.code;
-    result.closeReason = e.reason;
-    if (!weClosed) result.abnormal = true;
-    finalsWanted.resolve();
-    closed.resolve();
-  };
-
-  const opened = await new Promise<string | null>((resolve) => {
-    const timer = setTimeout(
-      () => resolve(`no WebSocket upgrade within ${CONNECT_TIMEOUT_MS} ms`),
-      CONNECT_TIMEOUT_MS,
-    );
-    ws.onopen = () => {
-      clearTimeout(timer);
-      resolve(null);
-    };
-    ws.onerror = (e) => {
-      clearTimeout(timer);
-      resolve((e as ErrorEvent).message || "connection failed");
-    };
   });
-  if (opened !== null) {
-    result.connectError = opened;
-    try {
-      ws.close();
-    } catch { /* already failed */ }
-    result.endedAt = performance.now();
-    return result;
-  }
-  ws.onerror = () => {};
-  result.openedAt = performance.now();
+  const closed = socket.closed.then((c) => {
+    result.closeCode = c.code;
+    result.closeReason = c.reason;
+    if (!weClosed) result.abnormal = true;
+  });
+  result.openedAt = socket.openedAt;
 
   const start = performance.now();
-  const { clip, frameBytes, totalBytes } = opts;
-  const open = () => ws.readyState === WebSocket.OPEN;
-  while (result.bytesSent < totalBytes && open() && !opts.signal?.aborted) {
+  const { clip, totalBytes } = opts;
+  while (result.bytesSent < totalBytes && socket.isOpen && !opts.signal?.aborted) {
     const log = new SendLog();
     logs.push(log);
-    let pos = 0;
-    while (
-      pos < clip.length && result.bytesSent < totalBytes && open() && !opts.signal?.aborted
-    ) {
-      const n = Math.min(frameBytes, clip.length - pos, totalBytes - result.bytesSent);
-      const due = frameDueMs(start, result.bytesSent + n, opts.rtf);
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait, opts.signal);
-      else result.maxSendSlipMs = Math.max(result.maxSendSlipMs, -wait);
-      if (!open() || opts.signal?.aborted) {
-        if (pos === 0) logs.pop(); // nothing of this utterance went out
-        break;
-      }
-      ws.send(clip.subarray(pos, pos + n));
-      result.firstSendAt ??= performance.now();
-      pos += n;
-      result.bytesSent += n;
-      log.add(pos, performance.now());
-    }
-    if (log.bytes > 0 && open()) {
-      ws.send(EOS);
+    const pass = clip.subarray(0, Math.min(clip.length, totalBytes - result.bytesSent));
+    const sent = await socket.sendPcm(pass, {
+      frameBytes: opts.frameBytes,
+      rtf: opts.rtf,
+      signal: opts.signal,
+      startMs: start,
+      offsetBytes: result.bytesSent,
+      onFrame: (pos, at) => {
+        result.firstSendAt ??= at;
+        log.add(pos, at);
+      },
+    });
+    result.maxSendSlipMs = Math.max(result.maxSendSlipMs, sent.maxSlipMs);
+    result.bytesSent += sent.bytesSent;
+    if (log.bytes === 0) logs.pop(); // nothing of this utterance went out
+    if (log.bytes > 0 && socket.isOpen) {
+      socket.sendEos();
       eosAt.push(performance.now());
       result.utterancesSent++;
     }
   }
-  sendingDone = true;
-  checkFinals();
-  if (open() && result.finals.length < result.utterancesSent) {
-    const timer = setTimeout(() => finalsWanted.resolve(), opts.finalTimeoutMs);
-    await finalsWanted.promise;
-    clearTimeout(timer);
+  if (socket.isOpen && result.finals.length < result.utterancesSent) {
+    await socket.waitFor(() => result.finals.length >= result.utterancesSent, opts.finalTimeoutMs);
   }
-  if (open()) {
+  if (socket.isOpen) {
     weClosed = true;
-    ws.close(1000);
-    const timer = setTimeout(() => closed.resolve(), CLOSE_TIMEOUT_MS);
-    await closed.promise;
-    clearTimeout(timer);
-    if (result.closeCode === null) result.abnormal = true;
+    if (await socket.close(1000, undefined, CLOSE_TIMEOUT_MS) === null) result.abnormal = true;
   } else {
-    await closed.promise;
+    await closed;
   }
   if (result.finals.length < result.utterancesSent) result.abnormal = true;
   result.endedAt = performance.now();

@@ -1,15 +1,16 @@
-/** A plain 44-byte PCM WAV header followed by `dataBytes` of payload (zeros unless filled). */
-export function pcmWav(
-  sampleRate: number,
-  bits: 8 | 16,
-  dataBytes: number,
+/** A plain PCM WAV (44-byte header) holding `data` as it is. */
+export function wavOf(
+  data: Uint8Array,
+  sampleRate = 16000,
+  bits: 8 | 16 = 16,
   channels = 1,
 ): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(44 + dataBytes);
+  const header = 44;
+  const out = new Uint8Array(header + data.length);
   const v = new DataView(out.buffer);
   const put = (at: number, s: string) => [...s].forEach((c, i) => (out[at + i] = c.charCodeAt(0)));
   put(0, "RIFF");
-  v.setUint32(4, 36 + dataBytes, true);
+  v.setUint32(4, 36 + data.length, true);
   put(8, "WAVE");
   put(12, "fmt ");
   v.setUint32(16, 16, true);
@@ -21,7 +22,18 @@ export function pcmWav(
   v.setUint16(32, block, true);
   v.setUint16(34, bits, true);
   put(36, "data");
-  v.setUint32(40, dataBytes, true);
-  if (bits === 8) out.fill(128, 44); // unsigned 8-bit silence
+  v.setUint32(40, data.length, true);
+  out.set(data, header);
   return out;
+}
+
+/** A plain 44-byte PCM WAV header followed by `dataBytes` of silence. */
+export function pcmWav(
+  sampleRate: number,
+  bits: 8 | 16,
+  dataBytes: number,
+  channels = 1,
+): Uint8Array<ArrayBuffer> {
+  // Unsigned 8-bit silence is 128; signed 16-bit silence is 0.
+  return wavOf(new Uint8Array(dataBytes).fill(bits === 8 ? 128 : 0), sampleRate, bits, channels);
 }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 export const CLIP = fileURLToPath(
@@ -40,8 +41,8 @@ export function scriptedServer(script: {
       socket.onopen = () => script.onOpen?.(socket);
       socket.onmessage = (e) => {
         const isEos = typeof e.data === "string"
-          ? e.data === "__CTRL__:EOS"
-          : new TextDecoder().decode(e.data as ArrayBuffer) === "__CTRL__:EOS";
+          ? e.data === CTRL_EOS
+          : new TextDecoder().decode(e.data as ArrayBuffer) === CTRL_EOS;
         if (isEos) script.onEos?.(socket);
       };
       return response;

@@ -1,5 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { readAudioFile } from "../../src/audio/read_audio.ts";
+import { wavPcm16Mono16k } from "../../src/audio/wav.ts";
+import { wavOf } from "../audio/wav_header.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const TINY_MODEL = `${ROOT}models/test/tiny-tdt`;
@@ -36,18 +38,9 @@ export async function clipSamples(clip: string): Promise<Float32Array> {
   return (await readAudioFile(`${CLIPS_DIR}/${clip}`)).samples;
 }
 
-/** The PCM16 bytes of a fixture clip's data chunk (fixtures are plain 44-byte-header WAVs). */
+/** The PCM16 bytes of a fixture clip's data chunk (fixtures are PCM16 mono 16 kHz WAVs). */
 export function clipPcmBytes(clip: string): Uint8Array {
-  const bytes = Deno.readFileSync(`${CLIPS_DIR}/${clip}`);
-  const view = new DataView(bytes.buffer);
-  let off = 12;
-  while (off + 8 <= bytes.length) {
-    const id = new TextDecoder().decode(bytes.subarray(off, off + 4));
-    const size = view.getUint32(off + 4, true);
-    if (id === "data") return bytes.subarray(off + 8, off + 8 + size);
-    off += 8 + size + (size & 1);
-  }
-  throw new Error(`${clip}: no data chunk`);
+  return wavPcm16Mono16k(Deno.readFileSync(`${CLIPS_DIR}/${clip}`), clip);
 }
 
 /**
@@ -71,15 +64,11 @@ export function longClipWav(
     texts.push(reference(clip).text);
     bytes += pcm.length + gap.length;
   }
-  const wav = new Uint8Array(44 + bytes);
-  const header = Deno.readFileSync(`${CLIPS_DIR}/${clips[0]}`).slice(0, 44);
-  wav.set(header);
-  new DataView(wav.buffer).setUint32(4, 36 + bytes, true);
-  new DataView(wav.buffer).setUint32(40, bytes, true);
-  let at = 44;
+  const pcm = new Uint8Array(bytes);
+  let at = 0;
   for (const p of parts) {
-    wav.set(p, at);
+    pcm.set(p, at);
     at += p.length;
   }
-  return { wav, pcm: wav.slice(44), texts };
+  return { wav: wavOf(pcm), pcm, texts };
 }

@@ -13,6 +13,7 @@ import { ServerMetrics } from "../../src/server/server_metrics.ts";
 import { SlidingSum } from "../../src/server/sliding_sum.ts";
 import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
 import { connect, startTestServer, streamAudio } from "../server/harness.ts";
+import { StreamSocket } from "../../src/client/stream_socket.ts";
 import { CLOSE_CODE_LABELS, closeCodeLabel, WIRE_ERRORS } from "../../src/protocol/wire_errors.ts";
 import { parseExposition, parserAvailable, sampleValue, SKIP_MESSAGE } from "./prometheus.ts";
 
@@ -128,13 +129,10 @@ Deno.test({
       assert.ok(o.finals[0].length > 0, clips[i]);
     }
     // One invalid text frame (kept open, error counted), one refused upgrade, one upload.
-    const ws = new WebSocket(srv.url);
-    await new Promise((r) => ws.onopen = r);
-    const gotError = new Promise((r) => ws.onmessage = r);
+    const ws = await StreamSocket.open(srv.url);
     ws.send("hello");
-    await gotError;
-    ws.close(1000);
-    await new Promise((r) => ws.onclose = r);
+    await ws.waitFor(() => ws.received.length > 0, Infinity);
+    await ws.close(1000, undefined, Infinity);
     assert.equal((await (await fetch(`${srv.http}/ws`)).text()).length > 0, true);
     const form = new FormData();
     form.append("file", new Blob([Deno.readFileSync(`${CLIPS_DIR}/no_eight.wav`)]), "a.wav");

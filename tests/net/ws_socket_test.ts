@@ -1,5 +1,6 @@
 /** The WebSocket layer on its own (an echo handler, no model): handshake, framing, liveness. */
 import assert from "node:assert/strict";
+import { openWebSocket } from "../../src/client/stream_socket.ts";
 import { upgradeWebSocket } from "../../src/net/ws_upgrade.ts";
 import { RawWebSocket } from "../server/raw_ws.ts";
 import { connect, readToEnd, send, sleep, startHttp } from "./raw_http.ts";
@@ -17,11 +18,8 @@ function echoServer(idleTimeoutMs = 10_000) {
 }
 
 function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  return new Promise((resolve, reject) => {
-    ws.onopen = () => resolve(ws);
-    ws.onerror = () => reject(new Error("refused"));
+  return openWebSocket(url).catch(() => {
+    throw new Error("refused");
   });
 }
 

@@ -8,6 +8,8 @@ import { assert, assertEquals } from "./asserts.ts";
 import { alive, freePort, ROOT, waitFor } from "./ops_helpers.ts";
 import { findTool } from "./ops_tools.ts";
 import { clipPcmBytes } from "../engine/fixtures.ts";
+import { type ServerProcess, spawnServer } from "../../src/bench/server_process.ts";
+import { StreamSocket } from "../../src/client/stream_socket.ts";
 
 const NGINX = await findTool("nginx", "apt-get install nginx-light");
 const TINY = `${ROOT}/models/test/tiny-tdt`;
@@ -15,32 +17,22 @@ const CLIP = `${ROOT}/tests/fixtures/clips/digits_pi.wav`;
 
 interface Instance {
   port: number;
-  proc: Deno.ChildProcess;
-  log: string[];
+  server: ServerProcess;
 }
 
-function startInstance(maxStreams: number): Instance {
+/** `./parakeet-server serve` (the program as shipped) with its port and knobs from the env. */
+async function startInstance(maxStreams: number): Promise<Instance> {
   const port = freePort();
-  const proc = new Deno.Command(`${ROOT}/parakeet-server`, {
-    args: ["serve"],
-    env: {
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      MODEL: TINY,
-      DEVICE: "cpu",
-      MAX_STREAMS: String(maxStreams),
-      IDLE_TIMEOUT_S: "120",
-      ORT_THREADS: "1",
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const log: string[] = [];
-  (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log.push(chunk);
-  })();
-  return { port, proc, log };
+  const server = await spawnServer({
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    MODEL: TINY,
+    DEVICE: "cpu",
+    MAX_STREAMS: String(maxStreams),
+    IDLE_TIMEOUT_S: "120",
+    ORT_THREADS: "1",
+  }, { executable: `${ROOT}/parakeet-server`, args: [] });
+  return { port, server };
 }
 
 async function status(port: number) {
@@ -58,34 +50,23 @@ async function up(port: number): Promise<boolean> {
 }
 
 interface Client {
-  ws: WebSocket;
-  finals: string[];
-  errors: string[];
+  socket: StreamSocket;
+  /** The error codes the server sent. */
+  errors: () => string[];
   closed: Promise<number>;
   isClosed: () => boolean;
 }
 
-function openClient(url: string): Promise<Client> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const finals: string[] = [];
-  const errors: string[] = [];
-  let done = false;
-  const closed = new Promise<number>((res) => {
-    ws.onclose = (e) => {
-      done = true;
-      res(e.code);
-    };
+async function openClient(url: string): Promise<Client> {
+  const socket = await StreamSocket.open(url).catch(() => {
+    throw new Error(`cannot open ${url}`);
   });
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data as string);
-    if (m.type === "final") finals.push(m.text);
-    if (m.type === "error") errors.push(m.code);
+  return {
+    socket,
+    errors: () => socket.errors.map((e) => e.code),
+    closed: socket.closed.then((c) => c.code),
+    isClosed: () => socket.closeRecord !== null,
   };
-  return new Promise((resolve, reject) => {
-    ws.onopen = () => resolve({ ws, finals, errors, closed, isClosed: () => done });
-    ws.onerror = () => reject(new Error(`cannot open ${url}`));
-  });
 }
 
 function siteConfig(listen: number, backends: number[]): string {
@@ -111,18 +92,17 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const work = await Deno.makeTempDir({ prefix: "parakeet-nginx-" });
-    const a = startInstance(1); // full after one stream
-    const b = startInstance(8);
+    const [a, b] = await Promise.all([startInstance(1), startInstance(8)]); // A: full after one
     const clients: Client[] = [];
     let nginx: Deno.ChildProcess | null = null;
     try {
       assert(
         await waitFor(() => up(a.port), 30_000),
-        `instance A did not start: ${a.log.join("")}`,
+        `instance A did not start: ${a.server.log()}`,
       );
       assert(
         await waitFor(() => up(b.port), 30_000),
-        `instance B did not start: ${b.log.join("")}`,
+        `instance B did not start: ${b.server.log()}`,
       );
 
       const listen = freePort();
@@ -185,36 +165,34 @@ Deno.test({
 
       // 3. Audio on every stream, no EOS; then SIGTERM on B: its 4 streams get their finals.
       const audio = clipPcmBytes(CLIP.split("/").pop()!);
-      for (const c of clients) {
-        for (let off = 0; off < audio.length; off += 640) c.ws.send(audio.subarray(off, off + 640));
-      }
+      for (const c of clients) await c.socket.sendPcm(audio);
       await new Promise((r) => setTimeout(r, 2000));
-      b.proc.kill("SIGTERM");
-      const bStatus = await b.proc.status;
-      assertEquals(bStatus.code, 0, b.log.join(""));
+      b.server.child.kill("SIGTERM");
+      const { status: bStatus } = await b.server.exited(performance.now());
+      assertEquals(bStatus.code, 0, b.server.log());
       await waitFor(() => clients.filter((c) => c.isClosed()).length >= 4, 10_000);
       const onB = clients.filter((c) => c.isClosed());
       const onA = clients.filter((c) => !c.isClosed());
       assertEquals([onB.length, onA.length], [4, 1]);
       for (const c of onB) {
         assertEquals(await c.closed, 1001);
-        assertEquals(c.finals.length, 1, "one final per drained stream");
-        assert(c.finals[0].length > 0, "the final has the words");
-        assertEquals(c.errors, ["shutting_down"]);
+        assertEquals(c.socket.finals.length, 1, "one final per drained stream");
+        assert(c.socket.finals[0].length > 0, "the final has the words");
+        assertEquals(c.errors(), ["shutting_down"]);
       }
       // The stream on A is untouched and finishes normally, with the same words.
-      onA[0].ws.send("__CTRL__:EOS");
-      assert(await waitFor(() => onA[0].finals.length === 1, 10_000), "A's final");
-      assertEquals(onA[0].finals[0], onB[0].finals[0]);
+      onA[0].socket.sendEos("text");
+      assert(await waitFor(() => onA[0].socket.finals.length === 1, 10_000), "A's final");
+      assertEquals(onA[0].socket.finals[0], onB[0].socket.finals[0]);
     } finally {
-      for (const c of clients) if (!c.isClosed()) c.ws.close();
+      for (const c of clients) if (!c.isClosed()) c.socket.ws.close();
       if (nginx) {
         nginx.kill("SIGQUIT");
         await nginx.status;
       }
       for (const inst of [a, b]) {
-        if (alive(inst.proc.pid)) inst.proc.kill("SIGTERM");
-        await inst.proc.status;
+        if (alive(inst.server.child.pid)) inst.server.child.kill("SIGTERM");
+        await inst.server.child.status;
       }
       await Deno.remove(work, { recursive: true });
     }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { clipPcmBytes } from "../engine/fixtures.ts";
 import { handshakeFrom } from "./from_address.ts";
 import { connect, record, startTestServer } from "./harness.ts";
+import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -77,7 +78,7 @@ Deno.test("one address past MAX_STREAMS_PER_CLIENT gets 503; another address sti
   const ws = await connect(srv.url);
   const rec = record(ws);
   ws.send(clipPcmBytes("seven_eight.wav"));
-  ws.send("__CTRL__:EOS");
+  ws.send(CTRL_EOS);
   await waitFor(() => rec.messages.some((m) => m.type === "final"), 10_000, "the final");
   ws.close(1000);
   await rec.closed;

@@ -8,6 +8,8 @@ import { checkAccess, loadAccessPolicy, timingSafeEqual } from "../../src/server
 import { ConfigError, loadServerConfig } from "../../src/server/config.ts";
 import { clipPcmBytes, CLIPS_DIR, ROOT, TINY_MODEL } from "../engine/fixtures.ts";
 import { startTestServer, streamAudio } from "./harness.ts";
+import { runServe } from "./serve_process.ts";
+import { StreamSocket } from "../../src/client/stream_socket.ts";
 
 const TOKEN = "s3cret-Token_0123456789";
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -274,8 +276,8 @@ Deno.test("tokens never reach the log, whatever route or form they came in", asy
         await (await fetch(`${base}${path}`)).body?.cancel();
       }
       // A stream that ends in an error (idle timeout) and one that is refused.
-      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${TOKEN}`);
-      await new Promise((r) => ws.onclose = r);
+      const ws = await StreamSocket.open(`ws://127.0.0.1:${server.port}/ws`, { token: TOKEN });
+      await ws.closed;
       await handshake(server.port, `/ws?token=${TOKEN}y`);
     } finally {
       await server.shutdown();
@@ -290,13 +292,8 @@ Deno.test("tokens never reach the log, whatever route or form they came in", asy
 });
 
 Deno.test("serve refuses to start on an unreadable token file, naming the knob (exit 2)", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "serve", "--auth-token-file", "/nonexistent/tokens"],
-    env: { MODEL: TINY_MODEL, PORT: "0", DEVICE: "cpu" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
+  const out = await runServe({ PORT: "0" }, ["--auth-token-file", "/nonexistent/tokens"]);
+  const stderr = out.stderr;
   assert.equal(out.code, 2, stderr);
   assert.match(stderr, /AUTH_TOKEN_FILE: cannot read "\/nonexistent\/tokens"/);
 });

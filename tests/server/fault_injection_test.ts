@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type FaultKind, FAULTS_ENV } from "../../src/engine/fault_injection.ts";
 import { clipPcmBytes } from "../engine/fixtures.ts";
 import { connect, record, startTestServer, streamAudio } from "./harness.ts";
+import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 
 const cases: [FaultKind, RegExp][] = [
   ["throw", /injected fault: the model threw/],
@@ -34,7 +35,7 @@ for (const [kind, message] of cases) {
 
       // The bystander, open all along, is served after the fault.
       bystander.send(clipPcmBytes("seven_eight.wav"));
-      bystander.send("__CTRL__:EOS");
+      bystander.send(CTRL_EOS);
       const deadline = Date.now() + 10_000;
       while (!rec.messages.some((m) => m.type === "final") && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));

@@ -1,36 +1,13 @@
 import assert from "node:assert/strict";
 import { inspectFirstFrame, unsupportedAudioMessage } from "../../src/server/first_frame.ts";
 import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
+import { wavOf } from "../audio/wav_header.ts";
 import { connect, record, startTestServer, streamAudio } from "./harness.ts";
 
 const bytes = (...parts: (string | number[])[]) =>
   new Uint8Array(
     parts.flatMap((p) => typeof p === "string" ? [...p].map((c) => c.charCodeAt(0)) : p),
   );
-
-/** A WAV header (fmt + data chunk start) followed by `pcm`. */
-function wav(rate: number, channels: number, bits: number, pcm: Uint8Array): Uint8Array {
-  const h = new DataView(new ArrayBuffer(44));
-  const put = (at: number, s: string) =>
-    [...s].forEach((c, i) => h.setUint8(at + i, c.charCodeAt(0)));
-  put(0, "RIFF");
-  h.setUint32(4, 36 + pcm.length, true);
-  put(8, "WAVE");
-  put(12, "fmt ");
-  h.setUint32(16, 16, true);
-  h.setUint16(20, 1, true);
-  h.setUint16(22, channels, true);
-  h.setUint32(24, rate, true);
-  h.setUint32(28, (rate * channels * bits) / 8, true);
-  h.setUint16(32, (channels * bits) / 8, true);
-  h.setUint16(34, bits, true);
-  put(36, "data");
-  h.setUint32(40, pcm.length, true);
-  const out = new Uint8Array(44 + pcm.length);
-  out.set(new Uint8Array(h.buffer));
-  out.set(pcm, 44);
-  return out;
-}
 
 Deno.test("the first frame's container is named by its full magic", () => {
   const pad = new Array(16).fill(0);
@@ -40,8 +17,8 @@ Deno.test("the first frame's container is named by its full magic", () => {
     [bytes("ID3", [4, 0], pad), "MP3 (ID3 tag)"],
     [bytes("fLaC", pad), "FLAC"],
     [bytes([0, 0, 0, 0x20], "ftypM4A ", pad), "MP4/M4A"],
-    [wav(44100, 2, 16, new Uint8Array(8)), "WAV (44100 Hz, 2 channel(s), 16-bit PCM)"],
-    [wav(16000, 1, 8, new Uint8Array(8)), "WAV (16000 Hz, 1 channel(s), 8-bit PCM)"],
+    [wavOf(new Uint8Array(8), 44100, 16, 2), "WAV (44100 Hz, 2 channel(s), 16-bit PCM)"],
+    [wavOf(new Uint8Array(8), 16000, 8), "WAV (16000 Hz, 1 channel(s), 8-bit PCM)"],
   ];
   for (const [frame, seen] of cases) {
     assert.deepEqual(inspectFirstFrame(frame), { kind: "refused", seen });
@@ -64,11 +41,11 @@ Deno.test("raw PCM that merely starts like a signature is audio: no sync-word or
 });
 
 Deno.test("a 16 kHz mono s16le WAV header is skipped; one split before its data chunk is refused", () => {
-  assert.deepEqual(inspectFirstFrame(wav(16000, 1, 16, new Uint8Array(100))), {
+  assert.deepEqual(inspectFirstFrame(wavOf(new Uint8Array(100))), {
     kind: "wav",
     skip: 44,
   });
-  assert.deepEqual(inspectFirstFrame(wav(16000, 1, 16, new Uint8Array(0)).subarray(0, 30)), {
+  assert.deepEqual(inspectFirstFrame(wavOf(new Uint8Array(0)).subarray(0, 30)), {
     kind: "refused",
     seen: "a WAV header without its data chunk in the first frame",
   });

@@ -4,6 +4,7 @@ import { loadServerConfig } from "../../src/server/config.ts";
 import type { BatchRunner } from "../../src/stream/batch_scheduler.ts";
 import type { RunningServer } from "../../src/server/server.ts";
 import { TINY_MODEL } from "../engine/fixtures.ts";
+import { openWebSocket, StreamSocket } from "../../src/client/stream_socket.ts";
 
 export interface TestServer extends AsyncDisposable {
   url: string;
@@ -60,7 +61,7 @@ export interface StreamOptions {
   frameBytes?: number;
   /** Real-time factor of sending: 1 = real time; 0 = as fast as possible. */
   rtf?: number;
-  /** Send `__CTRL__:EOS` as "text" or "binary" (default binary), or not at all. */
+  /** Send the EOS control frame as "text" or "binary" (default binary), or not at all. */
   eos?: "text" | "binary" | "none";
   /** Close from our side after the final (default true). */
   closeAfter?: boolean;
@@ -72,61 +73,30 @@ export async function streamAudio(
   pcm: Uint8Array,
   opts: StreamOptions = {},
 ): Promise<StreamOutcome> {
-  const frameBytes = opts.frameBytes ?? 640;
-  const out: StreamOutcome = {
-    partials: [],
-    finals: [],
-    errors: [],
-    closeCode: null,
-    partialsBeforeEos: 0,
-  };
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const closed = new Promise<void>((resolve) => {
-    ws.onclose = (e) => {
-      out.closeCode = e.code;
-      resolve();
-    };
+  const socket = await StreamSocket.open(url).catch(() => {
+    throw new Error(`cannot connect to ${url}`);
   });
-  const gotFinal = Promise.withResolvers<void>();
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data as string);
-    if (m.type === "partial") out.partials.push(m.text);
-    else if (m.type === "final") {
-      out.finals.push(m.text);
-      gotFinal.resolve();
-    } else if (m.type === "error") out.errors.push({ code: m.code, message: m.message });
+  await socket.sendPcm(pcm, { frameBytes: opts.frameBytes ?? 640, rtf: opts.rtf ?? 0 });
+  const partialsBeforeEos = socket.partials.length;
+  if (opts.eos !== "none" && socket.isOpen) {
+    socket.sendEos(opts.eos ?? "binary");
+    await socket.waitFor(() => socket.finals.length > 0, Infinity);
+  }
+  if (opts.closeAfter !== false && socket.isOpen) socket.ws.close(1000);
+  const closed = await socket.closed;
+  return {
+    partials: socket.partials,
+    finals: socket.finals,
+    errors: socket.errors,
+    closeCode: closed.code,
+    partialsBeforeEos,
   };
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
-  });
-  const start = performance.now();
-  for (let i = 0; i < pcm.length && ws.readyState === WebSocket.OPEN; i += frameBytes) {
-    ws.send(pcm.slice(i, i + frameBytes));
-    if (opts.rtf) {
-      const due = start + ((i + frameBytes) / 32) / opts.rtf; // 32 bytes per ms at 16 kHz
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-  out.partialsBeforeEos = out.partials.length;
-  if (opts.eos !== "none" && ws.readyState === WebSocket.OPEN) {
-    ws.send(opts.eos === "text" ? "__CTRL__:EOS" : new TextEncoder().encode("__CTRL__:EOS"));
-    await Promise.race([gotFinal.promise, closed]);
-  }
-  if (opts.closeAfter !== false && ws.readyState === WebSocket.OPEN) ws.close(1000);
-  await closed;
-  return out;
 }
 
 /** Opens a WebSocket and resolves with it once open (rejects on a refused upgrade). */
 export function connect(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  return new Promise((resolve, reject) => {
-    ws.onopen = () => resolve(ws);
-    ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+  return openWebSocket(url).catch(() => {
+    throw new Error(`cannot connect to ${url}`);
   });
 }
 

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { clipPcmBytes, ROOT } from "../engine/fixtures.ts";
+import { clipPcmBytes } from "../engine/fixtures.ts";
 import { connect, record, startTestServer, streamAudio } from "./harness.ts";
 import { RawWebSocket } from "./raw_ws.ts";
+import { spawnServe } from "./serve_process.ts";
+import { CTRL_EOS, CTRL_RESET } from "../../src/protocol/protocol.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +35,7 @@ Deno.test("a malformed text frame gets invalid_message and the stream goes on; c
   const rec = record(ws);
   ws.send("start please");
   ws.send(clipPcmBytes("seven_eight.wav"));
-  ws.send("__CTRL__:EOS");
+  ws.send(CTRL_EOS);
   await waitFor(() => rec.messages.some((m) => m.type === "final"), 10_000, "the final");
   assert.deepEqual(rec.messages.map((m) => m.type).filter((t) => t !== "partial"), [
     "error",
@@ -52,7 +54,7 @@ Deno.test("the connection stays open after a final, for the next utterance", asy
   const rec = record(ws);
   for (let i = 0; i < 2; i++) {
     ws.send(pcm);
-    ws.send("__CTRL__:EOS");
+    ws.send(CTRL_EOS);
   }
   await waitFor(
     () => rec.messages.filter((m) => m.type === "final").length === 2,
@@ -75,9 +77,9 @@ Deno.test("RESET drops the utterance: the final covers only audio sent after it"
   const ws = await connect(srv.url);
   const rec = record(ws);
   ws.send(first);
-  ws.send(new TextEncoder().encode("__CTRL__:RESET"));
+  ws.send(new TextEncoder().encode(CTRL_RESET));
   ws.send(second);
-  ws.send("__CTRL__:EOS");
+  ws.send(CTRL_EOS);
   await waitFor(() => rec.messages.some((m) => m.type === "final"), 10_000, "the final");
   assert.deepEqual(rec.messages.filter((m) => m.type === "final").map((m) => m.text), alone);
   ws.close();
@@ -127,7 +129,7 @@ Deno.test("a client that vanishes mid-inference frees its slot; others are serve
   await using srv = await startTestServer();
   const raw = await RawWebSocket.open(srv.server.port);
   await raw.sendBinary(clipPcmBytes("digits_pi.wav"));
-  await raw.sendText("__CTRL__:EOS");
+  await raw.sendText(CTRL_EOS);
   raw.close(); // TCP gone, no close frame
   await waitFor(() => srv.server.stats().openStreams === 0, 3000, "the slot to free");
   const r = await streamAudio(srv.url, clipPcmBytes("seven_eight.wav"));
@@ -146,36 +148,15 @@ Deno.test("a peer that never answers our close is released on the close deadline
 });
 
 Deno.test("SIGTERM flushes the final of an open stream, closes it 1001 and exits 0", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}main.ts`, "serve", "--port", "0", "--host", "127.0.0.1"],
-    env: { MODEL: `${ROOT}models/test/tiny-tdt`, DEVICE: "cpu" },
-    stderr: "piped",
-    stdout: "null",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let port = 0;
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited early: ${log}`);
-    log += value;
-    port = Number(log.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1] ?? 0);
-  }
-  const drain = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      log += value;
-    }
-  })();
-  const ws = await connect(`ws://127.0.0.1:${port}/ws`);
+  await using srv = await spawnServe();
+  const ws = await connect(`ws://127.0.0.1:${srv.port}/ws`);
   const rec = record(ws);
   ws.send(clipPcmBytes("seven_eight.wav"));
   await sleep(300);
-  child.kill("SIGTERM");
+  srv.child.kill("SIGTERM");
   const code = await rec.closed;
-  const status = await child.status;
-  await drain;
+  const { status } = await srv.exited(performance.now());
+  const log = srv.log();
   assert.equal(code, 1001);
   assert.deepEqual(rec.messages.filter((m) => m.type !== "partial").map((m) => m.type), [
     "final",

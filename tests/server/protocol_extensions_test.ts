@@ -5,6 +5,7 @@ import { transcribeClips } from "../../src/stream/offline_transcriber.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { clipPcmBytes, clipSamples, fixtureClips, TINY_MODEL } from "../engine/fixtures.ts";
 import { connect, record, startTestServer } from "./harness.ts";
+import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 
 interface Word {
   word: string;
@@ -26,7 +27,7 @@ async function session(url: string, pcm: Uint8Array, rtf = 0): Promise<Message[]
     ws.send(pcm.slice(i, i + 640));
     if (rtf) await new Promise((r) => setTimeout(r, 20 / rtf));
   }
-  ws.send("__CTRL__:EOS");
+  ws.send(CTRL_EOS);
   while (!rec.messages.some((m) => m.type === "final")) {
     await new Promise((r) => setTimeout(r, 10));
   }

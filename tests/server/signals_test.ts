@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { FAULTS_ENV } from "../../src/engine/fault_injection.ts";
-import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
+import { clipPcmBytes } from "../engine/fixtures.ts";
+import { wavOf } from "../audio/wav_header.ts";
 import { connect, record } from "./harness.ts";
 import { RawWebSocket } from "./raw_ws.ts";
 import { spawnServe } from "./serve_process.ts";
@@ -98,15 +99,10 @@ Deno.test("SIGINT drains, and a second SIGINT while draining neither cuts it sho
 
 /** A WAV of `clip` repeated `times` times: a long upload. */
 function longWav(clip: string, times: number): Uint8Array<ArrayBuffer> {
-  const wav = Deno.readFileSync(`${CLIPS_DIR}/${clip}`);
-  const pcm = wav.subarray(44);
-  const out = new Uint8Array(44 + pcm.length * times);
-  out.set(wav.subarray(0, 44));
-  const view = new DataView(out.buffer);
-  view.setUint32(4, 36 + pcm.length * times, true);
-  view.setUint32(40, pcm.length * times, true);
-  for (let i = 0; i < times; i++) out.set(pcm, 44 + i * pcm.length);
-  return out;
+  const pcm = clipPcmBytes(clip);
+  const all = new Uint8Array(pcm.length * times);
+  for (let i = 0; i < times; i++) all.set(pcm, i * pcm.length);
+  return wavOf(all);
 }
 
 /** Upload slots held, and uploads past decoding, in inference (from /v1/status). */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { clipPcmBytes, CLIPS_DIR, reference } from "../engine/fixtures.ts";
+import { wavOf } from "../audio/wav_header.ts";
 import { startTestServer } from "./harness.ts";
+import { StreamSocket } from "../../src/client/stream_socket.ts";
 
 function form(file: Blob | null, fields: Record<string, string> = {}, name = "a.wav"): FormData {
   const f = new FormData();
@@ -72,30 +74,21 @@ Deno.test("a long upload beside a live stream leaves the stream's partials flowi
   // 40 s of speech: the fixture clips repeated.
   const pcm = clipPcmBytes("digits_pi.wav");
   const reps = 14;
-  const header = Deno.readFileSync(`${CLIPS_DIR}/digits_pi.wav`).slice(0, 44);
-  const big = new Uint8Array(44 + pcm.length * reps);
-  big.set(header);
-  new DataView(big.buffer).setUint32(40, pcm.length * reps, true);
-  new DataView(big.buffer).setUint32(4, 36 + pcm.length * reps, true);
-  for (let i = 0; i < reps; i++) big.set(pcm, 44 + i * pcm.length);
+  const repeated = new Uint8Array(pcm.length * reps);
+  for (let i = 0; i < reps; i++) repeated.set(pcm, i * pcm.length);
+  const big = wavOf(repeated);
 
   const upload = post(srv.http, form(new Blob([big]), { response_format: "verbose_json" }));
   // A live stream at real time alongside: every partial's step latency is observed.
-  const ws = new WebSocket(srv.url);
   const gaps: number[] = [];
   let last = performance.now();
-  ws.onmessage = () => {
-    const now = performance.now();
-    gaps.push(now - last);
-    last = now;
-  };
-  await new Promise((r) => (ws.onopen = r));
-  const live = clipPcmBytes("yes_countdown.wav");
-  for (let i = 0; i < live.length; i += 640) {
-    ws.send(live.slice(i, i + 640));
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  ws.close();
+  const ws = await StreamSocket.open(srv.url);
+  ws.onMessage(({ at }) => {
+    gaps.push(at - last);
+    last = at;
+  });
+  await ws.sendPcm(clipPcmBytes("yes_countdown.wav"), { rtf: 1 });
+  await ws.close();
   const r = await upload;
   assert.equal(r.status, 200);
   const verbose = JSON.parse(r.text);

@@ -3,6 +3,7 @@ import type { ServerMessage } from "../../src/protocol/protocol.ts";
 import type { ClientMessage } from "../../src/protocol/protocol.ts";
 import { type ConnectionLimits, WsConnection } from "../../src/server/ws_connection.ts";
 import type { StreamSession } from "../../src/stream/stream_session.ts";
+import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 
 /** A socket whose buffering and close handshake the test controls. */
 class FakeSocket {
@@ -211,7 +212,7 @@ Deno.test("WsConnection sends invalid_message for a bad text frame and keeps the
   socket.deliver("hello");
   assert.equal(socket.messages()[0].code, "invalid_message");
   assert.equal(socket.closedWith, null);
-  socket.deliver("__CTRL__:EOS");
+  socket.deliver(CTRL_EOS);
   assert.deepEqual(session.received.at(-1), { kind: "eos" });
   conn.release();
 });

@@ -18,7 +18,8 @@
  * writes docs/demo.png (the documentation's screenshot of the demo).
  */
 import assert from "node:assert/strict";
-import { CLIPS_DIR, ROOT, TINY_MODEL } from "../engine/fixtures.ts";
+import { clipPcmBytes, CLIPS_DIR, ROOT, TINY_MODEL } from "../engine/fixtures.ts";
+import { wavOf } from "../audio/wav_header.ts";
 import { startTestServer, type TestServer } from "../server/harness.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
@@ -53,21 +54,13 @@ async function transcribeCli(file: string): Promise<string> {
 
 /** The clip between silences, as a 16 kHz PCM16 WAV for Chromium's fake microphone. */
 function fakeMicWav(clip: string, path: string, leadS: number, tailS: number): number {
-  const bytes = Deno.readFileSync(`${CLIPS_DIR}/${clip}`);
-  const pcm = bytes.subarray(44); // fixture clips have the plain 44-byte header
+  const pcm = clipPcmBytes(clip);
   const lead = new Uint8Array(Math.round(leadS * 16000) * 2);
   const tail = new Uint8Array(Math.round(tailS * 16000) * 2);
   const data = new Uint8Array(lead.length + pcm.length + tail.length);
   data.set(lead);
   data.set(pcm, lead.length);
-  const header = new Uint8Array(44);
-  header.set(bytes.subarray(0, 44));
-  const v = new DataView(header.buffer);
-  v.setUint32(4, 36 + data.length, true);
-  v.setUint32(40, data.length, true);
-  const out = new Uint8Array(44 + data.length);
-  out.set(header);
-  out.set(data, 44);
+  const out = wavOf(data);
   Deno.writeFileSync(path, out);
   return pcm.length / 32000;
 }
