@@ -192,20 +192,17 @@ async function modelBanner(page: Page): Promise<{ kind: string; name: string; sc
  * look different and that every word carries its time.
  */
 async function checkStableAndTentative(page: Page): Promise<void> {
-  // Run in the page (strings: this file is type-checked without the DOM's types).
-  await page.waitForFunction(
-    `document.querySelectorAll("#current .stable .word").length > 0 &&
-      document.querySelectorAll("#current .tentative .word").length > 0`,
-    null,
-    { timeout: 20_000, polling: "raf" },
-  );
-  const looks: { stable: string; tentative: string } = await page.evaluate(`(() => {
-    const look = (sel) => {
-      const s = getComputedStyle(document.querySelector(sel));
-      return s.color + " " + s.fontStyle;
-    };
-    return { stable: look("#current .stable"), tentative: look("#current .tentative") };
-  })()`);
+  await page.waitForSelector("#current:has(.stable .word):has(.tentative .word)", {
+    timeout: 20_000,
+  });
+  const look = (e: unknown) => {
+    const s = getComputedStyle(e);
+    return `${s.color} ${s.fontStyle}`;
+  };
+  const looks = {
+    stable: await page.$eval("#current .stable", look),
+    tentative: await page.$eval("#current .tentative", look),
+  };
   assert.notEqual(looks.stable, looks.tentative);
 }
 
@@ -386,8 +383,8 @@ Deno.test({
       await page.setInputFiles("#file", wav);
       await page.waitForSelector("body[data-state='streaming']");
       await page.waitForSelector("#segments .segment", { timeout: 20_000 });
-      // The next clip being spoken while the first segment is listed.
-      await page.waitForSelector("#current .word", { timeout: 20_000 });
+      // The next clip being spoken, settled and tentative words, while the first segment is listed.
+      await checkStableAndTentative(page);
       await screenshot(page, DOCS_SCREENSHOT);
       await page.waitForSelector("#finals .final", { timeout: 20_000 });
       await page.waitForSelector("body[data-state='idle']");
@@ -475,3 +472,4 @@ Deno.test({
 });
 
 declare function tryStream(url: string): Promise<string>;
+declare function getComputedStyle(e: unknown): { color: string; fontStyle: string };
