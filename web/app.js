@@ -40,6 +40,7 @@ function setState(state, status) {
   const busy = state !== "idle";
   ui.mic.disabled = busy;
   ui.file.disabled = busy;
+  ui.endpoint.disabled = busy; // read when a stream opens
   ui.stop.disabled = state !== "streaming";
   ui.mic.classList.toggle("recording", busy && session?.kind === "mic");
 }
