@@ -1,6 +1,10 @@
 // The demo page: microphone or WAV file → 16 kHz PCM16 → /ws (the seed protocol) → partials
-// (stable text black, tentative grey) and the final after Stop. Errors are shown, not swallowed.
+// (stable text black, tentative grey, word times on each word), segments closed at pauses, the
+// final after Stop, and the partials' latency. Errors are shown, not swallowed.
+import { LatencyMeter, partialLatencyMs, SEED_KNOBS, SendLog } from "./latency.js";
+import { showModel } from "./model_banner.js";
 import { Resampler, toPcm16 } from "./resampler.js";
+import { renderFinal, renderPartial, renderSegment } from "./transcript_view.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -9,13 +13,21 @@ const ui = {
   file: $("file"),
   status: $("status"),
   finals: $("finals"),
+  segments: $("segments"),
   stable: document.querySelector("#current .stable"),
   tentative: document.querySelector("#current .tentative"),
+  latency: $("latency"),
+  model: $("model"),
+  endpoint: $("endpoint"),
+  showTimes: $("show-times"),
   error: $("error"),
   token: $("token"),
 };
 const params = new URLSearchParams(location.search);
 ui.token.value = params.get("token") ?? "";
+ui.endpoint.value = params.get("endpoint_ms") ?? "";
+/** The server's step geometry (from /v1/status), which tells what audio a partial covers. */
+let server = { knobs: SEED_KNOBS, known: false };
 /** Test and debugging aid: request this AudioContext rate instead of 16000 (?rate=48000). */
 const requestedRate = Number(params.get("rate")) || 16000;
 
@@ -28,6 +40,7 @@ function setState(state, status) {
   const busy = state !== "idle";
   ui.mic.disabled = busy;
   ui.file.disabled = busy;
+  ui.endpoint.disabled = busy; // read when a stream opens
   ui.stop.disabled = state !== "streaming";
   ui.mic.classList.toggle("recording", busy && session?.kind === "mic");
 }
@@ -36,25 +49,23 @@ function showError(text) {
   ui.error.textContent = ui.error.textContent ? `${ui.error.textContent}\n${text}` : text;
 }
 
-function renderPartial(m) {
-  const text = m.text ?? "";
-  // `stable` is the settled prefix; older servers send none: everything is tentative then.
-  let stable = typeof m.stable === "string" ? m.stable : "";
-  if (!text.startsWith(stable)) stable = "";
-  // Partials of a long utterance repeat only its last words (PARTIAL_MAX_WORDS).
-  ui.stable.textContent = (m.text_offset > 0 ? "… " : "") + stable;
-  ui.tentative.textContent = text.slice(stable.length);
-  document.body.dataset.partials = String(Number(document.body.dataset.partials ?? 0) + 1);
+function showLatency(meter) {
+  const { count, latest, p50, p95 } = meter.summary();
+  const ms = (v) => v === null ? "–" : `${Math.round(v)} ms`;
+  ui.latency.querySelector(".latest").textContent = ms(latest);
+  ui.latency.querySelector(".p50").textContent = ms(p50);
+  ui.latency.querySelector(".p95").textContent = ms(p95);
+  ui.latency.querySelector(".count").textContent = String(count);
+  ui.latency.querySelector(".assumed").textContent = server.known
+    ? ""
+    : ` (the server did not report its step geometry: ${SEED_KNOBS.stepMs} ms steps and ` +
+      `${SEED_KNOBS.rightContextMs} ms of right context assumed)`;
+  if (latest === null) delete ui.latency.dataset.latestMs;
+  else ui.latency.dataset.latestMs = String(Math.round(latest));
 }
 
-function renderFinal(text) {
-  const p = document.createElement("p");
-  p.className = "final";
-  p.textContent = text || "(nothing recognised)";
-  p.dataset.text = text;
-  ui.finals.append(p);
-  ui.stable.textContent = "";
-  ui.tentative.textContent = "";
+async function refreshModel() {
+  server = await showModel(ui.model, ui.token.value.trim());
 }
 
 function wsUrl() {
@@ -62,6 +73,8 @@ function wsUrl() {
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const token = ui.token.value.trim();
   if (token) url.searchParams.set("token", token);
+  const endpoint = ui.endpoint.value.trim();
+  if (endpoint) url.searchParams.set("endpoint_ms", endpoint);
   return url;
 }
 
@@ -72,6 +85,10 @@ class Session {
     this.opened = false;
     this.finalWaiter = null;
     this.onEnd = () => {};
+    // When each byte went, to measure how long partials take (one utterance per session).
+    this.sendLog = new SendLog();
+    this.bytesSent = 0;
+    this.latency = new LatencyMeter();
   }
 
   open() {
@@ -101,6 +118,7 @@ class Session {
   }
 
   #message(data) {
+    const arrival = performance.now();
     let m;
     try {
       m = JSON.parse(data);
@@ -108,9 +126,16 @@ class Session {
       showError(`Unreadable message from the server: ${String(data).slice(0, 200)}`);
       return;
     }
-    if (m.type === "partial") renderPartial(m);
+    if (m.type === "partial") {
+      renderPartial(ui, m);
+      document.body.dataset.partials = String(Number(document.body.dataset.partials ?? 0) + 1);
+      if (this.bytesSent > 0) {
+        this.latency.add(partialLatencyMs(server.knobs, this.sendLog, arrival, m.words));
+        showLatency(this.latency);
+      }
+    } else if (m.type === "segment") renderSegment(ui, m);
     else if (m.type === "final") {
-      renderFinal(m.text ?? "");
+      renderFinal(ui, m);
       this.finalWaiter?.();
     } else if (m.type === "error") showError(`Server error ${m.code}: ${m.message}`);
   }
@@ -126,7 +151,10 @@ class Session {
   }
 
   send(bytes) {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(bytes);
+    this.bytesSent += bytes.byteLength;
+    this.sendLog.add(this.bytesSent, performance.now());
   }
 
   get open_() {
@@ -146,6 +174,7 @@ class Session {
 /** Opens the session of this kind; false (error shown, state reset) when it cannot connect. */
 async function openSession(kind) {
   session = new Session(kind);
+  showLatency(session.latency);
   setState("connecting", "Connecting…");
   try {
     await session.open();
@@ -366,4 +395,9 @@ ui.file.addEventListener("change", () => {
   const f = ui.file.files?.[0];
   if (f) startFile(f);
 });
+ui.token.addEventListener("change", refreshModel);
+ui.showTimes.addEventListener("change", () => {
+  document.body.classList.toggle("show-times", ui.showTimes.checked);
+});
+refreshModel();
 document.body.dataset.ready = "1";

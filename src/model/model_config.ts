@@ -23,6 +23,11 @@ export interface ModelConfig {
   maxEncoderFrames: number;
   /** `streaming_defaults` as written: knob values, checked by the server's knob table. */
   streamingDefaults?: unknown;
+  /**
+   * What the model can recognise, in words (`recognises`), for people choosing or testing a
+   * model: a narrow model says so (the bundled demo model: digits only). Public exports omit it.
+   */
+  recognises?: string;
 }
 
 const DEFAULTS = {
@@ -106,6 +111,9 @@ export function parseModelConfig(text: string, source = "config.json"): ModelCon
     windowStride: stride,
     maxEncoderFrames: int("pos_emb_max_len", 1, 1_000_000, positionTableLength(obj)),
     streamingDefaults: obj.streaming_defaults,
+    recognises: typeof obj.recognises === "string" && obj.recognises.trim() !== ""
+      ? obj.recognises.trim()
+      : undefined,
   };
 }
 

@@ -151,6 +151,7 @@ export async function launchServer(
       device: engine.model.device,
       ortVersion: engine.model.ortVersion,
       bundled,
+      recognises: modelConfig.recognises ?? null,
     },
     log,
     signal: opts.signal,

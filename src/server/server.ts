@@ -39,6 +39,8 @@ export interface ModelDescription {
   ortVersion: string;
   /** True when no model was named and the bundled test model is served. */
   bundled: boolean;
+  /** What the model can recognise, as its config.json says (`recognises`); null when silent. */
+  recognises: string | null;
 }
 
 export interface ServerDeps {
