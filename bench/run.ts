@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { OrtRuntime } from "../ffi/mod.ts";
-import { runPhase } from "../src/client/bench_phase.ts";
+import { runPhase } from "../src/bench/phase.ts";
 import { loadClipPcm16 } from "../src/client/load_clip.ts";
 import { frameBytesFor } from "../src/client/pcm.ts";
 import { spawnServer, stopServer } from "../src/bench/server_process.ts";

@@ -18,7 +18,7 @@ cd "$root" || exit 1
 # checks (research, not product; their extra voices come from lab/setup.sh).
 SLOW=(
   lab/tests
-  tests/web
+  tests/web/demo_browser_test.ts
   tests/soak
   tests/python
   tests/reference

@@ -12,8 +12,11 @@ import { fileURLToPath } from "node:url";
 export const LAYERS: readonly (readonly string[])[] = [
   // Commands: parse flags, wire the layers below together.
   ["cli"],
-  // Tools a command drives against a running server: the streaming client, the benchmarks.
-  ["client", "bench"],
+  // The benchmarks: load phases, the ramp search, machine and device descriptions, the server
+  // process they measure. They drive the streaming client below.
+  ["bench"],
+  // The streaming client a command (or a benchmark) runs against a server.
+  ["client"],
   // HTTP routes, WebSocket connections, limits, metrics.
   ["server"],
   // Beside the server, for it and the commands only: our HTTP/1.1 + WebSocket layer, fetching
@@ -165,4 +168,15 @@ import { c } from "jsr:@std/c";`);
     ]).length,
     4,
   );
+});
+
+Deno.test("docs/architecture.md gives the layers in LAYERS' order", () => {
+  const page = Deno.readTextFileSync(join(ROOT, "docs/architecture.md"));
+  const name = (folder: string) =>
+    folder === "(src)" ? "`src/` root" : folder === "ffi" ? "`ffi/`" : folder;
+  const expected = LAYERS.map((rank) => rank.map(name).join(", ")).join(" → ") + ".";
+  const start = page.indexOf("\ncli → ");
+  assert.ok(start >= 0, "docs/architecture.md has no layer line starting with `cli →`");
+  const line = page.slice(start + 1, page.indexOf("\n\n", start + 1)).replace(/\s*\n\s*/g, " ");
+  assert.equal(line, expected);
 });

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { PhaseReport } from "../client/bench_phase.ts";
+import type { PhaseReport } from "../bench/phase.ts";
 import {
   describeBenchInput,
   loadBenchInput,
@@ -7,7 +7,7 @@ import {
   type RampResult,
   runRamp,
   TONE_UTTERANCE_S,
-} from "../client/bench_load.ts";
+} from "../bench/load.ts";
 import { LiveLine } from "../client/live_line.ts";
 import { summaryLine, table } from "../client/report.ts";
 import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";

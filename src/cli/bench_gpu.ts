@@ -9,7 +9,7 @@ import { DeviceUnavailableError, OrtRuntime } from "../../ffi/mod.ts";
 import { measureEncoderLimit } from "../bench/encoder_limit.ts";
 import { describeDevice, deviceSlug } from "../bench/device_info.ts";
 import { describeMachine, loadAverage } from "../bench/machine.ts";
-import { loadBenchInput } from "../client/bench_load.ts";
+import { loadBenchInput } from "../bench/load.ts";
 import { LiveLine } from "../client/live_line.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
 import { ConfigError, KNOBS, loadServerConfig } from "../server/config.ts";

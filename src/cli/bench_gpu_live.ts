@@ -5,7 +5,7 @@
  */
 import { DeviceUnavailableError } from "../../ffi/mod.ts";
 import { spawnServer, stopServer } from "../bench/server_process.ts";
-import { type BenchInput, describeBenchInput, loadRunner, runRamp } from "../client/bench_load.ts";
+import { type BenchInput, describeBenchInput, loadRunner, runRamp } from "../bench/load.ts";
 import type { LiveLine } from "../client/live_line.ts";
 import { fetchServerInfo } from "../client/server_url.ts";
 

@@ -4,9 +4,9 @@ import { percentile, summarize } from "../../src/client/latency_stats.ts";
 import { LiveLine, tailToWidth } from "../../src/client/live_line.ts";
 import { frameDueMs } from "../../src/client/pacing.ts";
 import { floatToPcm16, frameBytesFor, toneSamples } from "../../src/client/pcm.ts";
-import { RampSearch } from "../../src/client/ramp.ts";
+import { RampSearch } from "../../src/bench/ramp.ts";
 import { httpUrlFor, parseWsUrl } from "../../src/client/server_url.ts";
-import { phaseHeld, type PhaseReport } from "../../src/client/bench_phase.ts";
+import { phaseHeld, type PhaseReport } from "../../src/bench/phase.ts";
 
 Deno.test("floatToPcm16 writes little-endian int16, clips and rounds", () => {
   const pcm = floatToPcm16(new Float32Array([0, 1, -1, 2, -2, 0.5]));

@@ -198,3 +198,15 @@ Deno.test("validateSignatures names the file, tensor and expectation of each mis
     /70 logits, 5 after the vocabulary's 65 tokens, but config.json lists 3 durations/,
   );
 });
+
+Deno.test("parseModelConfig reads what a model recognises, when its config.json says so", () => {
+  const parse = (extra: Record<string, unknown>) =>
+    parseModelConfig(JSON.stringify({ model_type: "nemo-conformer-tdt", ...extra }));
+  assert.equal(
+    parse({ recognises: "  digits zero..nine and oh " }).recognises,
+    "digits zero..nine and oh",
+  );
+  assert.equal(parse({}).recognises, undefined);
+  assert.equal(parse({ recognises: "" }).recognises, undefined);
+  assert.equal(parse({ recognises: 7 }).recognises, undefined);
+});

@@ -1,8 +1,8 @@
-import type { StepKnobs } from "./coverage.ts";
-import { type LatencySummary, summarize } from "./latency_stats.ts";
-import { sleep } from "./pacing.ts";
-import { bytesToMs } from "./pcm.ts";
-import { runStream, type StreamResult } from "./stream_runner.ts";
+import type { StepKnobs } from "../client/coverage.ts";
+import { type LatencySummary, summarize } from "../client/latency_stats.ts";
+import { sleep } from "../client/pacing.ts";
+import { bytesToMs } from "../client/pcm.ts";
+import { runStream, type StreamResult } from "../client/stream_runner.ts";
 
 export interface PhaseOptions {
   url: string;

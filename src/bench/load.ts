@@ -3,13 +3,13 @@
  * real-time streams with a progress line, and the ramp that searches for the most streams
  * holding a latency target.
  */
-import { phaseHeld, type PhaseReport, runPhase } from "./bench_phase.ts";
-import type { StepKnobs } from "./coverage.ts";
-import type { LiveLine } from "./live_line.ts";
-import { loadClipPcm16 } from "./load_clip.ts";
-import { floatToPcm16, frameBytesFor, toneSamples } from "./pcm.ts";
+import { phaseHeld, type PhaseReport, runPhase } from "./phase.ts";
+import type { StepKnobs } from "../client/coverage.ts";
+import type { LiveLine } from "../client/live_line.ts";
+import { loadClipPcm16 } from "../client/load_clip.ts";
+import { floatToPcm16, frameBytesFor, toneSamples } from "../client/pcm.ts";
 import { RampSearch } from "./ramp.ts";
-import { ms } from "./report.ts";
+import { ms } from "../client/report.ts";
 
 /** The seed's synthetic input: a 440 Hz tone in utterances this long. */
 export const TONE_UTTERANCE_S = 10;
