@@ -1,3 +1,11 @@
+/**
+ * OpenAI Realtime transcription mapped onto one stream session: client events (session.update,
+ * input_audio_buffer.append / commit / clear) in, server events (committed, speech_started /
+ * stopped, transcription deltas, completed, failed, errors) out. It stays one class, over 350
+ * lines, because every event reads and sets the same turn state (the open buffer, the committed
+ * items waiting for their finals, the turn detection in force): split, each part would need all
+ * of it.
+ */
 import type { WordTiming } from "../decode/words.ts";
 import type { ServerMessage } from "../protocol/protocol.ts";
 import { InputAudio } from "./input_audio.ts";
