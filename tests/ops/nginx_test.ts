@@ -5,104 +5,22 @@
  * on it gets its final, then close 1001, through nginx.
  */
 import { assert, assertEquals } from "./asserts.ts";
-import { alive, freePort, ROOT, waitFor } from "./ops_helpers.ts";
+import { ROOT, waitFor } from "./ops_helpers.ts";
 import { findTool } from "./ops_tools.ts";
 import { clipPcmBytes } from "../engine/fixtures.ts";
+import {
+  type Client,
+  openClient,
+  sendAudio,
+  startInstance,
+  startNginx,
+  status,
+  stopInstances,
+  waitUp,
+} from "./nginx_fleet.ts";
 
 const NGINX = await findTool("nginx", "apt-get install nginx-light");
-const TINY = `${ROOT}/models/test/tiny-tdt`;
 const CLIP = `${ROOT}/tests/fixtures/clips/digits_pi.wav`;
-
-interface Instance {
-  port: number;
-  proc: Deno.ChildProcess;
-  log: string[];
-}
-
-function startInstance(maxStreams: number): Instance {
-  const port = freePort();
-  const proc = new Deno.Command(`${ROOT}/parakeet-server`, {
-    args: ["serve"],
-    env: {
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      MODEL: TINY,
-      DEVICE: "cpu",
-      MAX_STREAMS: String(maxStreams),
-      IDLE_TIMEOUT_S: "120",
-      ORT_THREADS: "1",
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const log: string[] = [];
-  (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) log.push(chunk);
-  })();
-  return { port, proc, log };
-}
-
-async function status(port: number) {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/status`);
-  return await r.json() as { streams: { open: number }; refused: Record<string, number> };
-}
-
-async function up(port: number): Promise<boolean> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/status`);
-    return (await r.text()) === "ok";
-  } catch {
-    return false;
-  }
-}
-
-interface Client {
-  ws: WebSocket;
-  finals: string[];
-  errors: string[];
-  closed: Promise<number>;
-  isClosed: () => boolean;
-}
-
-function openClient(url: string): Promise<Client> {
-  const ws = new WebSocket(url);
-  ws.binaryType = "arraybuffer";
-  const finals: string[] = [];
-  const errors: string[] = [];
-  let done = false;
-  const closed = new Promise<number>((res) => {
-    ws.onclose = (e) => {
-      done = true;
-      res(e.code);
-    };
-  });
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data as string);
-    if (m.type === "final") finals.push(m.text);
-    if (m.type === "error") errors.push(m.code);
-  };
-  return new Promise((resolve, reject) => {
-    ws.onopen = () => resolve({ ws, finals, errors, closed, isClosed: () => done });
-    ws.onerror = () => reject(new Error(`cannot open ${url}`));
-  });
-}
-
-function siteConfig(listen: number, backends: number[]): string {
-  const text = Deno.readTextFileSync(`${ROOT}/deploy/nginx/parakeet-server.conf`);
-  const servers = backends.map((p) => `    server 127.0.0.1:${p} max_fails=3 fail_timeout=5s;`)
-    .join("\n");
-  const out = text
-    .replace(
-      /(upstream parakeet_backends \{[\s\S]*?least_conn;\n)[\s\S]*?(\n\})/,
-      (_m, a, b) => `${a}${servers}${b}`,
-    )
-    .replace("listen 80;", `listen 127.0.0.1:${listen};`);
-  if (!out.includes(`server 127.0.0.1:${backends[1]}`) || out.includes("listen 80;")) {
-    throw new Error("deploy/nginx/parakeet-server.conf changed shape: update this test");
-  }
-  return out;
-}
 
 Deno.test({
   name: "nginx in front of two instances: spread, 503 moves to the other, SIGTERM drains finals",
@@ -114,50 +32,10 @@ Deno.test({
     const a = startInstance(1); // full after one stream
     const b = startInstance(8);
     const clients: Client[] = [];
-    let nginx: Deno.ChildProcess | null = null;
     try {
-      assert(
-        await waitFor(() => up(a.port), 30_000),
-        `instance A did not start: ${a.log.join("")}`,
-      );
-      assert(
-        await waitFor(() => up(b.port), 30_000),
-        `instance B did not start: ${b.log.join("")}`,
-      );
-
-      const listen = freePort();
-      Deno.writeTextFileSync(`${work}/site.conf`, siteConfig(listen, [a.port, b.port]));
-      Deno.writeTextFileSync(
-        `${work}/nginx.conf`,
-        [
-          Deno.uid() === 0 ? "user root;" : "",
-          "daemon off;",
-          "worker_processes 1;",
-          `pid ${work}/nginx.pid;`,
-          `error_log ${work}/error.log info;`,
-          "events { worker_connections 256; }",
-          "http {",
-          `  access_log ${work}/access.log;`,
-          `  client_body_temp_path ${work}/body; proxy_temp_path ${work}/proxy;`,
-          `  fastcgi_temp_path ${work}/fcgi; uwsgi_temp_path ${work}/uwsgi; scgi_temp_path ${work}/scgi;`,
-          `  include ${work}/site.conf;`,
-          "}",
-        ].join("\n"),
-      );
-      const check = await new Deno.Command(NGINX!, {
-        args: ["-t", "-p", work, "-c", `${work}/nginx.conf`, "-e", `${work}/error.log`],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assertEquals(check.code, 0, new TextDecoder().decode(check.stderr));
-      nginx = new Deno.Command(NGINX!, {
-        args: ["-p", work, "-c", `${work}/nginx.conf`, "-e", `${work}/error.log`],
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      assert(await waitFor(() => up(listen), 10_000), "nginx did not start");
-      const url = `ws://127.0.0.1:${listen}/ws`;
+      await waitUp([a, b]);
+      await using nginx = await startNginx(NGINX!, work, [a.port, b.port]);
+      const url = nginx.url;
 
       // 1. Spread: two streams, one on each instance (least_conn).
       for (let i = 0; i < 2; i++) {
@@ -185,9 +63,7 @@ Deno.test({
 
       // 3. Audio on every stream, no EOS; then SIGTERM on B: its 4 streams get their finals.
       const audio = clipPcmBytes(CLIP.split("/").pop()!);
-      for (const c of clients) {
-        for (let off = 0; off < audio.length; off += 640) c.ws.send(audio.subarray(off, off + 640));
-      }
+      for (const c of clients) sendAudio(c, audio);
       await new Promise((r) => setTimeout(r, 2000));
       b.proc.kill("SIGTERM");
       const bStatus = await b.proc.status;
@@ -208,14 +84,7 @@ Deno.test({
       assertEquals(onA[0].finals[0], onB[0].finals[0]);
     } finally {
       for (const c of clients) if (!c.isClosed()) c.ws.close();
-      if (nginx) {
-        nginx.kill("SIGQUIT");
-        await nginx.status;
-      }
-      for (const inst of [a, b]) {
-        if (alive(inst.proc.pid)) inst.proc.kill("SIGTERM");
-        await inst.proc.status;
-      }
+      await stopInstances([a, b]);
       await Deno.remove(work, { recursive: true });
     }
   },
