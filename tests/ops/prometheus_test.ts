@@ -32,7 +32,9 @@ Deno.test({
   ignore: PROMTOOL === null || KUBECTL === null,
   fn: async () => {
     const rule = only(await kustomize(KUBECTL!, "monitoring"), "PrometheusRule");
-    const alerts = rule.spec.groups.flatMap((g: K8sObject) => g.rules.map((r: K8sObject) => r.alert));
+    const alerts = rule.spec.groups.flatMap((g: K8sObject) =>
+      g.rules.map((r: K8sObject) => r.alert)
+    );
     assertEquals(alerts, [
       "ParakeetFleetAtCapacity",
       "ParakeetBatchFailures",
