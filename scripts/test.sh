@@ -14,7 +14,7 @@ cd "$root" || exit 1
 # The slow tier: the only place tier membership is written. Left out of the fast tier: the
 # browser demo (chromium), the tests that need the NeMo or onnx-asr Python environments, the
 # soak and attack harness, and the ops tests that build images or binaries or run external
-# services (docker, kubernetes, nginx, the compiled binary, the main.sh chain). And the lab's
+# services (docker, kubectl, promtool, nginx, the compiled binary, the main.sh chain). And the lab's
 # checks (research, not product; their extra voices come from lab/setup.sh).
 SLOW=(
   lab/tests
@@ -29,8 +29,11 @@ SLOW=(
   tests/ops/compile_test.ts
   tests/ops/docker_test.ts
   tests/ops/kubernetes_test.ts
+  tests/ops/prometheus_test.ts
+  tests/ops/dashboard_test.ts
   tests/ops/main_chain_test.ts
   tests/ops/nginx_test.ts
+  tests/ops/rolling_update_test.ts
 )
 
 tier=fast

