@@ -208,7 +208,9 @@ export class FfmpegStream {
         used += chunk.length;
         this.#onPcm(chunk);
       }
-    } catch { /* killed mid-read */ } finally {
+    } catch {
+      /* killed mid-read */
+    } finally {
       // Every path, a throwing onPcm included, leaves no ffmpeg behind: killed, then reaped.
       if (!this.#exited) {
         try {

@@ -119,7 +119,10 @@ export class EncodedInput {
     if (message.bytes.length === 0) return;
     if (this.#current === null) {
       if (!startsAsContainer(this.#container, message.bytes)) {
-        this.#hooks.fail("unsupported_audio", wrongContainerMessage(this.#container, message.bytes));
+        this.#hooks.fail(
+          "unsupported_audio",
+          wrongContainerMessage(this.#container, message.bytes),
+        );
         return;
       }
       if (!this.#start()) return;
@@ -149,7 +152,9 @@ export class EncodedInput {
     } catch (err) {
       this.#hooks.fail(
         "unsupported_audio",
-        `Cannot decode ${CONTAINER_NAMES[this.#container]} audio: the decoder could not be started (${
+        `Cannot decode ${
+          CONTAINER_NAMES[this.#container]
+        } audio: the decoder could not be started (${
           err instanceof Error ? err.message : String(err)
         })`,
       );
@@ -170,7 +175,9 @@ export class EncodedInput {
         this.#dropHeld();
         this.#hooks.fail(
           "unsupported_audio",
-          `Cannot decode this audio as ${CONTAINER_NAMES[this.#container]}: ffmpeg stopped with: ${end.message}`,
+          `Cannot decode this audio as ${
+            CONTAINER_NAMES[this.#container]
+          }: ffmpeg stopped with: ${end.message}`,
         );
         return;
       case "too-long":

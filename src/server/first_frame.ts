@@ -105,10 +105,8 @@ export function startsAsContainer(container: StreamContainer, b: Uint8Array): bo
 /** The `unsupported_audio` message for a stream that does not start as it declared. */
 export function wrongContainerMessage(container: StreamContainer, b: Uint8Array): string {
   const format = sniffFormat(b);
-  const seen = format === "wav"
-    ? "a WAV header"
-    : CONTAINERS[format] ??
-      `the bytes ${[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, "0")).join(" ")}`;
+  const seen = format === "wav" ? "a WAV header" : CONTAINERS[format] ??
+    `the bytes ${[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, "0")).join(" ")}`;
   return `Cannot decode this audio: the stream declared encoding=${container} (${
     CONTAINER_NAMES[container]
   }) but starts with ${seen}. Each utterance must start with the container's header`;

@@ -30,5 +30,7 @@ export function parseEncoding(value: string | null): StreamEncoding | null {
 }
 
 export function badEncodingMessage(value: string): string {
-  return `encoding must be one of ${STREAM_ENCODINGS.join(", ")} (default ${PCM_ENCODING}), got "${value}"`;
+  return `encoding must be one of ${
+    STREAM_ENCODINGS.join(", ")
+  } (default ${PCM_ENCODING}), got "${value}"`;
 }

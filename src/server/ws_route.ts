@@ -139,10 +139,15 @@ function admitStream(
       log,
     },
     container === null ? undefined : (hooks) =>
-      new EncodedInput(container, {
-        maxOutputS: config.sessionMaxS,
-        maxPendingBytes: config.maxEncodedBacklogBytes,
-      }, hooks, encoding.ffmpegPath),
+      new EncodedInput(
+        container,
+        {
+          maxOutputS: config.sessionMaxS,
+          maxPendingBytes: config.maxEncodedBacklogBytes,
+        },
+        hooks,
+        encoding.ffmpegPath,
+      ),
   );
   connections.add(conn);
   scheduler.add(conn.session);
