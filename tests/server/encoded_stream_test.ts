@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { ffmpegStreamArgs, STREAM_CODECS } from "../../src/audio/ffmpeg_stream.ts";
 import { startsAsContainer } from "../../src/server/first_frame.ts";
-import { childrenNamed, waitFor } from "../audio/proc_children.ts";
+import { childrenNamed, running, waitFor } from "../audio/proc_children.ts";
 import { clipPcmBytes, CLIPS_DIR, fixtureClips } from "../engine/fixtures.ts";
 import { connect, record, startTestServer, streamAudio } from "./harness.ts";
+import { spawnServe } from "./serve_process.ts";
 
 const CLIPS = fixtureClips();
 /** How each container is made: Opus at 32 kb/s as a browser would send it, MP3 at 64 kb/s. */
@@ -225,6 +226,10 @@ Deno.test("a client gone mid-stream: its ffmpeg is killed and reaped, its decode
   ws.send(bytes.slice(0, bytes.length / 2));
   const pid = await waitFor(() => childrenNamed(Deno.pid, "ffmpeg")[0], 5000);
   assert.ok(pid, "ffmpeg started");
+  // Its CPU-time and address-space limits are the kernel's: 10 s + a tenth of SESSION_MAX_S.
+  const limits = Deno.readTextFileSync(`/proc/${pid}/limits`);
+  assert.match(limits, /^Max cpu time\s+1090\s+1090\s+seconds/m);
+  assert.match(limits, /^Max address space\s+536870912\s+536870912\s+bytes/m);
   ws.close(1000);
   assert.equal(await waitFor(noFfmpegLeft, 5000), true, "ffmpeg reaped");
   // The slot came back: another encoded stream is admitted.
@@ -318,12 +323,51 @@ Deno.test("the drain flushes an open encoded stream through ffmpeg: final, then 
     const ends = rec.messages.filter((m) => m.type !== "partial");
     assert.deepEqual(ends.map((m) => m.type), ["final", "error"]);
     assert.equal(ends[1].code, "shutting_down");
-    const pcm = clipPcmBytes("digits_pi.wav");
-    assert.ok((ends[0].text ?? "").length > 0, "the final has the words");
-    assert.ok(pcm.length > 0);
     assert.equal(await waitFor(noFfmpegLeft, 2000), true, "ffmpeg reaped");
+    // Every byte sent before the drain was decoded: the final is the whole recording's.
+    await using again = await startTestServer();
+    const whole = await streamAudio(again.url, await decodedOffline(bytes, "webm"));
+    assert.deepEqual([ends[0].text], whole.finals);
   } finally {
     await srv.engine.close();
+  }
+});
+
+Deno.test("serve under SIGTERM: an encoded stream gets its final; SIGKILLed, its ffmpeg exits with its pipes", async () => {
+  const bytes = await encoded("digits_pi.wav", "ogg");
+  const expected = await (async () => {
+    await using srv = await startTestServer();
+    return (await streamAudio(srv.url, await decodedOffline(bytes, "ogg"))).finals;
+  })();
+  {
+    await using srv = await spawnServe({ SHUTDOWN_TIMEOUT_S: "10" });
+    const ws = await connect(`ws://127.0.0.1:${srv.port}/ws?encoding=ogg`);
+    const rec = record(ws);
+    for (let i = 0; i < bytes.length; i += 1000) ws.send(bytes.slice(i, i + 1000));
+    assert.ok(
+      await waitFor(() => rec.messages.some((m) => m.type === "partial") || undefined, 30_000),
+    );
+    const since = performance.now();
+    srv.child.kill("SIGTERM");
+    assert.equal(await rec.closed, 1001);
+    const ends = rec.messages.filter((m) => m.type !== "partial");
+    assert.deepEqual(ends.map((m) => m.type), ["final", "error"]);
+    assert.deepEqual([ends[0].text], expected);
+    assert.equal(ends[1].code, "shutting_down");
+    assert.equal((await srv.exited(since)).status.code, 0);
+  }
+  {
+    await using srv = await spawnServe();
+    const ws = await connect(`ws://127.0.0.1:${srv.port}/ws?encoding=ogg`);
+    ws.onclose = () => {};
+    ws.send(bytes.slice(0, bytes.length / 2));
+    const pid = await waitFor(() => childrenNamed(srv.child.pid, "ffmpeg")[0], 10_000);
+    assert.ok(pid, "the server started ffmpeg");
+    srv.child.kill("SIGKILL");
+    await srv.exited(performance.now());
+    // No temp files to sweep: ffmpeg's stdin closed with the server, and it exits.
+    assert.equal(await waitFor(() => running(pid) ? undefined : true, 5000), true, "ffmpeg gone");
+    ws.close();
   }
 });
 
