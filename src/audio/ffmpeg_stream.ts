@@ -47,6 +47,9 @@ export interface FfmpegStreamOptions {
   ffmpegPath?: string;
 }
 
+/** How long ffmpeg may take to exit once it has closed its output. */
+const EXIT_GRACE_MS = 2000;
+
 /** The last bytes of ffmpeg's stderr kept for the error message. */
 const STDERR_TAIL = 2048;
 
@@ -195,6 +198,7 @@ export class FfmpegStream {
   async #run(status: Promise<Deno.CommandStatus>): Promise<FfmpegStreamEnd> {
     const stderr = this.#watchStderr();
     let used = 0;
+    let readToEnd = false;
     try {
       for await (const chunk of this.#child.stdout) {
         if (this.#stop === "killed" || this.#stop === "failed") continue;
@@ -208,10 +212,19 @@ export class FfmpegStream {
         used += chunk.length;
         this.#onPcm(chunk);
       }
+      readToEnd = true;
     } catch {
-      /* killed mid-read */
+      /* killed mid-read, or onPcm threw: killed below */
     } finally {
-      // Every path, a throwing onPcm included, leaves no ffmpeg behind: killed, then reaped.
+      // Output closed on its own: ffmpeg is exiting, and a kill now would make a clean end look
+      // like a failure. It gets a moment; past it, or on any other path, it is killed.
+      if (readToEnd && this.#stop === null && !this.#exited) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([status, new Promise((r) => (timer = setTimeout(r, EXIT_GRACE_MS)))]);
+        clearTimeout(timer);
+        if (!this.#exited) this.#halt("failed", "ffmpeg did not exit after its output ended");
+      }
+      // Every path leaves no ffmpeg behind: killed, then reaped (awaited below).
       if (!this.#exited) {
         try {
           this.#child.kill("SIGKILL");
