@@ -237,6 +237,21 @@ Deno.test("a client gone mid-stream: its ffmpeg is killed and reaped, its decode
   assert.equal(again.finals.length, 1);
 });
 
+Deno.test("an encoded stream gone quiet: what ffmpeg holds is flushed into a final, then idle_timeout, ffmpeg reaped", async () => {
+  await using srv = await startTestServer({ IDLE_TIMEOUT_S: "1" });
+  const bytes = await encoded("digits_pi.wav", "webm");
+  const ws = await connect(`${srv.url}?encoding=webm`);
+  const rec = record(ws);
+  for (let i = 0; i < bytes.length; i += 1000) ws.send(bytes.slice(i, i + 1000));
+  assert.equal(await rec.closed, 1008);
+  const ends = rec.messages.filter((m) => m.type !== "partial");
+  assert.deepEqual(ends.map((m) => m.type), ["final", "error"]);
+  assert.equal(ends[1].code, "idle_timeout");
+  const whole = await streamAudio(srv.url, await decodedOffline(bytes, "webm"));
+  assert.deepEqual([ends[0].text], whole.finals);
+  assert.equal(await waitFor(noFfmpegLeft, 2000), true, "ffmpeg reaped");
+});
+
 Deno.test("over MAX_ENCODED_STREAMS, compressed streams are refused 503 encoded_streams; raw PCM is not", async () => {
   await using srv = await startTestServer({ MAX_ENCODED_STREAMS: "2" });
   const open = [
