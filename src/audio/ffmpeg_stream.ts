@@ -7,6 +7,7 @@
  * Pipes only: nothing is written to disk, so a crashed server leaves no files, and an orphaned
  * ffmpeg sees its stdin close and exits.
  */
+import { defaultFfmpeg } from "./ffmpeg.ts";
 import { FFMPEG_INPUTS } from "./ffmpeg_input.ts";
 
 /** The containers a stream may declare. */
@@ -52,14 +53,6 @@ const EXIT_GRACE_MS = 2000;
 
 /** The last bytes of ffmpeg's stderr kept for the error message. */
 const STDERR_TAIL = 2048;
-
-export function defaultFfmpegPath(): string {
-  try {
-    return Deno.env.get("FFMPEG") ?? "ffmpeg";
-  } catch {
-    return "ffmpeg"; // no env permission
-  }
-}
 
 /** The ffmpeg arguments decoding `container` from stdin to s16le 16 kHz mono on stdout. */
 export function ffmpegStreamArgs(container: StreamContainer, maxOutputS: number): string[] {
@@ -124,7 +117,6 @@ type Stop = "too-long" | "killed" | "failed";
  * sample before the end was handed to `onPcm`.
  */
 export class FfmpegStream {
-  readonly pid: number;
   readonly ended: Promise<FfmpegStreamEnd>;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -139,13 +131,12 @@ export class FfmpegStream {
 
   /** Throws Deno.errors.NotFound when ffmpeg cannot be started. */
   constructor(options: FfmpegStreamOptions) {
-    const ffmpeg = options.ffmpegPath ?? defaultFfmpegPath();
+    const ffmpeg = options.ffmpegPath ?? defaultFfmpeg();
     const { limits } = options;
     this.#onPcm = options.onPcm;
     this.#maxBytes = Math.floor(limits.maxOutputS * STREAM_OUTPUT_BYTES_PER_S);
     const args = ffmpegStreamArgs(options.container, limits.maxOutputS);
     this.#child = limitedCommand(ffmpeg, args, limits).spawn();
-    this.pid = this.#child.pid;
     this.#writer = this.#child.stdin.getWriter();
     const status = this.#child.status.finally(() => (this.#exited = true));
     this.ended = this.#run(status);

@@ -28,7 +28,7 @@ import { CONTAINER_NAMES } from "./stream_encoding.ts";
 const CPU_S_PER_AUDIO_S = 0.1;
 const CPU_FLOOR_S = 10;
 /** Address space of a stream's ffmpeg: its libraries map about 300 MiB before it decodes. */
-export const ENCODED_MEMORY_MIB = 512;
+const ENCODED_MEMORY_MIB = 512;
 
 export interface EncodedInputLimits {
   /** Decoded audio the whole connection may produce, in seconds (SESSION_MAX_S). */
@@ -75,11 +75,6 @@ export class EncodedInput {
   /** True while audio given to the stage has not all reached the session. */
   get pending(): boolean {
     return this.#current !== null || this.#held.length > 0;
-  }
-
-  /** The running ffmpeg's pid, if one runs (for logs and tests). */
-  get pid(): number | null {
-    return this.#current?.pid ?? null;
   }
 
   receive(message: ClientMessage): void {

@@ -17,7 +17,7 @@ import {
 } from "./ws_encoding_admission.ts";
 import { EncodedInput } from "./encoded_input.ts";
 import { EncodedStreamSlots } from "./encoded_stream_slots.ts";
-import { defaultFfmpegPath } from "../audio/ffmpeg_stream.ts";
+import { defaultFfmpeg } from "../audio/ffmpeg.ts";
 
 /**
  * Time between an error message and the close frame after it: enough for a client that stops
@@ -32,7 +32,7 @@ export function wsRoute(
 ): Route {
   const encoding: EncodingAdmission = {
     slots: new EncodedStreamSlots(core.config.maxEncodedStreams),
-    ffmpegPath: defaultFfmpegPath(),
+    ffmpegPath: defaultFfmpeg(),
     ffmpegFound: null,
   };
   return {

@@ -323,7 +323,6 @@ Deno.test("a tiny stream decoding to hours is cut at SESSION_MAX_S of audio: fin
     "ogg",
   ]);
   await using srv = await startTestServer({ SESSION_MAX_S: "20" });
-  const t0 = performance.now();
   const ws = await connect(`${srv.url}?encoding=ogg`);
   const rec = record(ws);
   for (let i = 0; i < bomb.length && ws.readyState === WebSocket.OPEN; i += 16_000) {
@@ -334,9 +333,12 @@ Deno.test("a tiny stream decoding to hours is cut at SESSION_MAX_S of audio: fin
   const ends = rec.messages.filter((m) => m.type !== "partial");
   assert.deepEqual(ends.map((m) => m.type), ["final", "error"]);
   assert.equal(ends[1].code, "session_timeout");
-  // Cut by the decoded audio, not by the wall clock's session cap.
-  assert.ok(performance.now() - t0 < 20_000, `${Math.round(performance.now() - t0)} ms`);
-  assert.ok(srv.lines.some((l) => /decoded audio reached the session cap/.test(l)));
+  // Cut by the decoded audio (seconds after the start), not later by the wall clock's cap
+  // (whose log line, if the model took that long, comes after).
+  const byOutput = srv.lines.findIndex((l) => /decoded audio reached the session cap/.test(l));
+  const byClock = srv.lines.findIndex((l) => /session cap reached, flushing/.test(l));
+  assert.ok(byOutput >= 0, srv.lines.join("\n"));
+  assert.ok(byClock === -1 || byClock > byOutput, srv.lines.join("\n"));
   assert.equal(await waitFor(noFfmpegLeft, 2000), true, "ffmpeg reaped");
 });
 
