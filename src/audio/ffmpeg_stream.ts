@@ -30,9 +30,13 @@ export interface FfmpegStreamLimits {
 
 /** How a stream's decoding ended. */
 export type FfmpegStreamEnd =
-  /** Its stdin was closed and every sample it decoded was handed over. */
-  | { kind: "done" }
-  /** ffmpeg rejected the bytes (or reported an error about them): its own words. */
+  /**
+   * Its stdin was closed and every sample it decoded was handed over. `warning`: what ffmpeg
+   * said of the input's end (a container cut mid-element, a last frame cut short), which costs
+   * at most the cut-off tail.
+   */
+  | { kind: "done"; warning?: string }
+  /** ffmpeg rejected the bytes before their end (or exited in error): its own words. */
   | { kind: "failed"; message: string }
   /** The output reached `maxOutputS`; what came before the limit was handed over. */
   | { kind: "too-long" }
@@ -128,6 +132,8 @@ export class FfmpegStream {
   #pendingBytes = 0;
   #writes: Promise<void> = Promise.resolve();
   #inputClosed = false;
+  /** `end()` was called: errors from here on are about how the input ended. */
+  #endRequested = false;
 
   /** Throws Deno.errors.NotFound when ffmpeg cannot be started. */
   constructor(options: FfmpegStreamOptions) {
@@ -169,6 +175,7 @@ export class FfmpegStream {
   end(): void {
     if (this.#inputClosed) return;
     this.#inputClosed = true;
+    this.#endRequested = true;
     this.#writes = this.#writes.then(() => this.#writer.close().catch(() => {}));
   }
 
@@ -238,13 +245,17 @@ export class FfmpegStream {
         : `exit code ${result.code}`;
       return { kind: "failed", message: lastLines(tail) || why };
     }
-    if (tail.trim() !== "") return { kind: "failed", message: lastLines(tail) };
-    return { kind: "done" };
+    if (tail.trim() === "") return { kind: "done" };
+    return this.#endRequested
+      ? { kind: "done", warning: lastLines(tail) }
+      : { kind: "failed", message: lastLines(tail) };
   }
 
   /**
-   * ffmpeg logs only errors: the first one stops the stream (a live stream has no use for the
-   * audio after bytes that do not decode). Returns the tail of everything it said.
+   * ffmpeg logs only errors: the first one before the end of the input stops the stream (a live
+   * stream has no use for the audio after bytes that do not decode). One after the end is about
+   * how the input ended: ffmpeg finishes, and its exit status decides. Returns the tail of
+   * everything it said.
    */
   async #watchStderr(): Promise<string> {
     let tail = "";
@@ -253,7 +264,7 @@ export class FfmpegStream {
       for await (const chunk of this.#child.stderr) {
         tail = (tail + decoder.decode(chunk, { stream: true })).slice(-STDERR_TAIL);
         // A moment for the rest of the message, so the error names the cause, not its half.
-        if (this.#stop === null) {
+        if (this.#stop === null && !this.#endRequested) {
           setTimeout(() => this.#halt("failed", lastLines(tail)), 20);
         }
       }

@@ -45,6 +45,7 @@ export interface EncodedInputHooks {
   fail(code: WireErrorCode, message: string): void;
   /** The decoded audio reached the session's length: flush the final, then end the stream. */
   outputCapped(): void;
+  log(line: string): void;
 }
 
 export class EncodedInput {
@@ -182,6 +183,7 @@ export class EncodedInput {
       case "killed":
         return;
       case "done":
+        if (end.warning) this.#hooks.log(`ffmpeg at the end of the utterance: ${end.warning}`);
         if (eos) this.#hooks.deliver({ kind: "eos" });
     }
     const held = this.#held;

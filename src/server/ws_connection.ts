@@ -68,6 +68,7 @@ export interface StreamInputHooks {
   fail(code: WireErrorCode, message: string): void;
   /** The decoded audio reached the session's length: final, then `session_timeout`. */
   outputCapped(): void;
+  log(line: string): void;
 }
 
 /** A timer this much past due means the event loop stalled, not that time passed idle. */
@@ -121,6 +122,7 @@ export class WsConnection {
         this.#hooks.log(`stream ${this.session.id}: decoded audio reached the session cap`);
         this.endAfterFinal("session_timeout");
       },
+      log: (line) => this.#hooks.log(`stream ${this.session.id}: ${line}`),
     }) ?? null;
     this.session.onBatchFailed = (error) =>
       this.fail("internal_error", inferenceFailedMessage(error));

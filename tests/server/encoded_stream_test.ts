@@ -231,12 +231,16 @@ Deno.test("garbage after a valid header: ffmpeg's error ends the stream with uns
   await using srv = await startTestServer();
   for (const c of CONTAINERS) {
     const good = await encoded("digits_pi.wav", c);
-    const garbage = crypto.getRandomValues(new Uint8Array(20_000));
+    // Enough that every demuxer reads into it at once (MP3's looks ahead for frame syncs).
+    const garbage = new Uint8Array(400_000);
+    for (let i = 0; i < garbage.length; i += 65_536) {
+      crypto.getRandomValues(garbage.subarray(i, i + 65_536));
+    }
     const ws = await connect(`${srv.url}?encoding=${c}`);
     const rec = record(ws);
     ws.send(good.slice(0, 3000));
-    ws.send(garbage);
-    ws.send("__CTRL__:EOS");
+    // No EOS: the error comes from the bytes themselves, with the stream still open.
+    for (let i = 0; i < garbage.length; i += 100_000) ws.send(garbage.slice(i, i + 100_000));
     const code = await rec.closed;
     const errors = rec.messages.filter((m) => m.type === "error");
     assert.equal(code, 1003, `${c}: ${JSON.stringify(errors)}`);
@@ -245,6 +249,21 @@ Deno.test("garbage after a valid header: ffmpeg's error ends the stream with uns
     assert.match(errors[0].message!, /ffmpeg stopped with: /, c);
     assert.equal(await waitFor(noFfmpegLeft, 2000), true, `${c}: ffmpeg reaped`);
   }
+});
+
+Deno.test("a recording cut mid-element at EOS: the final of what decoded, ffmpeg's complaint logged", async () => {
+  await using srv = await startTestServer();
+  const bytes = await encoded("digits_pi.wav", "webm");
+  const cut = bytes.slice(0, 7777);
+  const out = await streamAudio(`${srv.url}?encoding=webm`, cut, { frameBytes: 1000 });
+  assert.deepEqual(out.errors, []);
+  assert.equal(out.closeCode, 1000);
+  const pcm = await streamAudio(srv.url, await decodedOffline(cut, "webm"));
+  assert.equal(out.finals.length, 1);
+  assert.deepEqual(out.finals, pcm.finals);
+  assert.ok(
+    srv.lines.some((l) => /ffmpeg at the end of the utterance: .*ended prematurely/.test(l)),
+  );
 });
 
 Deno.test("a client gone mid-stream: its ffmpeg is killed and reaped, its decoder slot freed", async () => {
