@@ -157,7 +157,10 @@ export class EncodedInput {
       return false;
     }
     this.#current = proc;
-    proc.ended.then((end) => this.#finished(proc, end));
+    // A throw here would be an unhandled rejection, which ends the process: the stream ends.
+    proc.ended.then((end) => this.#finished(proc, end)).catch((err) =>
+      this.#hooks.fail("internal_error", `Decoding the stream's audio failed: ${err}`)
+    );
     return true;
   }
 
