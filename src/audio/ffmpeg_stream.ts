@@ -135,7 +135,7 @@ export class FfmpegStream {
   /** `end()` was called: errors from here on are about how the input ended. */
   #endRequested = false;
 
-  /** Throws Deno.errors.NotFound when ffmpeg cannot be started. */
+  /** Throws only if /bin/sh cannot start; a missing ffmpeg ends as "failed" (the shell's 127). */
   constructor(options: FfmpegStreamOptions) {
     const ffmpeg = options.ffmpegPath ?? defaultFfmpeg();
     const { limits } = options;
