@@ -32,7 +32,8 @@ export interface FfmpegSource {
 /** The last bytes of ffmpeg's stderr kept for the error message. */
 const STDERR_TAIL = 4096;
 
-function defaultFfmpeg(): string {
+/** `FFMPEG` from the environment, else "ffmpeg" on PATH. */
+export function defaultFfmpeg(): string {
   try {
     return Deno.env.get("FFMPEG") ?? "ffmpeg";
   } catch {

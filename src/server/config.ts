@@ -35,6 +35,8 @@ export interface ServerConfig {
   closeTimeoutS: number;
   inferenceTimeoutS: number;
   shutdownTimeoutS: number;
+  maxEncodedStreams: number;
+  maxEncodedBacklogBytes: number;
   maxUploadBytes: number;
   maxUploads: number;
   maxUploadS: number;
@@ -102,6 +104,8 @@ export const KNOBS: readonly Knob[] = [
   { env: "SLOW_CONSUMER_S", key: "slowConsumerS", kind: "int", default: 10, min: 1, max: 3600, help: "seconds over that mark before closing (→ slow_consumer)" },
   { env: "CLOSE_TIMEOUT_S", key: "closeTimeoutS", kind: "int", default: 10, min: 1, max: 600, help: "release a stream this long after close() even if the peer never answers" },
   { env: "INFERENCE_TIMEOUT_S", key: "inferenceTimeoutS", kind: "int", default: 60, min: 1, max: 3600, help: "a batch running longer fails its streams (1011)" },
+  { env: "MAX_ENCODED_STREAMS", key: "maxEncodedStreams", kind: "int", default: 8, min: 1, max: 10_000, help: "/ws streams of compressed audio (?encoding=ogg, webm or mp3) open at once, each with one ffmpeg decoder; more get HTTP 503" },
+  { env: "MAX_ENCODED_BACKLOG_BYTES", key: "maxEncodedBacklogBytes", kind: "int", default: 1_048_576, min: 1024, max: 1 << 30, help: "compressed bytes of one stream waiting for its ffmpeg to read them (→ rate_exceeded)" },
   { env: "MAX_UPLOAD_BYTES", key: "maxUploadBytes", kind: "int", default: 104_857_600, min: 1024, max: 4 * 1_073_741_824, help: "largest file for POST /v1/audio/transcriptions (→ 413)" },
   { env: "MAX_UPLOADS", key: "maxUploads", kind: "int", default: 4, min: 1, max: 1024, help: "files transcribed at once over HTTP (→ 503)" },
   { env: "MAX_UPLOAD_S", key: "maxUploadS", kind: "int", default: 10_800, min: 1, max: 86_400, help: "longest decoded audio of an uploaded file, checked while decoding (→ 413 audio_too_long); each upload holds up to 64 KB per second of it" },

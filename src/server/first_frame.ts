@@ -9,7 +9,9 @@
  * PCM after its header. When the header says 16 kHz mono 16-bit PCM it is skipped (its bytes
  * would be a click); any other WAV format is refused with what it is.
  */
+import type { StreamContainer } from "../audio/ffmpeg_stream.ts";
 import { sniffFormat } from "../audio/sniff.ts";
+import { CONTAINER_NAMES } from "./stream_encoding.ts";
 
 export const ACCEPTED_AUDIO = "raw 16 kHz mono 16-bit little-endian PCM (s16le)";
 
@@ -81,5 +83,31 @@ function inspectWav(b: Uint8Array): FirstFrame {
 
 /** The `unsupported_audio` message: what was seen, what is accepted, how to get there. */
 export function unsupportedAudioMessage(seen: string): string {
-  return `Cannot decode this audio: the stream starts with ${seen}. /ws takes ${ACCEPTED_AUDIO} in binary frames, with no container; decode it first (e.g. ffmpeg -i IN -f s16le -ac 1 -ar 16000 -) or POST the file to /v1/audio/transcriptions`;
+  return `Cannot decode this audio: the stream starts with ${seen}. /ws takes ${ACCEPTED_AUDIO} in binary frames, with no container, unless the stream declares one with the encoding parameter (/ws?encoding=ogg, webm or mp3); or decode it first (e.g. ffmpeg -i IN -f s16le -ac 1 -ar 16000 -), or POST the file to /v1/audio/transcriptions`;
+}
+
+/**
+ * True when a declared container's stream starts as that container does: the Ogg page magic,
+ * the EBML header of WebM, an ID3 tag or an MPEG audio frame sync for MP3. Each utterance of
+ * such a stream is a whole new container, so this is checked at the start of each.
+ */
+export function startsAsContainer(container: StreamContainer, b: Uint8Array): boolean {
+  switch (container) {
+    case "ogg":
+      return ascii(b, 0, "OggS");
+    case "webm":
+      return b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3;
+    case "mp3":
+      return ascii(b, 0, "ID3") || (b.length >= 2 && b[0] === 0xff && (b[1] & 0xe0) === 0xe0);
+  }
+}
+
+/** The `unsupported_audio` message for a stream that does not start as it declared. */
+export function wrongContainerMessage(container: StreamContainer, b: Uint8Array): string {
+  const format = sniffFormat(b);
+  const seen = format === "wav" ? "a WAV header" : CONTAINERS[format] ??
+    `the bytes ${[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, "0")).join(" ")}`;
+  return `Cannot decode this audio: the stream declared encoding=${container} (${
+    CONTAINER_NAMES[container]
+  }) but starts with ${seen}. Each utterance must start with the container's header`;
 }

@@ -24,6 +24,10 @@ export const REFUSAL_REASONS = [
   "bad_handshake",
   /** A query parameter out of range (400). */
   "bad_request",
+  /** MAX_ENCODED_STREAMS streams of compressed audio are being decoded already (503). */
+  "encoded_streams",
+  /** A compressed `encoding` on a server that cannot run ffmpeg (501). */
+  "no_decoder",
 ] as const;
 
 export type RefusalReason = typeof REFUSAL_REASONS[number];

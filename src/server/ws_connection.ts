@@ -1,6 +1,7 @@
 import type { MessageTooLarge } from "../net/ws_socket.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import {
+  type ClientMessage,
   encodeServerMessage,
   type FrameLimits,
   parseClientFrame,
@@ -49,6 +50,27 @@ export interface StreamSocket {
   close(code?: number, reason?: string): void;
 }
 
+/**
+ * A stage between the client's messages and the session: the decoder of a stream of compressed
+ * audio. It hands the session what it should see, in order, and ends the stream on its errors.
+ */
+export interface StreamInput {
+  receive(message: ClientMessage): void;
+  /** True while audio given to it has not all reached the session. */
+  readonly pending: boolean;
+  /** The connection is ending: stop, and hand nothing more over. */
+  close(): void;
+}
+
+/** What a stream input may do to its connection. */
+export interface StreamInputHooks {
+  deliver(message: ClientMessage): void;
+  fail(code: WireErrorCode, message: string): void;
+  /** The decoded audio reached the session's length: final, then `session_timeout`. */
+  outputCapped(): void;
+  log(line: string): void;
+}
+
 /** A timer this much past due means the event loop stalled, not that time passed idle. */
 const IDLE_STALL_SLACK_MS = 1000;
 /** After such a stall, how long the idle timer waits for the audio that queued meanwhile. */
@@ -65,6 +87,8 @@ export class WsConnection {
   readonly #limits: ConnectionLimits;
   readonly #hooks: ConnectionHooks;
   readonly #bucket: TokenBucket;
+  /** The decoder of compressed audio, when the stream declared an encoding; else raw PCM. */
+  readonly #input: StreamInput | null;
   #idleTimer?: ReturnType<typeof setTimeout>;
   #sessionTimer?: ReturnType<typeof setTimeout>;
   #closeDeadline?: ReturnType<typeof setTimeout>;
@@ -84,12 +108,22 @@ export class WsConnection {
     makeSession: (send: (m: ServerMessage) => void) => StreamSession,
     limits: ConnectionLimits,
     hooks: ConnectionHooks,
+    makeInput?: (hooks: StreamInputHooks) => StreamInput,
   ) {
     this.#socket = socket;
     this.#limits = limits;
     this.#hooks = hooks;
     this.#bucket = new TokenBucket(limits.maxMessagesPerS, limits.maxMessagesPerS);
     this.session = makeSession((m) => this.#send(m));
+    this.#input = makeInput?.({
+      deliver: (m) => this.#deliver(m),
+      fail: (code, message) => this.fail(code, message),
+      outputCapped: () => {
+        this.#hooks.log(`stream ${this.session.id}: decoded audio reached the session cap`);
+        this.endAfterFinal("session_timeout");
+      },
+      log: (line) => this.#hooks.log(`stream ${this.session.id}: ${line}`),
+    }) ?? null;
     this.session.onBatchFailed = (error) =>
       this.fail("internal_error", inferenceFailedMessage(error));
     socket.binaryType = "arraybuffer";
@@ -128,6 +162,12 @@ export class WsConnection {
       return;
     }
     let m = parsed.message;
+    if (this.#input) {
+      // The decoder checks each utterance's container itself and feeds the session.
+      if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();
+      this.#input.receive(m);
+      return;
+    }
     if (m.kind === "audio" && m.bytes.length > 0 && !this.#sniffed) {
       this.#sniffed = true;
       const first = inspectFirstFrame(m.bytes);
@@ -140,6 +180,12 @@ export class WsConnection {
     // Only audio keeps a stream slot: a client sending nothing but keepalives (or empty frames)
     // would hold one for the whole session cap.
     if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();
+    this.#deliver(m);
+  }
+
+  /** A message for the session (decoded audio included); its violation ends the stream. */
+  #deliver(m: ClientMessage): void {
+    if (this.closing) return;
     const violation = this.session.receive(m);
     if (violation) {
       this.fail(violation.code, violation.message);
@@ -208,7 +254,7 @@ export class WsConnection {
    * more idle period (a stuck model) does not hold the slot either.
    */
   #idle(): void {
-    if (!this.session.pending) {
+    if (!this.session.pending && !this.#input?.pending) {
       this.fail("idle_timeout", this.#idleMessage(false));
       return;
     }
@@ -229,7 +275,9 @@ export class WsConnection {
   endAfterFinal(code: WireErrorCode): void {
     if (this.closing) return;
     this.#endAfterFinal = code;
-    this.session.receive({ kind: "eos" });
+    // Through the decoder, if any: the audio it holds is flushed into the session first.
+    if (this.#input) this.#input.receive({ kind: "eos" });
+    else this.session.receive({ kind: "eos" });
     this.#hooks.wake();
   }
 
@@ -248,6 +296,7 @@ export class WsConnection {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#input?.close();
     this.session.close();
     this.#clearTimers();
     const sendClose = () => {
@@ -292,6 +341,7 @@ export class WsConnection {
         // already closed
       }
     }
+    this.#input?.close();
     this.session.close();
     this.#hooks.release(this);
   }

@@ -1,7 +1,7 @@
 /**
  * `/ws`: admission of a WebSocket stream (the refusals: not an upgrade, draining, the client's
- * stream cap, the server's, a bad `endpoint_ms`, a bad handshake), then the upgrade and the
- * stream's connection.
+ * stream cap, the server's, a bad `endpoint_ms`, a bad handshake; for compressed audio a bad
+ * `encoding`, no ffmpeg, every decoder slot taken), then the upgrade and the stream's connection.
  */
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { closeCodeLabel } from "../protocol/wire_errors.ts";
@@ -10,6 +10,14 @@ import type { ClientSlots } from "./client_slots.ts";
 import type { Route, RouteRequest } from "./routes.ts";
 import { openStreams, refuse, type ServerCore } from "./server_core.ts";
 import { WsConnection } from "./ws_connection.ts";
+import {
+  admitEncoding,
+  type EncodedContainer,
+  type EncodingAdmission,
+} from "./ws_encoding_admission.ts";
+import { EncodedInput } from "./encoded_input.ts";
+import { EncodedStreamSlots } from "./encoded_stream_slots.ts";
+import { defaultFfmpeg } from "../audio/ffmpeg.ts";
 
 /**
  * Time between an error message and the close frame after it: enough for a client that stops
@@ -22,7 +30,24 @@ export function wsRoute(
   context: StreamContext,
   clientSlots: ClientSlots,
 ): Route {
-  return { path: "/ws", handle: (r) => admitStream(core, context, clientSlots, r) };
+  const encoding: EncodingAdmission = {
+    slots: new EncodedStreamSlots(core.config.maxEncodedStreams),
+    ffmpegPath: defaultFfmpeg(),
+    ffmpegFound: null,
+  };
+  return {
+    path: "/ws",
+    handle: async (r) => {
+      if (r.req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return refuse(core, "not_websocket", 426, "This endpoint speaks WebSocket only");
+      }
+      // Checked first, as the one wait of the admission: the checks below and the upgrade
+      // then run with nothing awaited between them.
+      const container = await admitEncoding(core, encoding, r.url);
+      if (container instanceof Response) return container;
+      return admitStream(core, context, clientSlots, r, container, encoding);
+    },
+  };
 }
 
 function admitStream(
@@ -30,11 +55,10 @@ function admitStream(
   context: StreamContext,
   clientSlots: ClientSlots,
   { req, url, client }: RouteRequest,
+  container: EncodedContainer,
+  encoding: EncodingAdmission,
 ): Response {
   const { config, connections, metrics, scheduler, log } = core;
-  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return refuse(core, "not_websocket", 426, "This endpoint speaks WebSocket only");
-  }
   if (core.draining) return refuse(core, "shutting_down", 503, "The server is shutting down");
   if (clientSlots.held(client) >= config.maxStreamsPerClient) {
     return refuse(
@@ -62,6 +86,14 @@ function admitStream(
       `endpoint_ms must be a whole number of milliseconds from 0 to 60000, got "${endpoint}"`,
     );
   }
+  if (container !== null && !encoding.slots.tryAcquire()) {
+    return refuse(
+      core,
+      "encoded_streams",
+      503,
+      `The server decodes ${encoding.slots.max} streams of compressed audio already (MAX_ENCODED_STREAMS); retry later or send raw PCM`,
+    );
+  }
   // Liveness: a peer that sends nothing, not even a pong, for IDLE_TIMEOUT_S is closed 1001.
   const upgrade = upgradeWebSocket(req, {
     maxBinaryBytes: config.maxFrameBytes,
@@ -69,6 +101,7 @@ function admitStream(
     idleTimeoutMs: config.idleTimeoutS * 1000,
   });
   if (!upgrade.ok) {
+    if (container !== null) encoding.slots.release();
     return refuse(core, "bad_handshake", 400, `Bad WebSocket handshake: ${upgrade.reason}`);
   }
   const { socket, response } = upgrade;
@@ -100,10 +133,21 @@ function admitStream(
         clientSlots.release(client);
         scheduler.remove(c.session);
         metrics.droppedPartials.inc(c.droppedPartials);
+        if (container !== null) encoding.slots.release();
       },
       error: (code) => metrics.errors.inc(1, { code }),
       log,
     },
+    container === null ? undefined : (hooks) =>
+      new EncodedInput(
+        container,
+        {
+          maxOutputS: config.sessionMaxS,
+          maxPendingBytes: config.maxEncodedBacklogBytes,
+        },
+        hooks,
+        encoding.ffmpegPath,
+      ),
   );
   connections.add(conn);
   scheduler.add(conn.session);
