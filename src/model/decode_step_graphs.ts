@@ -11,7 +11,8 @@
  * head — per call, after the joint:
  *   outputs [M, 1, 1, C + K]  → token [M] (argmax of the C token logits, first maximum),
  *                               duration_index [M] (argmax of the K duration logits),
- *                               nonfinite [M] (a NaN or ±Inf anywhere in the row's logits)
+ *                               nonfinite [M] (set for any NaN or ±Inf among the row's logits,
+ *                               and for the rare rows whose finite logits sum past float range)
  *   states: a row keeps the joint's new LSTM state only when its token is not blank (the
  *   prediction network consumed a token), else its old one — scattered back into [N, L, H].
  */
@@ -80,7 +81,6 @@ export function headGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
   const width = i64("width", [C + K]);
   const axis1 = i64("axis_1", [1]);
   const axes02 = i64("axes_0_2", [0, 2]);
-  const zero = g.constant("zero", { type: OnnxType.float, dims: [], values: [0] });
   const blank = g.constant("blank", { type: OnnxType.int32, dims: [], values: [d.blankId] });
 
   const flat = g.node("Flatten", [logits], ["logits"], { axis: 1 });
@@ -92,10 +92,12 @@ export function headGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
   const token = g.node("Cast", ["token_64"], ["token"], { to: OnnxType.int32 });
   g.node("ArgMax", [durationLogits], ["duration_64"], argmax);
   g.node("Cast", ["duration_64"], ["duration_index"], { to: OnnxType.int32 });
-  // 0·x is 0 for finite x and NaN for ±Inf and NaN, so a row's sum is NaN iff it has one.
-  const zeroed = g.node("Mul", [flat, zero], ["zeroed"]);
-  const sums = g.node("ReduceSum", [zeroed, axis1], ["zeroed_sum"], { keepdims: 0 });
-  g.node("IsNaN", [sums], ["nonfinite"]);
+  // A row's sum is finite when all its logits are, and s − s is NaN exactly when s is not
+  // finite. The sum of huge finite logits can overflow to ±Inf too: the flag means "look", and
+  // the caller confirms on the logits themselves (a rare path) before calling it a fault.
+  const sums = g.node("ReduceSum", [flat, axis1], ["row_sums"], { keepdims: 0 });
+  const spread = g.node("Sub", [sums, sums], ["row_sums_spread"]);
+  g.node("IsNaN", [spread], ["nonfinite"]);
 
   const isBlank = g.node("Equal", [token, blank], ["is_blank"]);
   const emitted = g.node("Not", [isBlank], ["emitted"]);

@@ -167,12 +167,15 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
           [v.tokens, v.durationIndex, v.nonfinite, null, null],
         ) as ResidentValue[];
         if (v.nonfinite.data.includes(1)) {
-          next1.close();
-          next2.close();
-          // The error path only: read the logits to name the value, as the host path does.
+          // Rare: read the logits to confirm (the flag also fires when finite logits sum past
+          // float range) and to name the value, as the host path does.
           const all = logits.read("outputs").data as Float32Array;
           const bad = all.find((x) => !Number.isFinite(x));
-          throw new ModelOutputError(`decoder_joint returned a non-finite logit (${bad})`);
+          if (bad !== undefined) {
+            next1.close();
+            next2.close();
+            throw new ModelOutputError(`decoder_joint returned a non-finite logit (${bad})`);
+          }
         }
         return [next1, next2];
       } finally {
