@@ -46,7 +46,6 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   readonly spec: TdtSpec;
   #gather: InferenceSession;
   #head: InferenceSession;
-  #joint: InferenceSession;
   #gatherRun: ValueRun;
   #jointRun: ValueRun;
   #headRun: ValueRun;
@@ -59,7 +58,6 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     head: InferenceSession,
   ) {
     this.spec = spec;
-    this.#joint = joint;
     this.#gather = gather;
     this.#head = head;
     this.#gatherRun = gather.valueRun(
@@ -213,11 +211,6 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /** The joint session this step runs (owned by the model). */
-  get joint(): InferenceSession {
-    return this.#joint;
   }
 }
 
