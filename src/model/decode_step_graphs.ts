@@ -5,14 +5,13 @@
  * frames of all rows together.
  *
  * gather — per call, before the joint:
- *   encoder_frames [F, D], frame_index [M] → encoder_outputs [M, D, 1]   (the joint's layout)
+ *   encoder_frames [F, D, 1], frame_index [M] → encoder_outputs [M, D, 1]   (the joint's layout)
  *   states_k [N, L, H], row_index [M]      → input_states_k [L, M, H]
  *                                          → target_length [M] (all 1), scatter_index [M, 1]
  * head — per call, after the joint:
- *   outputs [M, 1, 1, C + K]  → token [M] (argmax of the C token logits, first maximum),
- *                               duration_index [M] (argmax of the K duration logits),
- *                               nonfinite [M] (set for any NaN or ±Inf among the row's logits,
- *                               and for the rare rows whose finite logits sum past float range)
+ *   outputs [M, 1, 1, C + K]  → token [M, 1, 1] (argmax of the C token logits, first maximum),
+ *                               duration_index [M, 1, 1] (argmax of the K duration logits),
+ *                               row_sums [M, 1, 1] (not finite when a logit is NaN or ±Inf)
  *   states: a row keeps the joint's new LSTM state only when its token is not blank (the
  *   prediction network consumed a token), else its old one — scattered back into [N, L, H].
  */
@@ -35,16 +34,15 @@ export interface DecodeStepDims {
 export function gatherGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
   const g = new OnnxGraph("decode_step_gather");
   const { encoderDim: D, stateLayers: L, stateHidden: H } = d;
-  const enc = g.input("encoder_frames", OnnxType.float, ["F", D]);
+  // Frames stored [F, D, 1]: one Gather gives the joint's [M, D, 1] with no reshape node.
+  const enc = g.input("encoder_frames", OnnxType.float, ["F", D, 1]);
   const frameIndex = g.input("frame_index", OnnxType.int64, ["M"]);
   const s1 = g.input("states_1", OnnxType.float, ["N", L, H]);
   const s2 = g.input("states_2", OnnxType.float, ["N", L, H]);
   const rowIndex = g.input("row_index", OnnxType.int64, ["M"]);
   const axis1 = g.constant("axis_1", { type: OnnxType.int64, dims: [1], values: [1] });
-  const axis2 = g.constant("axis_2", { type: OnnxType.int64, dims: [1], values: [2] });
 
-  const frames = g.node("Gather", [enc, frameIndex], ["frames"], { axis: 0 });
-  g.node("Unsqueeze", [frames, axis2], ["encoder_outputs"]);
+  g.node("Gather", [enc, frameIndex], ["encoder_outputs"], { axis: 0 });
   for (const [states, k] of [[s1, 1], [s2, 2]] as const) {
     const rows = g.node("Gather", [states, rowIndex], [`row_states_${k}`], { axis: 0 });
     g.node("Transpose", [rows], [`input_states_${k}`], { perm: [1, 0, 2] });
@@ -79,38 +77,32 @@ export function headGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
   const start = i64("token_start", [0]);
   const classes = i64("num_classes", [C]);
   const width = i64("width", [C + K]);
-  const axis1 = i64("axis_1", [1]);
-  const axes02 = i64("axes_0_2", [0, 2]);
-  const blank = g.constant("blank", { type: OnnxType.int32, dims: [], values: [d.blankId] });
+  const lastAxis = i64("last_axis", [3]);
+  const blank = g.constant("blank", { type: OnnxType.int64, dims: [], values: [d.blankId] });
 
-  const flat = g.node("Flatten", [logits], ["logits"], { axis: 1 });
+  // Few nodes on purpose: at one row a node costs more in ORT's dispatch than in arithmetic, so
+  // the logits keep the joint's [M, 1, 1, ·] layout and the outputs are [M, 1, 1].
   // ArgMax keeps the first of equal maxima (select_last_index 0), as the host argmax does.
-  const argmax = { axis: 1, keepdims: 0, select_last_index: 0 };
-  const tokenLogits = g.node("Slice", [flat, start, classes, axis1], ["token_logits"]);
-  const durationLogits = g.node("Slice", [flat, classes, width, axis1], ["duration_logits"]);
-  g.node("ArgMax", [tokenLogits], ["token_64"], argmax);
-  const token = g.node("Cast", ["token_64"], ["token"], { to: OnnxType.int32 });
-  g.node("ArgMax", [durationLogits], ["duration_64"], argmax);
-  g.node("Cast", ["duration_64"], ["duration_index"], { to: OnnxType.int32 });
-  // A row's sum is finite when all its logits are, and s − s is NaN exactly when s is not
-  // finite. The sum of huge finite logits can overflow to ±Inf too: the flag means "look", and
-  // the caller confirms on the logits themselves (a rare path) before calling it a fault.
-  const sums = g.node("ReduceSum", [flat, axis1], ["row_sums"], { keepdims: 0 });
-  const spread = g.node("Sub", [sums, sums], ["row_sums_spread"]);
-  g.node("IsNaN", [spread], ["nonfinite"]);
+  const argmax = { axis: 3, keepdims: 0, select_last_index: 0 };
+  const tokenLogits = g.node("Slice", [logits, start, classes, lastAxis], ["token_logits"]);
+  const durationLogits = g.node("Slice", [logits, classes, width, lastAxis], ["duration_logits"]);
+  const token = g.node("ArgMax", [tokenLogits], ["token"], argmax);
+  g.node("ArgMax", [durationLogits], ["duration_index"], argmax);
+  // A row's sum is finite when all its logits are: the caller checks it (and, when it is not,
+  // the logits themselves, since finite logits can also sum past float range).
+  g.node("ReduceSum", [logits, lastAxis], ["row_sums"], { keepdims: 0 });
 
   const isBlank = g.node("Equal", [token, blank], ["is_blank"]);
-  const emitted = g.node("Not", [isBlank], ["emitted"]);
-  const mask = g.node("Unsqueeze", [emitted, axes02], ["emitted_mask"]);
+  const mask = g.node("Transpose", [isBlank], ["blank_mask"], { perm: [1, 0, 2] });
   for (const [oldS, newS, all, k] of [[old1, new1, all1, 1], [old2, new2, all2, 2]] as const) {
-    const kept = g.node("Where", [mask, newS, oldS], [`kept_${k}`]);
+    const kept = g.node("Where", [mask, oldS, newS], [`kept_${k}`]);
     const rows = g.node("Transpose", [kept], [`kept_rows_${k}`], { perm: [1, 0, 2] });
     g.node("ScatterND", [all, scatterIndex, rows], [`next_states_${k}`]);
   }
 
-  g.output("token", OnnxType.int32, ["M"]);
-  g.output("duration_index", OnnxType.int32, ["M"]);
-  g.output("nonfinite", OnnxType.bool, ["M"]);
+  g.output("token", OnnxType.int64, ["M", 1, 1]);
+  g.output("duration_index", OnnxType.int64, ["M", 1, 1]);
+  g.output("row_sums", OnnxType.float, ["M", 1, 1]);
   g.output("next_states_1", OnnxType.float, ["N", L, H]);
   g.output("next_states_2", OnnxType.float, ["N", L, H]);
   return g.toBytes(OPSET, IR_VERSION);

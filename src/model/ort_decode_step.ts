@@ -13,7 +13,8 @@
  *     only after a non-blank token) scattered back into the batch's states.
  *
  * Per call TypeScript writes the frame index, row index and last token of each row (20 bytes)
- * and reads its token, duration index and non-finite flag (9 bytes); the encoder frames are
+ * and reads its token, duration index and logit sum (20 bytes: the sum is not finite when a
+ * logit is not); the encoder frames are
  * copied in once per batch and the states once in and once out. The helper graphs have no
  * weights and are emitted as ONNX bytes at load from the decoder's dimensions (onnx_proto.ts),
  * so there is no generated file to ship or keep in step with the model.
@@ -36,9 +37,9 @@ interface CallValues {
   frameIndex: HostValue<"int64">;
   rowIndex: HostValue<"int64">;
   targets: HostValue<"int32">;
-  tokens: HostValue<"int32">;
-  durationIndex: HostValue<"int32">;
-  nonfinite: HostValue<"bool">;
+  tokens: HostValue<"int64">;
+  durationIndex: HostValue<"int64">;
+  rowSums: HostValue<"float32">;
   output: DecodeStepOutput;
 }
 
@@ -79,7 +80,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
         "states_2",
         "scatter_index",
       ],
-      ["token", "duration_index", "nonfinite", "next_states_1", "next_states_2"],
+      ["token", "duration_index", "row_sums", "next_states_1", "next_states_2"],
     );
   }
 
@@ -120,24 +121,20 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     let v = this.#calls.get(m);
     if (v) return v;
     const s = this.#gather;
-    const tokens = s.hostValue("token", { type: "int32", dims: [m], data: new Int32Array(m) });
-    const durationIndex = s.hostValue("duration_index", {
-      type: "int32",
-      dims: [m],
-      data: new Int32Array(m),
-    });
+    const i64 = (name: string, dims: number[]) =>
+      s.hostValue(name, { type: "int64", dims, data: new BigInt64Array(m) });
     v = {
-      frameIndex: s.hostValue("frame_index", {
-        type: "int64",
-        dims: [m],
-        data: new BigInt64Array(m),
-      }),
-      rowIndex: s.hostValue("row_index", { type: "int64", dims: [m], data: new BigInt64Array(m) }),
+      frameIndex: i64("frame_index", [m]),
+      rowIndex: i64("row_index", [m]),
       targets: s.hostValue("targets", { type: "int32", dims: [m, 1], data: new Int32Array(m) }),
-      tokens,
-      durationIndex,
-      nonfinite: s.hostValue("nonfinite", { type: "bool", dims: [m], data: new Uint8Array(m) }),
-      output: { tokens: tokens.data, durationIndex: durationIndex.data },
+      tokens: i64("token", [m, 1, 1]),
+      durationIndex: i64("duration_index", [m, 1, 1]),
+      rowSums: s.hostValue("row_sums", {
+        type: "float32",
+        dims: [m, 1, 1],
+        data: new Float32Array(m),
+      }),
+      output: { tokens: new Int32Array(m), durationIndex: new Int32Array(m) },
     };
     this.#calls.set(m, v);
     return v;
@@ -162,11 +159,11 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       try {
         const [, , , next1, next2] = this.#headRun.run(
           [logits, in1, in2, out1, out2, states1, states2, scatter],
-          [v.tokens, v.durationIndex, v.nonfinite, null, null],
+          [v.tokens, v.durationIndex, v.rowSums, null, null],
         ) as ResidentValue[];
-        if (v.nonfinite.data.includes(1)) {
-          // Rare: read the logits to confirm (the flag also fires when finite logits sum past
-          // float range) and to name the value, as the host path does.
+        if (!v.rowSums.data.every(Number.isFinite)) {
+          // Rare: read the logits to confirm (finite logits can sum past float range too) and
+          // to name the value, as the host path does.
           const all = logits.read("outputs").data as Float32Array;
           const bad = all.find((x) => !Number.isFinite(x));
           if (bad !== undefined) {
@@ -202,7 +199,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       v.targets.close();
       v.tokens.close();
       v.durationIndex.close();
-      v.nonfinite.close();
+      v.rowSums.close();
     }
     this.#calls.clear();
     this.#gather.close();
@@ -245,7 +242,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     });
     // The states' batch layout is [N, layers, hidden]: a row's state is one contiguous block,
     // as TdtState holds it, so the upload and the final read are plain copies.
-    this.#encoder = step.allocate([total, encoderDim]);
+    this.#encoder = step.allocate([total, encoderDim, 1]);
     this.#states1 = step.allocate([n, stateLayers, stateHidden]);
     this.#states2 = step.allocate([n, stateLayers, stateHidden]);
     this.#encoder.write(frames);
@@ -269,6 +266,11 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     this.#states2.close();
     this.#states1 = next1;
     this.#states2 = next2;
+    const { tokens, durationIndex } = v.output;
+    for (let j = 0; j < m; j++) {
+      tokens[j] = Number(v.tokens.data[j]);
+      durationIndex[j] = Number(v.durationIndex.data[j]);
+    }
     return v.output;
   }
 

@@ -35,7 +35,7 @@ Deno.test("the gather graph picks each row's frame and states in the joint's lay
   using gather = runtime.createSessionFromBytes(gatherGraph(DIMS), "gather");
   const states = iota(3 * 2 * 3); // [N=3, L=2, H=3]
   const out = gather.run({
-    encoder_frames: f32([6, 4], iota(24)),
+    encoder_frames: f32([6, 4, 1], iota(24)),
     frame_index: i64([2], [5, 1]),
     states_1: f32([3, 2, 3], states),
     states_2: f32([3, 2, 3], states.map((x) => -x)),
@@ -56,7 +56,7 @@ Deno.test("the gather graph picks each row's frame and states in the joint's lay
   assert.deepEqual([...out.scatter_index.data], [2n, 0n]);
 });
 
-Deno.test("the head graph: first-maximum argmaxes, the non-finite flag, states kept only after a token", () => {
+Deno.test("the head graph: first-maximum argmaxes, row sums that flag non-finite logits, states kept only after a token", () => {
   using runtime = OrtRuntime.load();
   using head = runtime.createSessionFromBytes(headGraph(DIMS), "head");
   const W = DIMS.numClasses + DIMS.numDurations;
@@ -88,16 +88,27 @@ Deno.test("the head graph: first-maximum argmaxes, the non-finite flag, states k
   const flat = Float32Array.from(logits.flat());
   const finiteRows = [0, 1, 2];
   for (const j of finiteRows) {
-    assert.equal(out.token.data[j], argmax(flat, j * W, j * W + DIMS.numClasses), `row ${j}`);
-    assert.equal(out.duration_index.data[j], argmax(flat, j * W + DIMS.numClasses, (j + 1) * W));
+    assert.equal(
+      Number(out.token.data[j]),
+      argmax(flat, j * W, j * W + DIMS.numClasses),
+      `row ${j}`,
+    );
+    assert.equal(
+      Number(out.duration_index.data[j]),
+      argmax(flat, j * W + DIMS.numClasses, (j + 1) * W),
+    );
   }
-  assert.deepEqual([...out.token.data.slice(0, 3)], [1, 0, 4]);
-  assert.deepEqual([...out.duration_index.data.slice(0, 3)], [1, 0, 2]);
-  assert.deepEqual([...out.nonfinite.data], [0, 0, 0, 1, 1, 1]);
+  assert.deepEqual(out.token.dims, [m, 1, 1]);
+  assert.deepEqual([...out.token.data.slice(0, 3)], [1n, 0n, 4n]);
+  assert.deepEqual([...out.duration_index.data.slice(0, 3)], [1n, 0n, 2n]);
+  // The row sum is not finite exactly for the rows with a NaN or an infinity — and for the
+  // finite row whose sum overflows, which the caller then checks logit by logit.
+  const sums = out.row_sums.data as Float32Array;
+  assert.deepEqual([...sums].map(Number.isFinite), [true, true, true, false, false, false]);
 
   const next = out.next_states_1.data as Float32Array;
   assert.deepEqual(out.next_states_1.dims, [n, 2, 3]);
-  const tokens = out.token.data as Int32Array;
+  const tokens = Array.from(out.token.data as BigInt64Array, Number);
   for (let b = 0; b < n; b++) {
     const j = rows.indexOf(b);
     for (let l = 0; l < 2; l++) {
