@@ -23,7 +23,9 @@ export interface DecodeStepBatch extends Disposable {
   /**
    * One joint call for `count` rows: row `rows[j]` (its index in `begin`'s list) at its frame
    * `frames[j]` after token `targets[j]`. A row keeps the new prediction-network state only when
-   * its token is not blank. The returned arrays are reused by the next call.
+   * its token is not blank. The returned arrays are reused by the next call. A call's rows are
+   * the previous call's rows or some of them, in the same order (as the greedy loop's active
+   * rows are: a row that finished never comes back).
    */
   step(count: number, rows: Int32Array, frames: Int32Array, targets: Int32Array): DecodeStepOutput;
   /** Each row's prediction-network states now, [layers, hidden] each. */

@@ -1,13 +1,13 @@
 /**
  * The decode step's helper graphs (src/model/decode_step_graphs.ts), emitted as ONNX bytes by
  * src/model/onnx_proto.ts: valid ONNX for the onnx package's full checker, and computing what the
- * host path computes — frame and state gathers, first-maximum argmaxes, the non-finite flag, and
- * the kept states (new after a token, old after a blank) scattered back into the batch.
+ * host path computes — the frame gather, first-maximum argmaxes, the non-finite check, the kept
+ * states (new after a token, old after a blank) — and the compaction when rows finish.
  */
 import assert from "node:assert/strict";
 import { OrtRuntime, type Tensor } from "../../ffi/mod.ts";
 import { argmax } from "../../src/decode/tdt_greedy.ts";
-import { gatherGraph, headGraph } from "../../src/model/decode_step_graphs.ts";
+import { compactGraph, framesGraph, headGraph } from "../../src/model/decode_step_graphs.ts";
 import { haveNemoPython, NEMO_PYTHON } from "../nemo_python.ts";
 
 const DIMS = {
@@ -30,30 +30,17 @@ const i64 = (dims: number[], data: number[]): Tensor => ({
 });
 const iota = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
-Deno.test("the gather graph picks each row's frame and states in the joint's layouts", () => {
+Deno.test("the frames graph picks each row's frame in the joint's layout", () => {
   using runtime = OrtRuntime.load();
-  using gather = runtime.createSessionFromBytes(gatherGraph(DIMS), "gather");
-  const states = iota(3 * 2 * 3); // [N=3, L=2, H=3]
-  const out = gather.run({
+  using frames = runtime.createSessionFromBytes(framesGraph(DIMS), "frames");
+  const out = frames.run({
     encoder_frames: f32([6, 4, 1], iota(24)),
     frame_index: i64([2], [5, 1]),
-    states_1: f32([3, 2, 3], states),
-    states_2: f32([3, 2, 3], states.map((x) => -x)),
-    row_index: i64([2], [2, 0]),
   });
   assert.deepEqual(out.encoder_outputs.dims, [2, 4, 1]);
   assert.deepEqual([...out.encoder_outputs.data], [20, 21, 22, 23, 4, 5, 6, 7]);
-  // [L, M, H]: layer 0 of rows 2 and 0, then layer 1 of rows 2 and 0.
-  assert.deepEqual(out.input_states_1.dims, [2, 2, 3]);
-  assert.deepEqual([...out.input_states_1.data], [12, 13, 14, 0, 1, 2, 15, 16, 17, 3, 4, 5]);
-  assert.deepEqual(
-    [...out.input_states_2.data],
-    [12, 13, 14, 0, 1, 2, 15, 16, 17, 3, 4, 5].map((x) => -x),
-  );
-  assert.deepEqual([...out.target_length.data], [1, 1]);
   assert.equal(out.target_length.type, "int32");
-  assert.deepEqual(out.scatter_index.dims, [2, 1]);
-  assert.deepEqual([...out.scatter_index.data], [2n, 0n]);
+  assert.deepEqual([...out.target_length.data], [1, 1]);
 });
 
 Deno.test("the head graph: first-maximum argmaxes, row sums that flag non-finite logits, states kept only after a token", () => {
@@ -69,25 +56,17 @@ Deno.test("the head graph: first-maximum argmaxes, row sums that flag non-finite
     [3e38, 3e38, 0, 0, 1, 0, 0, 0], // finite, but the row sum overflows: flagged to check
   ];
   const m = logits.length;
-  const n = 7;
-  const size = 2 * 3;
   const old = iota(2 * m * 3, 100); // [L, M, H]
   const fresh = iota(2 * m * 3, 500);
-  const all = iota(n * size, 1000); // [N, L, H]
-  const rows = [6, 0, 3, 1, 2, 5]; // batch row of each call row
   const out = head.run({
     outputs: f32([m, 1, 1, W], logits.flat()),
     input_states_1: f32([2, m, 3], old),
-    input_states_2: f32([2, m, 3], old),
+    input_states_2: f32([2, m, 3], old.map((x) => -x)),
     output_states_1: f32([2, m, 3], fresh),
-    output_states_2: f32([2, m, 3], fresh),
-    states_1: f32([n, 2, 3], all),
-    states_2: f32([n, 2, 3], all),
-    scatter_index: i64([m, 1], rows),
+    output_states_2: f32([2, m, 3], fresh.map((x) => -x)),
   });
   const flat = Float32Array.from(logits.flat());
-  const finiteRows = [0, 1, 2];
-  for (const j of finiteRows) {
+  for (const j of [0, 1, 2]) {
     assert.equal(
       Number(out.token.data[j]),
       argmax(flat, j * W, j * W + DIMS.numClasses),
@@ -106,25 +85,40 @@ Deno.test("the head graph: first-maximum argmaxes, row sums that flag non-finite
   const sums = out.row_sums.data as Float32Array;
   assert.deepEqual([...sums].map(Number.isFinite), [true, true, true, false, false, false]);
 
-  const next = out.next_states_1.data as Float32Array;
-  assert.deepEqual(out.next_states_1.dims, [n, 2, 3]);
   const tokens = Array.from(out.token.data as BigInt64Array, Number);
-  for (let b = 0; b < n; b++) {
-    const j = rows.indexOf(b);
-    for (let l = 0; l < 2; l++) {
-      for (let h = 0; h < 3; h++) {
-        const got = next[(b * 2 + l) * 3 + h];
-        const from = (l * m + j) * 3 + h;
-        const want = j < 0
-          ? all[(b * 2 + l) * 3 + h]
-          : tokens[j] === DIMS.blankId
-          ? old[from]
-          : fresh[from];
-        assert.equal(got, want, `batch row ${b} layer ${l} unit ${h}`);
-      }
-    }
+  assert.deepEqual(out.kept_states_1.dims, [2, m, 3]);
+  for (let k = 0; k < 2 * m * 3; k++) {
+    const j = Math.floor(k / 3) % m;
+    const want = tokens[j] === DIMS.blankId ? old[k] : fresh[k];
+    assert.equal(out.kept_states_1.data[k], want, `element ${k} (row ${j})`);
+    assert.equal(out.kept_states_2.data[k], -want, `element ${k} (row ${j})`);
   }
-  assert.deepEqual([...out.next_states_2.data], [...next]);
+});
+
+Deno.test("the compact graph keeps some rows' states and hands back the others'", () => {
+  using runtime = OrtRuntime.load();
+  using compact = runtime.createSessionFromBytes(compactGraph(DIMS), "compact");
+  const states = iota(2 * 4 * 3); // [L=2, P=4, H=3]
+  const out = compact.run({
+    states_1: f32([2, 4, 3], states),
+    states_2: f32([2, 4, 3], states.map((x) => -x)),
+    keep: i64([2], [0, 2]),
+    done: i64([2], [1, 3]),
+  });
+  const rowsOf = (ps: number[]) =>
+    [0, 1].flatMap((l) => ps.flatMap((p) => iota(3, (l * 4 + p) * 3)));
+  assert.deepEqual(out.kept_1.dims, [2, 2, 3]);
+  assert.deepEqual([...out.kept_1.data], rowsOf([0, 2]));
+  assert.deepEqual([...out.kept_2.data], rowsOf([0, 2]).map((x) => -x));
+  assert.deepEqual([...out.done_1.data], rowsOf([1, 3]));
+  assert.deepEqual([...out.done_2.data], rowsOf([1, 3]).map((x) => -x));
+  const none = compact.run({
+    states_1: f32([2, 4, 3], states),
+    states_2: f32([2, 4, 3], states),
+    keep: i64([4], [0, 1, 2, 3]),
+    done: i64([0], []),
+  });
+  assert.deepEqual(none.done_1.dims, [2, 0, 3]);
 });
 
 Deno.test({
@@ -141,14 +135,17 @@ Deno.test({
         numDurations: 5,
         blankId: 8192,
       };
-      Deno.writeFileSync(`${dir}/gather.onnx`, gatherGraph(dims));
-      Deno.writeFileSync(`${dir}/head.onnx`, headGraph(dims));
+      const graphs = { frames: framesGraph, head: headGraph, compact: compactGraph };
+      for (const [name, graph] of Object.entries(graphs)) {
+        Deno.writeFileSync(`${dir}/${name}.onnx`, graph(dims));
+      }
       const out = await new Deno.Command(NEMO_PYTHON, {
         args: [
           "-c",
           "import sys, onnx\nfor f in sys.argv[1:]: onnx.checker.check_model(onnx.load(f), full_check=True)",
-          `${dir}/gather.onnx`,
+          `${dir}/frames.onnx`,
           `${dir}/head.onnx`,
+          `${dir}/compact.onnx`,
         ],
         stdout: "piped",
         stderr: "piped",
