@@ -13,10 +13,10 @@
  *   head — both argmaxes, each row's logit sum (the non-finite check), and the states each row
  *     keeps (the new ones only after a non-blank token), left in ORT for the next call.
  *
- * The states stay in the joint's layout [layers, rows, hidden] with the rows in call order. The
- * greedy loop's active rows only ever shrink, so when a row finishes a fourth graph compacts the
- * states to the remaining rows and hands back the finished rows' final states: once per row and
- * batch, not per call.
+ * The states stay in the joint's layout [layers, rows, hidden] with the rows in call order,
+ * uploaded with the frames once per batch. The greedy loop's active rows only ever shrink, so
+ * when rows finish a fourth graph compacts the states to the remaining rows and hands back the
+ * finished rows' final states: once per row and batch, not per call.
  *
  * Per call TypeScript writes each row's frame index and last token (12 bytes) and reads its
  * token, duration index and logit sum (20 bytes). The helper graphs have no weights and are
@@ -286,6 +286,9 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     });
     this.#encoder = step.allocate([total, encoderDim, 1]);
     this.#encoder.write(frames);
+    // Every row's state goes up with the frames; rows the first call leaves out are compacted
+    // away then (their states come back unchanged).
+    this.#upload(Int32Array.from(rows.keys()));
   }
 
   step(m: number, rows: Int32Array, frames: Int32Array, targets: Int32Array): DecodeStepOutput {
@@ -308,24 +311,26 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     return v.output;
   }
 
-  /** Makes `#states` hold exactly `rows`, in order: uploaded on the first call, else compacted. */
+  #upload(rows: Int32Array): void {
+    const { stateLayers: layers, stateHidden: hidden } = this.#step.spec;
+    const m = rows.length;
+    const s1 = new Float32Array(layers * m * hidden);
+    const s2 = new Float32Array(layers * m * hidden);
+    rows.forEach((i, j) => {
+      const { state1, state2 } = this.#rows[i].state;
+      for (let l = 0; l < layers; l++) {
+        s1.set(state1.subarray(l * hidden, (l + 1) * hidden), (l * m + j) * hidden);
+        s2.set(state2.subarray(l * hidden, (l + 1) * hidden), (l * m + j) * hidden);
+      }
+    });
+    this.#states = this.#step.upload(s1, s2, m);
+    this.#active = Array.from(rows);
+  }
+
+  /** Makes `#states` hold exactly `rows`, in order, compacting when rows have finished. */
   #follow(rows: Int32Array): void {
     const { stateLayers: layers, stateHidden: hidden } = this.#step.spec;
     const m = rows.length;
-    if (this.#states === null) {
-      const s1 = new Float32Array(layers * m * hidden);
-      const s2 = new Float32Array(layers * m * hidden);
-      rows.forEach((i, j) => {
-        const { state1, state2 } = this.#rows[i].state;
-        for (let l = 0; l < layers; l++) {
-          s1.set(state1.subarray(l * hidden, (l + 1) * hidden), (l * m + j) * hidden);
-          s2.set(state2.subarray(l * hidden, (l + 1) * hidden), (l * m + j) * hidden);
-        }
-      });
-      this.#states = this.#step.upload(s1, s2, m);
-      this.#active = Array.from(rows);
-      return;
-    }
     const active = this.#active;
     if (m === active.length && rows.every((i, j) => active[j] === i)) return;
     const position = new Map(active.map((i, p) => [i, p]));
@@ -338,7 +343,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     const kept = new Set(rows);
     const doneRows = active.filter((i) => !kept.has(i));
     const done = doneRows.map((i) => position.get(i)!);
-    const result = this.#step.compact(this.#states, keep, done);
+    const result = this.#step.compact(this.#states!, keep, done);
     this.#closeStates();
     this.#states = result.kept;
     this.#active = Array.from(rows);
