@@ -119,13 +119,14 @@ interface PathResult {
 
 using runtime = OrtRuntime.load();
 const session = { intraOpThreads: 1 };
-using host = ParakeetModel.load(runtime, modelDir, { device: "cpu", session, decodeStep: "host" });
-using resident = ParakeetModel.load(runtime, modelDir, {
+// One model, one decoder_joint session for both paths: its OrtJoiner is the host path and its
+// decode step the resident one, so the two cannot differ by where the joint's weights landed.
+using model = ParakeetModel.load(runtime, modelDir, {
   device: "cpu",
   session,
   decodeStep: "resident",
 });
-const spec = host.spec;
+const spec = model.spec;
 const loadStart = loadAverage();
 const results: Record<string, unknown>[] = [];
 
@@ -141,8 +142,8 @@ for (const batch of batches) {
   }));
   const counted = { host: fresh(), resident: fresh() };
   const run = {
-    host: hostDecoder(host, counted.host),
-    resident: residentDecoder(resident, counted.resident),
+    host: hostDecoder(model, counted.host),
+    resident: residentDecoder(model, counted.resident),
   };
   // Warm-up (binds each row count once) and the token-for-token check.
   const a = run.host(rows);

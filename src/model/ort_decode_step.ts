@@ -285,10 +285,15 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
       frames.set(r.frames.subarray(0, r.numFrames * encoderDim), this.#offsets[i] * encoderDim);
     });
     this.#encoder = step.allocate([total, encoderDim, 1]);
-    this.#encoder.write(frames);
-    // Every row's state goes up with the frames; rows the first call leaves out are compacted
-    // away then (their states come back unchanged).
-    this.#upload(Int32Array.from(rows.keys()));
+    try {
+      this.#encoder.write(frames);
+      // Every row's state goes up with the frames; rows the first call leaves out are
+      // compacted away then (their states come back unchanged).
+      this.#upload(Int32Array.from(rows.keys()));
+    } catch (e) {
+      this.close();
+      throw e;
+    }
   }
 
   step(m: number, rows: Int32Array, frames: Int32Array, targets: Int32Array): DecodeStepOutput {
