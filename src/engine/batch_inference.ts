@@ -80,8 +80,10 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
       };
     },
   };
+  // Both paths give the same tokens. A lone row stays on the host path: there the resident
+  // step's helper graphs cost more per call than copying one row (bench/decode_step.ts).
   const decode = (batchRows: TdtRow[]): TdtRowResult[] =>
-    countingStep
+    countingStep && batchRows.length > 1
       ? decodeTdtBatchStepped(countingStep, model.spec, batchRows)
       : decodeTdtBatch(counting, model.spec, batchRows);
   const results = decode(rows);

@@ -33,7 +33,8 @@ export interface ModelLoadOptions {
    * states stay in ONNX Runtime, a few integers per row cross per call. `host`: every call
    * copies frames and states in and all logits out (OrtJoiner). Both give the same tokens.
    * Default: `resident` on the CPU, `host` on CUDA (where the resident chain would need IO
-   * binding to keep its values on the device).
+   * binding to keep its values on the device). Batch inference uses the resident step for
+   * batches of two rows or more.
    */
   decodeStep?: "resident" | "host";
 }

@@ -130,8 +130,20 @@ for (const precision of ["fp32", "int8"] as const) {
     try {
       const extractor = new LogMelExtractor();
       const clips = await Promise.all(fixtureClips().map(clipSamples));
-      const host = transcribeClips(pair.host, extractor, clips);
-      const resident = transcribeClips(pair.resident, extractor, clips);
+      const bytes = (run: () => void) => {
+        const before = transferStats();
+        run();
+        const after = transferStats();
+        return after.toOrt + after.fromOrt - before.toOrt - before.fromOrt;
+      };
+      let host!: ReturnType<typeof transcribeClips>;
+      let resident!: ReturnType<typeof transcribeClips>;
+      const hostBytes = bytes(() => host = transcribeClips(pair.host, extractor, clips));
+      const residentBytes = bytes(() =>
+        resident = transcribeClips(pair.resident, extractor, clips)
+      );
+      // The clips go as one batch, so the resident step decodes them: far fewer bytes cross.
+      assert.ok(residentBytes < hostBytes, `${residentBytes} bytes against ${hostBytes}`);
       assert.equal(resident.stats.jointCalls, host.stats.jointCalls);
       host.transcripts.forEach((t, i) => {
         assert.deepEqual(resident.transcripts[i], t, fixtureClips()[i]);
