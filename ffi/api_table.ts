@@ -38,6 +38,9 @@ export const ORT_SLOTS = {
   // OrtStatus* CreateSession(const OrtEnv* env, const char* model_path,
   //                          const OrtSessionOptions* options, OrtSession** out)
   CreateSession: { slot: 7, parameters: [P, B, P, B], result: P },
+  // OrtStatus* CreateSessionFromArray(const OrtEnv* env, const void* model_data,
+  //     size_t model_data_length, const OrtSessionOptions* options, OrtSession** out)
+  CreateSessionFromArray: { slot: 8, parameters: [P, B, "usize", P, B], result: P },
   // OrtStatus* Run(OrtSession* session, const OrtRunOptions* run_options,
   //                const char* const* input_names, const OrtValue* const* inputs,
   //                size_t input_len, const char* const* output_names,
@@ -85,6 +88,9 @@ export const ORT_SLOTS = {
   CreateRunOptions: { slot: 39, parameters: [B], result: P },
   // OrtStatus* RunOptionsSetTerminate(OrtRunOptions* options)
   RunOptionsSetTerminate: { slot: 46, parameters: [P], result: P },
+  // OrtStatus* CreateTensorAsOrtValue(OrtAllocator* allocator, const int64_t* shape,
+  //     size_t shape_len, ONNXTensorElementDataType type, OrtValue** out)
+  CreateTensorAsOrtValue: { slot: 48, parameters: [P, B, "usize", "i32", B], result: P },
   // OrtStatus* CreateTensorWithDataAsOrtValue(const OrtMemoryInfo* info, void* p_data,
   //     size_t p_data_len, const int64_t* shape, size_t shape_len,
   //     ONNXTensorElementDataType type, OrtValue** out)

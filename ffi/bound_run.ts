@@ -15,6 +15,7 @@ import { addressOf, cString, cStringArray } from "./native.ts";
 import { InputValue } from "./ort_value.ts";
 import { check } from "./status.ts";
 import type { Tensor } from "./tensor.ts";
+import { countTransfer } from "./transfer_stats.ts";
 
 /** Hooks into the owning session (kept out of the public surface). */
 export interface BoundRunHost {
@@ -46,6 +47,9 @@ export class BoundRun implements Disposable {
   #outputPointers: BigUint64Array<ArrayBuffer>;
   #busy = false;
   #closed = false;
+  // Every bound array crosses on every run: ORT reads the inputs and writes the outputs.
+  #inputBytes: number;
+  #outputBytes: number;
 
   constructor(host: BoundRunHost, inputs: Record<string, Tensor>, outputs: Record<string, Tensor>) {
     this.#host = host;
@@ -53,6 +57,8 @@ export class BoundRun implements Disposable {
     this.outputs = outputs;
     const inNames = Object.keys(inputs);
     const outNames = Object.keys(outputs);
+    this.#inputBytes = inNames.reduce((sum, n) => sum + inputs[n].data.byteLength, 0);
+    this.#outputBytes = outNames.reduce((sum, n) => sum + outputs[n].data.byteLength, 0);
     this.#names = [...inNames, ...outNames].map(cString);
     try {
       for (const n of inNames) {
@@ -91,6 +97,7 @@ export class BoundRun implements Disposable {
   run(): void {
     const session = this.#begin();
     check(this.#host.api, this.#host.api.Run.call(session, null, ...this.#args), "Run");
+    countTransfer(this.#inputBytes, this.#outputBytes, 1);
   }
 
   /** Runs on a native thread; the arrays must not be touched until it settles. */
@@ -101,6 +108,7 @@ export class BoundRun implements Disposable {
       try {
         const status = await this.#host.api.RunNonBlocking.call(session, runOptions, ...this.#args);
         check(this.#host.api, status, "Run");
+        countTransfer(this.#inputBytes, this.#outputBytes, 1);
       } finally {
         this.#busy = false;
       }

@@ -73,6 +73,34 @@ export class OrtRuntime implements Disposable {
     return new InferenceSession(core, requirePointer(out, "OrtSession"), path, opts.device);
   }
 
+  /**
+   * Loads a model from its serialized ONNX bytes; `label` names it in errors and in
+   * `session.path`.
+   */
+  createSessionFromBytes(
+    bytes: Uint8Array<ArrayBuffer>,
+    label: string,
+    opts: SessionOptions = { device: "cpu" },
+  ): InferenceSession {
+    const core = this.#core;
+    if (core.closed) throw new Error(`Cannot load ${label}: OrtRuntime is closed`);
+    const api = core.api;
+    using options = new NativeSessionOptions(api, opts);
+    const out = outSlot();
+    check(
+      api,
+      api.CreateSessionFromArray.call(
+        core.env,
+        bytes,
+        BigInt(bytes.byteLength),
+        options.pointer,
+        out,
+      ),
+      `CreateSessionFromArray(${label})`,
+    );
+    return new InferenceSession(core, requirePointer(out, "OrtSession"), label, opts.device);
+  }
+
   /** Releases the env once every session of this runtime is closed. Idempotent. */
   close(): void {
     this.#core.close();

@@ -14,10 +14,12 @@ import type { OrtApi } from "./api_table.ts";
 import { BoundRun } from "./bound_run.ts";
 import { NativeHandle } from "./handle.ts";
 import { cString } from "./native.ts";
+import { HostValue, ResidentValue } from "./resident_value.ts";
 import { PreparedRun } from "./run_call.ts";
 import { RunOptions } from "./run_options.ts";
 import type { RuntimeCore } from "./runtime_core.ts";
-import type { Tensor } from "./tensor.ts";
+import type { ElementType, Tensor } from "./tensor.ts";
+import { ValueRun } from "./value_run.ts";
 import { readValueInfos, type ValueInfo } from "./value_info.ts";
 
 export interface RunAsyncOptions {
@@ -149,6 +151,33 @@ export class InferenceSession implements Disposable {
       inputs,
       outputs,
     );
+  }
+
+  /**
+   * A run over caller-held values (see value_run.ts): chains sessions without copying their
+   * tensors through TypeScript.
+   */
+  valueRun(inputNames: readonly string[], outputNames: readonly string[]): ValueRun {
+    return new ValueRun(this.#host(), inputNames, outputNames);
+  }
+
+  /** An OrtValue over `t`'s array, for valueRun: the caller fills or reads `t.data` in place. */
+  hostValue<T extends ElementType>(name: string, t: Tensor<T>): HostValue<T> {
+    return new HostValue(this.#api, this.#core.memoryInfo, name, t);
+  }
+
+  /** A zero-filled tensor in ONNX Runtime's memory, for valueRun. */
+  allocate(type: ElementType, dims: readonly number[]): ResidentValue {
+    return ResidentValue.allocate(this.#api, type, dims);
+  }
+
+  #host() {
+    return {
+      api: this.#api,
+      memoryInfo: this.#core.memoryInfo,
+      session: () => this.#sessionForRun(),
+      track: <T>(run: (runOptions: Deno.PointerObject) => Promise<T>) => this.#track(run),
+    };
   }
 
   async #track<T>(run: (runOptions: Deno.PointerObject) => Promise<T>): Promise<T> {

@@ -1,5 +1,7 @@
+import type { DecodeStep } from "../decode/decode_step.ts";
 import type { Joiner } from "../decode/joiner.ts";
-import { decodeTdtBatch, type TdtRow } from "../decode/tdt_greedy.ts";
+import { decodeTdtBatch, type TdtRow, type TdtRowResult } from "../decode/tdt_greedy.ts";
+import { decodeTdtBatchStepped } from "../decode/tdt_greedy_step.ts";
 import { ModelOutputError } from "../model/ort_joiner.ts";
 import type { EncoderOutput } from "../model/parakeet_model.ts";
 import type {
@@ -63,7 +65,28 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
       return model.joiner.join(input);
     },
   };
-  const results = decodeTdtBatch(counting, model.spec, rows);
+  const step = model.decodeStep;
+  const countingStep: DecodeStep | undefined = step && {
+    begin: (batchRows) => {
+      const batch = step.begin(batchRows);
+      return {
+        step: (m, r, f, t) => {
+          jointCalls++;
+          return batch.step(m, r, f, t);
+        },
+        states: () => batch.states(),
+        close: () => batch.close(),
+        [Symbol.dispose]: () => batch.close(),
+      };
+    },
+  };
+  // Both paths give the same tokens. A lone row stays on the host path: there the resident
+  // step's helper graphs cost more per call than copying one row (bench/decode_step.ts).
+  const decode = (batchRows: TdtRow[]): TdtRowResult[] =>
+    countingStep && batchRows.length > 1
+      ? decodeTdtBatchStepped(countingStep, model.spec, batchRows)
+      : decodeTdtBatch(counting, model.spec, batchRows);
+  const results = decode(rows);
 
   // Speculative pass over the right contexts, from the committed states, in one more batch.
   const tentative: (TentativeResult | null)[] = req.rows.map(() => null);
@@ -76,7 +99,7 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
     specOf.push(i);
   });
   if (specRows.length > 0) {
-    decodeTdtBatch(counting, model.spec, specRows).forEach((r, k) => {
+    decode(specRows).forEach((r, k) => {
       tentative[specOf[k]] = { tokens: r.tokens, frames: r.frames, durations: r.durations };
     });
   }

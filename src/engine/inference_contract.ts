@@ -3,6 +3,7 @@
  * features, and per stream the encoder frames to decode from its carried state) and what it
  * gets back. Types only; `runInference` (batch_inference.ts) is the implementation.
  */
+import type { DecodeStep } from "../decode/decode_step.ts";
 import type { Joiner, TdtSpec } from "../decode/joiner.ts";
 import type { TdtRowResult } from "../decode/tdt_greedy.ts";
 import type { TdtState } from "../decode/tdt_state.ts";
@@ -13,6 +14,8 @@ export interface InferenceModel {
   readonly featuresSize: number;
   readonly spec: TdtSpec;
   readonly joiner: Joiner;
+  /** When present, decoding runs through it instead of `joiner` (same tokens, less copying). */
+  readonly decodeStep?: DecodeStep;
   encode(features: Float32Array, batch: number, frames: number, lengths: number[]): EncoderOutput;
 }
 

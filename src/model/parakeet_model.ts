@@ -6,6 +6,7 @@ import {
   type OrtRuntime,
   type SessionOptions,
 } from "../../ffi/mod.ts";
+import type { DecodeStep } from "../decode/decode_step.ts";
 import type { Joiner, TdtSpec } from "../decode/joiner.ts";
 import { type ModelConfig, parseModelConfig } from "./model_config.ts";
 import {
@@ -14,6 +15,7 @@ import {
   ModelLoadError,
   type Precision,
 } from "./model_files.ts";
+import { OrtDecodeStep } from "./ort_decode_step.ts";
 import { ModelOutputError, OrtJoiner } from "./ort_joiner.ts";
 import { validateSignatures } from "./signature.ts";
 import { Vocabulary } from "../decode/vocabulary.ts";
@@ -26,6 +28,15 @@ export interface ModelLoadOptions {
   session?: Omit<SessionOptions, "device">;
   /** One line for the log, e.g. why `auto` chose the CPU. */
   onWarning?: (message: string) => void;
+  /**
+   * How greedy decoding calls the joint. `resident` (ort_decode_step.ts): encoder frames and
+   * states stay in ONNX Runtime, a few integers per row cross per call. `host`: every call
+   * copies frames and states in and all logits out (OrtJoiner). Both give the same tokens.
+   * Default: `resident` on the CPU, `host` on CUDA (where the resident chain would need IO
+   * binding to keep its values on the device). Batch inference uses the resident step for
+   * batches of two rows or more.
+   */
+  decodeStep?: "resident" | "host";
 }
 
 export interface EncoderOutput {
@@ -49,6 +60,9 @@ export class ParakeetModel implements Disposable {
   readonly spec: TdtSpec;
   readonly joiner: Joiner;
   #joiner: OrtJoiner;
+  /** Set when decoding runs through the resident step; batch inference then prefers it. */
+  readonly decodeStep?: DecodeStep;
+  #decodeStep?: OrtDecodeStep;
   readonly device: "cpu" | "cuda";
   #encoder: InferenceSession;
   #joint: InferenceSession;
@@ -60,6 +74,7 @@ export class ParakeetModel implements Disposable {
     spec: TdtSpec,
     encoder: InferenceSession,
     joint: InferenceSession,
+    decodeStep?: OrtDecodeStep,
   ) {
     this.files = files;
     this.config = config;
@@ -70,6 +85,8 @@ export class ParakeetModel implements Disposable {
     this.device = encoder.device;
     this.#joiner = new OrtJoiner(joint, spec);
     this.joiner = this.#joiner;
+    this.#decodeStep = decodeStep;
+    this.decodeStep = decodeStep;
   }
 
   static load(runtime: OrtRuntime, dir: string, opts: ModelLoadOptions = {}): ParakeetModel {
@@ -91,6 +108,7 @@ export class ParakeetModel implements Disposable {
       return made.session;
     }, files.encoder);
     let joint: InferenceSession | undefined;
+    let decodeStep: OrtDecodeStep | undefined;
     try {
       // The joint goes wherever the encoder went: one device per model.
       joint = openSession(
@@ -109,8 +127,17 @@ export class ParakeetModel implements Disposable {
           durations: config.durations,
         },
       );
-      return new ParakeetModel(files, config, vocab, shapes.tdt, encoder, joint);
+      const resident = (opts.decodeStep ?? (encoder.device === "cpu" ? "resident" : "host")) ===
+        "resident";
+      decodeStep = resident
+        ? OrtDecodeStep.create(runtime, joint, shapes.tdt, {
+          ...sessionOptions,
+          device: encoder.device,
+        })
+        : undefined;
+      return new ParakeetModel(files, config, vocab, shapes.tdt, encoder, joint, decodeStep);
     } catch (err) {
+      decodeStep?.close();
       joint?.close();
       encoder.close();
       throw err;
@@ -150,6 +177,7 @@ export class ParakeetModel implements Disposable {
   }
 
   close(): void {
+    this.#decodeStep?.close();
     this.#joiner.close();
     this.#joint.close();
     this.#encoder.close();

@@ -1,0 +1,414 @@
+/**
+ * The greedy-TDT decode step with its data resident in ONNX Runtime.
+ *
+ * The host path (OrtJoiner + decodeTdtBatch) sends each row's encoder frame and LSTM states into
+ * `decoder_joint` on every call and reads back every logit (numClasses + numDurations floats:
+ * 8,198 for Parakeet-TDT-0.6B-v3, ~33 KB per row) to take two argmaxes and check for
+ * non-finite values. Here the same call is three ORT runs chained over ORT-owned values
+ * (graphs in decode_step_graphs.ts):
+ *
+ *   frames — picks each row's frame out of the batch's encoder frames, uploaded once per batch;
+ *   decoder_joint — the model's own session, unchanged, fed the frames' output and the states
+ *     the previous call left;
+ *   head — both argmaxes, each row's logit sum (the non-finite check), and the states each row
+ *     keeps (the new ones only after a non-blank token), left in ORT for the next call.
+ *
+ * The states stay in the joint's layout [layers, rows, hidden] with the rows in call order,
+ * uploaded with the frames once per batch. The greedy loop's active rows only ever shrink, so
+ * when rows finish a fourth graph compacts the states to the remaining rows and hands back the
+ * finished rows' final states: once per row and batch, not per call.
+ *
+ * Per call TypeScript writes each row's frame index and last token (12 bytes) and reads its
+ * token, duration index and logit sum (20 bytes). The helper graphs have no weights and are
+ * emitted as ONNX bytes at load from the decoder's dimensions (onnx_proto.ts), so there is no
+ * generated file to ship or keep in step with the model.
+ *
+ * Runs are ORT's plain Run with ORT allocating each output: on the CPU that is memory ORT owns,
+ * passed from session to session by pointer. (On CUDA plain Run returns outputs in host memory,
+ * so there the chain would still copy; keeping them on the device needs IO binding — hence the
+ * model selects this step on the CPU only.)
+ */
+import type {
+  HostValue,
+  InferenceSession,
+  OrtRuntime,
+  ResidentValue,
+  SessionOptions,
+  ValueRun,
+} from "../../ffi/mod.ts";
+import type { DecodeStep, DecodeStepBatch, DecodeStepOutput } from "../decode/decode_step.ts";
+import type { TdtSpec } from "../decode/joiner.ts";
+import type { TdtRow } from "../decode/tdt_greedy.ts";
+import { compactGraph, type DecodeStepDims, framesGraph, headGraph } from "./decode_step_graphs.ts";
+import { ModelOutputError } from "./ort_joiner.ts";
+
+/** The per-call host tensors for one row count, bound once and reused. */
+interface CallValues {
+  frameIndex: HostValue<"int64">;
+  targets: HostValue<"int32">;
+  tokens: HostValue<"int64">;
+  durationIndex: HostValue<"int64">;
+  rowSums: HostValue<"float32">;
+  output: DecodeStepOutput;
+}
+
+type States = [ResidentValue, ResidentValue];
+
+export class OrtDecodeStep implements DecodeStep, Disposable {
+  readonly spec: TdtSpec;
+  #sessions: InferenceSession[];
+  #frames: InferenceSession;
+  #framesRun: ValueRun;
+  #jointRun: ValueRun;
+  #headRun: ValueRun;
+  #compactRun: ValueRun;
+  #calls = new Map<number, CallValues>();
+
+  private constructor(spec: TdtSpec, joint: InferenceSession, helpers: InferenceSession[]) {
+    const [frames, head, compact] = helpers;
+    this.spec = spec;
+    this.#sessions = helpers;
+    this.#frames = frames;
+    this.#framesRun = frames.valueRun(
+      ["encoder_frames", "frame_index"],
+      ["encoder_outputs", "target_length"],
+    );
+    this.#jointRun = joint.valueRun(
+      ["encoder_outputs", "targets", "target_length", "input_states_1", "input_states_2"],
+      ["outputs", "output_states_1", "output_states_2"],
+    );
+    this.#headRun = head.valueRun(
+      ["outputs", "input_states_1", "input_states_2", "output_states_1", "output_states_2"],
+      ["token", "duration_index", "row_sums", "kept_states_1", "kept_states_2"],
+    );
+    this.#compactRun = compact.valueRun(
+      ["states_1", "states_2", "keep", "done"],
+      ["kept_1", "kept_2", "done_1", "done_2"],
+    );
+  }
+
+  /**
+   * Builds the helper sessions beside `joint` (which stays owned by the caller and must outlive
+   * this step). `options` are the joint's session options.
+   */
+  static create(
+    runtime: OrtRuntime,
+    joint: InferenceSession,
+    spec: TdtSpec,
+    options: SessionOptions,
+  ): OrtDecodeStep {
+    const dims: DecodeStepDims = {
+      encoderDim: spec.encoderDim,
+      stateLayers: spec.stateLayers,
+      stateHidden: spec.stateHidden,
+      numClasses: spec.numClasses,
+      numDurations: spec.durations.length,
+      blankId: spec.blankId,
+    };
+    const helpers: InferenceSession[] = [];
+    try {
+      for (
+        const [graph, name] of [[framesGraph, "frames"], [headGraph, "head"], [
+          compactGraph,
+          "compact",
+        ]] as const
+      ) {
+        helpers.push(runtime.createSessionFromBytes(graph(dims), `decode_step_${name}`, options));
+      }
+      return new OrtDecodeStep(spec, joint, helpers);
+    } catch (e) {
+      for (const s of helpers) s.close();
+      throw e;
+    }
+  }
+
+  begin(rows: readonly TdtRow[]): DecodeStepBatch {
+    return new OrtDecodeStepBatch(this, rows);
+  }
+
+  /** @internal */
+  callValues(m: number): CallValues {
+    let v = this.#calls.get(m);
+    if (v) return v;
+    const s = this.#frames;
+    const i64 = (name: string, dims: number[]) =>
+      s.hostValue(name, { type: "int64", dims, data: new BigInt64Array(m) });
+    v = {
+      frameIndex: i64("frame_index", [m]),
+      targets: s.hostValue("targets", { type: "int32", dims: [m, 1], data: new Int32Array(m) }),
+      tokens: i64("token", [m, 1, 1]),
+      durationIndex: i64("duration_index", [m, 1, 1]),
+      rowSums: s.hostValue("row_sums", {
+        type: "float32",
+        dims: [m, 1, 1],
+        data: new Float32Array(m),
+      }),
+      output: { tokens: new Int32Array(m), durationIndex: new Int32Array(m) },
+    };
+    this.#calls.set(m, v);
+    return v;
+  }
+
+  /** @internal One call: see the file comment. Returns the states after it. */
+  run(encoder: ResidentValue, states: States, v: CallValues): States {
+    const [frames, lengths] = this.#framesRun.run(
+      [encoder, v.frameIndex],
+      [null, null],
+    ) as ResidentValue[];
+    try {
+      const [logits, out1, out2] = this.#jointRun.run(
+        [frames, v.targets, lengths, states[0], states[1]],
+        [null, null, null],
+      ) as ResidentValue[];
+      try {
+        const [, , , kept1, kept2] = this.#headRun.run(
+          [logits, states[0], states[1], out1, out2],
+          [v.tokens, v.durationIndex, v.rowSums, null, null],
+        ) as ResidentValue[];
+        if (!v.rowSums.data.every(Number.isFinite)) {
+          // Rare: read the logits to confirm (finite logits can sum past float range too) and
+          // to name the value, as the host path does.
+          const all = logits.read("outputs").data as Float32Array;
+          const bad = all.find((x) => !Number.isFinite(x));
+          if (bad !== undefined) {
+            kept1.close();
+            kept2.close();
+            throw new ModelOutputError(`decoder_joint returned a non-finite logit (${bad})`);
+          }
+        }
+        return [kept1, kept2];
+      } finally {
+        logits.close();
+        out1.close();
+        out2.close();
+      }
+    } finally {
+      frames.close();
+      lengths.close();
+    }
+  }
+
+  /**
+   * @internal The states of the `keep` positions, and the `done` positions' states read back,
+   * [layers, rows, hidden] each.
+   */
+  compact(states: States, keep: number[], done: number[]): { kept: States; done: Float32Array[] } {
+    const s = this.#frames;
+    using keepValue = s.hostValue("keep", {
+      type: "int64",
+      dims: [keep.length],
+      data: BigInt64Array.from(keep, BigInt),
+    });
+    using doneValue = s.hostValue("done", {
+      type: "int64",
+      dims: [done.length],
+      data: BigInt64Array.from(done, BigInt),
+    });
+    const [kept1, kept2, done1, done2] = this.#compactRun.run(
+      [states[0], states[1], keepValue, doneValue],
+      [null, null, null, null],
+    ) as ResidentValue[];
+    try {
+      return {
+        kept: [kept1, kept2],
+        done: [
+          done1.read("done_1").data as Float32Array,
+          done2.read("done_2").data as Float32Array,
+        ],
+      };
+    } catch (e) {
+      kept1.close();
+      kept2.close();
+      throw e;
+    } finally {
+      done1.close();
+      done2.close();
+    }
+  }
+
+  /** @internal Uploads host states [layers, rows, hidden]. */
+  upload(state1: Float32Array, state2: Float32Array, rows: number): States {
+    const dims = [this.spec.stateLayers, rows, this.spec.stateHidden];
+    const a = this.#frames.allocate("float32", dims);
+    const b = this.#frames.allocate("float32", dims);
+    a.write(state1);
+    b.write(state2);
+    return [a, b];
+  }
+
+  /** @internal */
+  allocate(dims: readonly number[]): ResidentValue {
+    return this.#frames.allocate("float32", dims);
+  }
+
+  close(): void {
+    for (const v of this.#calls.values()) {
+      v.frameIndex.close();
+      v.targets.close();
+      v.tokens.close();
+      v.durationIndex.close();
+      v.rowSums.close();
+    }
+    this.#calls.clear();
+    for (const s of this.#sessions) s.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class OrtDecodeStepBatch implements DecodeStepBatch {
+  #step: OrtDecodeStep;
+  #rows: readonly TdtRow[];
+  #encoder: ResidentValue;
+  /** Index of each row's first frame in the batch's encoder frames. */
+  #offsets: Int32Array;
+  /** The rows of the last call, in call order: the rows `#states` holds. */
+  #active: number[] = [];
+  #states: States | null = null;
+  /** Final states of the rows that finished, [layers, hidden] each. */
+  #final = new Map<number, { state1: Float32Array; state2: Float32Array }>();
+
+  constructor(step: OrtDecodeStep, rows: readonly TdtRow[]) {
+    const { encoderDim } = step.spec;
+    this.#step = step;
+    this.#rows = rows;
+    this.#offsets = new Int32Array(rows.length);
+    let total = 0;
+    rows.forEach((r, i) => {
+      this.#offsets[i] = total;
+      total += r.numFrames;
+    });
+    const frames = new Float32Array(total * encoderDim);
+    rows.forEach((r, i) => {
+      frames.set(r.frames.subarray(0, r.numFrames * encoderDim), this.#offsets[i] * encoderDim);
+    });
+    this.#encoder = step.allocate([total, encoderDim, 1]);
+    try {
+      this.#encoder.write(frames);
+      // Every row's state goes up with the frames; rows the first call leaves out are
+      // compacted away then (their states come back unchanged).
+      this.#upload(Int32Array.from(rows.keys()));
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  step(m: number, rows: Int32Array, frames: Int32Array, targets: Int32Array): DecodeStepOutput {
+    this.#follow(rows.subarray(0, m));
+    const v = this.#step.callValues(m);
+    const frameIndex = v.frameIndex.data;
+    const lastTokens = v.targets.data;
+    for (let j = 0; j < m; j++) {
+      frameIndex[j] = BigInt(this.#offsets[rows[j]] + frames[j]);
+      lastTokens[j] = targets[j];
+    }
+    const next = this.#step.run(this.#encoder, this.#states!, v);
+    this.#closeStates();
+    this.#states = next;
+    const { tokens, durationIndex } = v.output;
+    for (let j = 0; j < m; j++) {
+      tokens[j] = Number(v.tokens.data[j]);
+      durationIndex[j] = Number(v.durationIndex.data[j]);
+    }
+    return v.output;
+  }
+
+  #upload(rows: Int32Array): void {
+    const { stateLayers: layers, stateHidden: hidden } = this.#step.spec;
+    const m = rows.length;
+    const s1 = new Float32Array(layers * m * hidden);
+    const s2 = new Float32Array(layers * m * hidden);
+    rows.forEach((i, j) => {
+      const { state1, state2 } = this.#rows[i].state;
+      for (let l = 0; l < layers; l++) {
+        s1.set(state1.subarray(l * hidden, (l + 1) * hidden), (l * m + j) * hidden);
+        s2.set(state2.subarray(l * hidden, (l + 1) * hidden), (l * m + j) * hidden);
+      }
+    });
+    this.#states = this.#step.upload(s1, s2, m);
+    this.#active = Array.from(rows);
+  }
+
+  /** Makes `#states` hold exactly `rows`, in order, compacting when rows have finished. */
+  #follow(rows: Int32Array): void {
+    const { stateLayers: layers, stateHidden: hidden } = this.#step.spec;
+    const m = rows.length;
+    const active = this.#active;
+    if (m === active.length && rows.every((i, j) => active[j] === i)) return;
+    const position = new Map(active.map((i, p) => [i, p]));
+    const keep = Array.from(rows, (i) => {
+      const p = position.get(i);
+      // The greedy loop only drops rows; a row coming back would need its state re-uploaded.
+      if (p === undefined) throw new RangeError(`decode step: row ${i} was not in the last call`);
+      return p;
+    });
+    const kept = new Set(rows);
+    const doneRows = active.filter((i) => !kept.has(i));
+    const done = doneRows.map((i) => position.get(i)!);
+    const result = this.#step.compact(this.#states!, keep, done);
+    this.#closeStates();
+    this.#states = result.kept;
+    this.#active = Array.from(rows);
+    doneRows.forEach((i, r) =>
+      this.#final.set(i, unpackRow(result.done, layers, done.length, r, hidden))
+    );
+  }
+
+  states(): { state1: Float32Array; state2: Float32Array }[] {
+    const { stateLayers: layers, stateHidden: hidden } = this.#step.spec;
+    let current: Float32Array[] | null = null;
+    if (this.#states !== null) {
+      current = [
+        this.#states[0].read("states_1").data as Float32Array,
+        this.#states[1].read("states_2").data as Float32Array,
+      ];
+    }
+    const at = new Map(this.#active.map((i, p) => [i, p]));
+    return this.#rows.map((row, i) => {
+      const done = this.#final.get(i);
+      if (done) return done;
+      const p = at.get(i);
+      if (current !== null && p !== undefined) {
+        return unpackRow(current, layers, this.#active.length, p, hidden);
+      }
+      return { state1: row.state.state1.slice(), state2: row.state.state2.slice() };
+    });
+  }
+
+  #closeStates(): void {
+    this.#states?.[0].close();
+    this.#states?.[1].close();
+    this.#states = null;
+  }
+
+  close(): void {
+    this.#encoder.close();
+    this.#closeStates();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Row `j` of states [layers, rows, hidden] as TdtState's [layers, hidden]. */
+function unpackRow(
+  states: Float32Array[],
+  layers: number,
+  rows: number,
+  j: number,
+  hidden: number,
+): { state1: Float32Array; state2: Float32Array } {
+  const [state1, state2] = states.map((s) => {
+    const out = new Float32Array(layers * hidden);
+    for (let l = 0; l < layers; l++) {
+      const from = (l * rows + j) * hidden;
+      out.set(s.subarray(from, from + hidden), l * hidden);
+    }
+    return out;
+  });
+  return { state1, state2 };
+}
