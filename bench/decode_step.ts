@@ -19,7 +19,7 @@ import { decodeTdtBatch, type TdtRow, type TdtRowResult } from "../src/decode/td
 import { decodeTdtBatchStepped } from "../src/decode/tdt_greedy_step.ts";
 import { initialTdtState } from "../src/decode/tdt_state.ts";
 import { ParakeetModel } from "../src/model/parakeet_model.ts";
-import { describeMachine, loadAverage } from "./machine.ts";
+import { describeMachine, loadAverage } from "../src/bench/machine.ts";
 import { mulberry32 } from "./seeded_random.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
