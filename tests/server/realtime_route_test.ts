@@ -8,19 +8,22 @@ import { resample } from "../../src/audio/resample.ts";
 import { decodeMulaw } from "../../src/realtime/g711.ts";
 import { clipSamples, longClipWav } from "../engine/fixtures.ts";
 import { connect, startTestServer } from "./harness.ts";
+import { StreamSocket } from "../../src/client/stream_socket.ts";
 
 type Event = { type: string; [field: string]: unknown };
 
 /** A realtime socket that queues the events it receives, to be awaited by type. */
 async function openRealtime(base: string, query = "?intent=transcription") {
-  const ws = await connect(`${base.replace(/\/ws$/, "/v1/realtime")}${query}`);
+  // session.created follows the upgrade at once: the socket records from before it opens.
+  const socket = await StreamSocket.open(`${base.replace(/\/ws$/, "/v1/realtime")}${query}`);
+  const ws = socket.ws;
   const events: Event[] = [];
   const waiters: (() => void)[] = [];
-  const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
-  ws.onmessage = (e) => {
-    events.push(JSON.parse(e.data as string));
+  const closed = socket.closed.then((c) => c.code);
+  socket.onMessage((r) => {
+    events.push(r.message as Event);
     for (const w of waiters.splice(0)) w();
-  };
+  });
   /** Resolves with the first event of `type` at or after `from` in the log. */
   const next = async (type: string, from = 0): Promise<Event> => {
     for (;;) {
