@@ -102,7 +102,9 @@ export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
     result.endedAt = performance.now();
     return result;
   }
-  const logs: SendLog[] = [];
+  // The first utterance's log exists before any message is read: a message that arrived with the
+  // upgrade is handed to the listener as soon as it is added.
+  const logs: SendLog[] = [new SendLog()];
   const eosAt: number[] = [];
   let weClosed = false;
 
@@ -114,12 +116,13 @@ export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
     // Utterances are decoded in order, so a message belongs to the oldest one without a final.
     const u = result.finals.length;
     if (m.type === "partial" && logs[u]) {
+      const text = String(m.text ?? "");
       const words = Array.isArray(m.words) ? (m.words as WordTime[]) : null;
       const lastEnd = words && words.length ? Number(words[words.length - 1].end) : null;
       const { latencyMs, coveredMs } = partialLatencyMs(opts.knobs, logs[u], at, lastEnd);
       const p: PartialRecord = {
         utterance: u,
-        text: String(m.text ?? ""),
+        text,
         at,
         sinceStartMs: at - (result.firstSendAt ?? at),
         latencyMs,
@@ -154,8 +157,8 @@ export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
   const start = performance.now();
   const { clip, totalBytes } = opts;
   while (result.bytesSent < totalBytes && socket.isOpen && !opts.signal?.aborted) {
-    const log = new SendLog();
-    logs.push(log);
+    let log = logs[result.utterancesSent];
+    if (!log) logs.push(log = new SendLog());
     const pass = clip.subarray(0, Math.min(clip.length, totalBytes - result.bytesSent));
     const sent = await socket.sendPcm(pass, {
       frameBytes: opts.frameBytes,
