@@ -4,6 +4,7 @@
  * inactivity, session length, message size). Every way it can end goes through `release()`,
  * which runs once.
  */
+import { SocketClose } from "./socket_close.ts";
 import { parseClientEvent, type RealtimeError } from "../realtime/realtime_events.ts";
 import { type FatalError, RealtimeSession } from "../realtime/realtime_session.ts";
 import type { ServerVad } from "../realtime/realtime_events.ts";
@@ -70,8 +71,7 @@ export class RealtimeConnection {
   readonly #bucket: TokenBucket;
   #idleTimer?: ReturnType<typeof setTimeout>;
   #sessionTimer?: ReturnType<typeof setTimeout>;
-  #closeDeadline?: ReturnType<typeof setTimeout>;
-  #lingerTimer?: ReturnType<typeof setTimeout>;
+  #socketClose?: SocketClose;
   #slowSince: number | null = null;
   #slowTimer?: ReturnType<typeof setInterval>;
   /** Ending: the error (none for a shutdown) and close code, once every item is transcribed. */
@@ -281,23 +281,8 @@ export class RealtimeConnection {
     this.#closing = true;
     this.session.close();
     this.#clearTimers();
-    const sendClose = () => {
-      this.#lingerTimer = undefined;
-      try {
-        this.#socket.close(code, reason);
-      } catch {
-        // Already closed by the peer.
-      }
-    };
-    // As on /ws: the close frame waits a moment after the error event, so a client still
-    // sending reads the event before a reset.
-    if (this.#limits.closeLingerMs > 0 && this.#socket.readyState === WebSocket.OPEN) {
-      this.#lingerTimer = setTimeout(sendClose, this.#limits.closeLingerMs);
-    } else sendClose();
-    this.#closeDeadline = setTimeout(
-      () => this.release(),
-      this.#limits.closeLingerMs + this.#limits.closeTimeoutMs,
-    );
+    this.#socketClose = new SocketClose(this.#socket, this.#limits);
+    this.#socketClose.start(code, reason, () => this.release());
     this.#hooks.wake();
   }
 
@@ -312,15 +297,7 @@ export class RealtimeConnection {
     this.#released = true;
     this.#closing = true;
     this.#clearTimers();
-    clearTimeout(this.#closeDeadline);
-    if (this.#lingerTimer !== undefined) {
-      clearTimeout(this.#lingerTimer);
-      try {
-        this.#socket.close(1001, "released");
-      } catch {
-        // already closed
-      }
-    }
+    this.#socketClose?.cancel();
     this.session.close();
     this.#hooks.release(this);
   }

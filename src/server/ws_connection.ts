@@ -1,3 +1,4 @@
+import { SocketClose } from "./socket_close.ts";
 import type { MessageTooLarge } from "../net/ws_socket.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import {
@@ -91,8 +92,7 @@ export class WsConnection {
   readonly #input: StreamInput | null;
   #idleTimer?: ReturnType<typeof setTimeout>;
   #sessionTimer?: ReturnType<typeof setTimeout>;
-  #closeDeadline?: ReturnType<typeof setTimeout>;
-  #lingerTimer?: ReturnType<typeof setTimeout>;
+  #socketClose?: SocketClose;
   #slowSince: number | null = null;
   #slowTimer?: ReturnType<typeof setInterval>;
   #closing = false;
@@ -299,25 +299,8 @@ export class WsConnection {
     this.#input?.close();
     this.session.close();
     this.#clearTimers();
-    const sendClose = () => {
-      this.#lingerTimer = undefined;
-      try {
-        this.#socket.close(code, reason);
-      } catch {
-        // Already closed by the peer.
-      }
-    };
-    // Deno's server drops the TCP connection right after its close frame. A client still
-    // sending then gets a reset before it can read the close code, so the close frame waits a
-    // moment after the error message: a client that stops sending on an error sees the code.
-    if (this.#limits.closeLingerMs > 0 && this.#socket.readyState === WebSocket.OPEN) {
-      this.#lingerTimer = setTimeout(sendClose, this.#limits.closeLingerMs);
-    } else sendClose();
-    // A peer that never answers the close leaves the socket CLOSING and `close` may never fire.
-    this.#closeDeadline = setTimeout(
-      () => this.release(),
-      this.#limits.closeLingerMs + this.#limits.closeTimeoutMs,
-    );
+    this.#socketClose = new SocketClose(this.#socket, this.#limits);
+    this.#socketClose.start(code, reason, () => this.release());
     this.#hooks.wake();
   }
 
@@ -332,15 +315,7 @@ export class WsConnection {
     this.#released = true;
     this.#closing = true;
     this.#clearTimers();
-    clearTimeout(this.#closeDeadline);
-    if (this.#lingerTimer !== undefined) {
-      clearTimeout(this.#lingerTimer);
-      try {
-        this.#socket.close(1001, "released");
-      } catch {
-        // already closed
-      }
-    }
+    this.#socketClose?.cancel();
     this.#input?.close();
     this.session.close();
     this.#hooks.release(this);
