@@ -22,7 +22,8 @@ export interface ServerConfig {
   maxBatch: number;
   warmupBatch: number;
   maxInflightSteps: number;
-  maxStreams: number;
+  /** A number, or "auto": as many as the device holds (server/capacity.ts). */
+  maxStreams: number | "auto";
   maxStreamsPerClient: number;
   maxFrameBytes: number;
   maxTextBytes: number;
@@ -70,6 +71,8 @@ interface Knob {
   /** Must be a multiple of this (encoder frames are 80 ms). */
   multipleOf?: number;
   choices?: readonly string[];
+  /** An int knob that also takes the word `auto`. */
+  auto?: true;
 }
 
 // deno-fmt-ignore
@@ -90,7 +93,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
   { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
-  { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
+  { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: "auto", auto: true, min: 1, max: 100_000, help: "open streams; more get HTTP 503 with Retry-After (auto: as many as this device holds at p95 partial latency ≤ STEP_MS + 100 ms, measured at start and again when serving costs drift)" },
   { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy, set TRUSTED_PROXIES or every client counts as the proxy)" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },
   { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
@@ -210,8 +213,11 @@ function parseKnob(knob: Knob, raw: string, source: string): string | number {
       }
       return raw;
     case "int": {
+      if (knob.auto && raw === "auto") return raw;
       if (!/^\d+$/.test(raw)) {
-        throw new ConfigError(`${source} must be a whole number, got "${raw}"`);
+        throw new ConfigError(
+          `${source} must be a whole number${knob.auto ? " or auto" : ""}, got "${raw}"`,
+        );
       }
       const n = Number(raw);
       if (n < knob.min! || n > knob.max!) {

@@ -17,7 +17,7 @@ export interface HealthDeps {
 }
 
 export function healthRoutes(core: ServerCore, deps: HealthDeps): Route[] {
-  const { config, connections } = core;
+  const { connections } = core;
   return [
     {
       method: "GET",
@@ -31,12 +31,9 @@ export function healthRoutes(core: ServerCore, deps: HealthDeps): Route[] {
       method: "GET",
       path: "/ready",
       handle: () => {
-        const state = core.draining
-          ? "draining"
-          : connections.size >= config.maxStreams
-          ? "full"
-          : "ready";
-        return new Response(`${state} (${connections.size}/${config.maxStreams} streams)\n`, {
+        const capacity = core.capacity.streams;
+        const state = core.draining ? "draining" : connections.size >= capacity ? "full" : "ready";
+        return new Response(`${state} (${connections.size}/${capacity} streams)\n`, {
           status: state === "ready" ? 200 : 503,
           headers: { "content-type": "text/plain" },
         });
@@ -59,9 +56,11 @@ function statusBody(core: ServerCore, deps: HealthDeps) {
       : { ...deps.model, dir: baseName(deps.model.dir) },
     streams: {
       open: core.connections.size,
-      capacity: config.maxStreams,
+      capacity: core.capacity.streams,
       total: counts.streamsTotal,
     },
+    // How the stream capacity was had: MAX_STREAMS, or measured step costs (MAX_STREAMS=auto).
+    capacity: core.capacity.status(),
     // running: slots held (body arriving, decoding or transcribing); transcribing: in inference.
     uploads: {
       running: core.uploadSlots.inUse,

@@ -99,7 +99,11 @@ export function batchCost(
 }
 
 /** The time to run `windows` ready windows: equal batches of at most `maxBatch`, one after another. */
-export function windowsCost(table: readonly BatchCost[], windows: number, maxBatch: number): number {
+export function windowsCost(
+  table: readonly BatchCost[],
+  windows: number,
+  maxBatch: number,
+): number {
   const batches = Math.max(1, Math.ceil(windows / maxBatch - 1e-9));
   return batches * batchCost(table, Math.max(1, windows / batches));
 }
@@ -132,7 +136,11 @@ export function scaleCosts(table: readonly BatchCost[], factor: number): BatchCo
 }
 
 /** Whether `streams` real-time streams hold the latency target (the model above). */
-export function holds(table: readonly BatchCost[], streams: number, opts: CapacityOptions): boolean {
+export function holds(
+  table: readonly BatchCost[],
+  streams: number,
+  opts: CapacityOptions,
+): boolean {
   if (streams <= 0) return true;
   const costs = scaleCosts(table, 1 + (opts.margin ?? DEFAULT_MARGIN));
   const room = opts.targetMs - (opts.overheadMs ?? DEFAULT_OVERHEAD_MS);

@@ -38,7 +38,8 @@ export async function spawnServe(
 ): Promise<ServeProcess> {
   const args = [...SERVE_ARGS, "--port", "0"];
   const options = {
-    env: { MODEL: TINY_MODEL, DEVICE: "cpu", ...env },
+    // A fixed MAX_STREAMS unless the test sets one: see harness.ts.
+    env: { MODEL: TINY_MODEL, DEVICE: "cpu", MAX_STREAMS: "128", ...env },
     stdout: "null",
     stderr: "piped",
   } as const;
@@ -113,7 +114,8 @@ export async function runServe(
 ): Promise<{ code: number; signal: Deno.Signal | null; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...SERVE_ARGS, ...args],
-    env: { MODEL: TINY_MODEL, DEVICE: "cpu", ...env },
+    // A fixed MAX_STREAMS unless the test sets one: see harness.ts.
+    env: { MODEL: TINY_MODEL, DEVICE: "cpu", MAX_STREAMS: "128", ...env },
     stdout: "null",
     stderr: "piped",
     signal: AbortSignal.timeout(START_FAILURE_LIMIT_MS),

@@ -65,7 +65,11 @@ Deno.test("the steady cycle is the fixed point T = cost(N·T/STEP_MS)", () => {
     assert.ok(Math.abs(cycle - expected) < 0.05, `${n} streams: ${cycle} vs ${expected}`);
   }
   assert.equal(steadyCycleMs(t, 0, OPTS), 0);
-  assert.equal(steadyCycleMs(t, 48, OPTS), null, "5 ms per window × 48 = one step: never catches up");
+  assert.equal(
+    steadyCycleMs(t, 48, OPTS),
+    null,
+    "5 ms per window × 48 = one step: never catches up",
+  );
   assert.equal(steadyCycleMs(affine(300, 1), 1, OPTS), null, "one window costs more than a step");
 });
 
