@@ -208,7 +208,7 @@ function stepShape(g: StepGeometry, tentative: boolean): StepShape {
 
 /**
  * MAX_STREAMS=auto: what a step costs at these knobs on this device, per batch size up to
- * MAX_BATCH (three runs each, the median kept), stopping at a size slower than the latency
+ * MAX_BATCH (five runs each, the median kept), stopping at a size slower than the latency
  * target.
  */
 async function measureCapacity(
@@ -227,7 +227,7 @@ async function measureCapacity(
     stepShape(geometry, config.tentative === 1),
     {
       batches: batchSizesToMeasure(config.maxBatch),
-      repetitions: 3,
+      repetitions: 5,
       stopAboveMs: config.stepMs + LATENCY_SLACK_MS,
     },
   );

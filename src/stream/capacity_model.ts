@@ -130,6 +130,19 @@ export function steadyCycleMs(
   return null;
 }
 
+/**
+ * The table made non-decreasing in batch size: a larger batch never costs less than a smaller
+ * one, though a noisy median can say so, and the fixed-point search relies on it.
+ */
+export function monotoneCosts(table: readonly BatchCost[]): BatchCost[] {
+  let ms = 0, computeMs = 0;
+  return table.map((c) => {
+    ms = Math.max(ms, c.ms);
+    computeMs = Math.max(computeMs, c.computeMs);
+    return { batch: c.batch, ms, computeMs };
+  });
+}
+
 /** The cost table with every time multiplied by `factor`. */
 export function scaleCosts(table: readonly BatchCost[], factor: number): BatchCost[] {
   return table.map((c) => ({ batch: c.batch, ms: c.ms * factor, computeMs: c.computeMs * factor }));
@@ -142,7 +155,7 @@ export function holds(
   opts: CapacityOptions,
 ): boolean {
   if (streams <= 0) return true;
-  const costs = scaleCosts(table, 1 + (opts.margin ?? DEFAULT_MARGIN));
+  const costs = scaleCosts(monotoneCosts(table), 1 + (opts.margin ?? DEFAULT_MARGIN));
   const room = opts.targetMs - (opts.overheadMs ?? DEFAULT_OVERHEAD_MS);
   const cycle = steadyCycleMs(costs, streams, opts);
   if (cycle === null || 2 * cycle > room) return false;

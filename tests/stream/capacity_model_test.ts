@@ -9,6 +9,7 @@ import {
   batchSizesToMeasure,
   checkCostTable,
   holds,
+  monotoneCosts,
   scaleCosts,
   steadyCycleMs,
   streamsHeld,
@@ -44,6 +45,19 @@ Deno.test("a batch's cost is interpolated between measured sizes and extended pa
   // More windows than MAX_BATCH run as equal batches one after another.
   assert.equal(windowsCost(t, 16, 8), 48);
   assert.equal(windowsCost(t, 12, 8), 2 * batchCost(t, 6));
+});
+
+Deno.test("a noisy table is made non-decreasing before use", () => {
+  const noisy: BatchCost[] = [
+    { batch: 1, ms: 15, computeMs: 5 },
+    { batch: 2, ms: 7, computeMs: 7 },
+    { batch: 4, ms: 46, computeMs: 4 },
+  ];
+  assert.deepEqual(monotoneCosts(noisy).map((c) => [c.ms, c.computeMs]), [[15, 5], [15, 7], [
+    46,
+    7,
+  ]]);
+  assert.equal(streamsHeld(noisy, OPTS), streamsHeld(monotoneCosts(noisy), OPTS));
 });
 
 Deno.test("the cost table must be sorted, positive and not empty", () => {
