@@ -11,6 +11,10 @@ export interface ServerConfig {
   device: "auto" | "cuda" | "cpu";
   ortLib: string | null;
   ortThreads: number;
+  cudaDeviceId: number;
+  cudaTf32: number;
+  cudaCudnnConvAlgoSearch: "EXHAUSTIVE" | "HEURISTIC" | "DEFAULT";
+  cudaArenaExtendStrategy: "kNextPowerOfTwo" | "kSameAsRequested";
   stepMs: number;
   rightContextMs: number;
   leftContextMs: number;
@@ -84,6 +88,10 @@ export const KNOBS: readonly Knob[] = [
   { env: "DEVICE", key: "device", kind: "enum", default: "auto", choices: ["auto", "cuda", "cpu"], help: "auto tries CUDA, falls back to CPU with a warning" },
   { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
   { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads (0: one per core)" },
+  { env: "CUDA_DEVICE_ID", key: "cudaDeviceId", kind: "int", default: 0, min: 0, max: 255, help: "GPU ordinal with DEVICE=cuda or auto (one server process per GPU)" },
+  { env: "CUDA_TF32", key: "cudaTf32", kind: "int", default: 1, min: 0, max: 1, help: "1: TF32 Tensor Core math for fp32 MatMuls and convolutions (ONNX Runtime's default); 0: full fp32, slower" },
+  { env: "CUDA_CUDNN_CONV_ALGO_SEARCH", key: "cudaCudnnConvAlgoSearch", kind: "enum", default: "HEURISTIC", choices: ["EXHAUSTIVE", "HEURISTIC", "DEFAULT"], help: "how cuDNN picks convolution algorithms: HEURISTIC without benchmarking; EXHAUSTIVE times every one at each new input shape (a stall on each new batch size)" },
+  { env: "CUDA_ARENA_EXTEND_STRATEGY", key: "cudaArenaExtendStrategy", kind: "enum", default: "kSameAsRequested", choices: ["kNextPowerOfTwo", "kSameAsRequested"], help: "how the GPU memory arena grows: by what is asked (kSameAsRequested) or to the next power of two" },
   { env: "STEP_MS", key: "stepMs", kind: "int", default: 240, min: 80, max: 10_000, multipleOf: 80, help: "audio decoded per step (latency vs compute)" },
   { env: "RIGHT_CONTEXT_MS", key: "rightContextMs", kind: "int", default: 160, min: 0, max: 60_000, multipleOf: 80, help: "look-ahead each step waits for (latency vs accuracy)" },
   { env: "LEFT_CONTEXT_MS", key: "leftContextMs", kind: "int", default: 2000, min: 0, max: 60_000, multipleOf: 80, help: "past audio re-encoded each step (accuracy vs compute)" },

@@ -3,6 +3,7 @@
  * checked before the model loads (access policy, window lengths), loads the model into an
  * inference worker, warms it up, and starts the server over it.
  */
+import type { CudaOptions } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
@@ -114,7 +115,7 @@ export async function launchServer(
     modelDir,
     precision: config.precision,
     device: config.device,
-    session: { intraOpThreads: config.ortThreads || undefined },
+    session: { intraOpThreads: config.ortThreads || undefined, cuda: cudaOptions(config) },
     libPath: config.ortLib ?? undefined,
   }, { deadlineMs: config.inferenceTimeoutS * 1000 });
   for (const w of engine.model.warnings) log(`WARNING: ${w}`);
@@ -192,6 +193,16 @@ export async function launchServer(
   });
   log(`listening on ws://${server.hostname}:${server.port}/ws`);
   return { server, engine };
+}
+
+/** The CUDA execution provider's settings from the CUDA_* knobs (unused on the CPU). */
+export function cudaOptions(config: ServerConfig): CudaOptions {
+  return {
+    deviceId: config.cudaDeviceId,
+    useTf32: config.cudaTf32 === 1,
+    cudnnConvAlgoSearch: config.cudaCudnnConvAlgoSearch,
+    arenaExtendStrategy: config.cudaArenaExtendStrategy,
+  };
 }
 
 /** Where a live stream's window decodes: the chunk, then the right context when TENTATIVE=1. */
