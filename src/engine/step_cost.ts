@@ -1,8 +1,8 @@
 /**
  * What a streaming step costs on this device: batches of synthetic stream windows of the
  * server's geometry, run through the engine like the warm-up batch, at several batch sizes and a
- * few times each (the median kept). The capacity model (stream/capacity_model.ts) turns the
- * table into a number of streams.
+ * few times each after one untimed run (the median kept). The capacity model
+ * (stream/capacity_model.ts) turns the table into a number of streams.
  */
 import type { TdtSpec } from "../decode/joiner.ts";
 import { initialTdtState } from "../decode/tdt_state.ts";
@@ -93,6 +93,8 @@ export async function measureStepCosts(
   const table: MeasuredBatch[] = [];
   for (const batch of opts.batches) {
     const wall: number[] = [], enc: number[] = [], dec: number[] = [];
+    // One untimed run first: a shape's first run pays for its allocations and kernel choice.
+    await runner.run(stepCostRequest(spec, featuresSize, batch, shape));
     for (let r = 0; r < opts.repetitions; r++) {
       const request = stepCostRequest(spec, featuresSize, batch, shape);
       const t0 = performance.now();
