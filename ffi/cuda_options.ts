@@ -19,6 +19,8 @@ export interface CudaOptions {
   doCopyInDefaultStream?: boolean;
   /** Device arena limit in bytes (default: no limit). */
   gpuMemLimit?: number;
+  /** TF32 Tensor Core math for fp32 MatMuls and convolutions (ORT's default true). */
+  useTf32?: boolean;
 }
 
 /** The ORT key/value pairs for `opts`, in a stable order. Pure; exported for tests. */
@@ -30,6 +32,7 @@ export function cudaOptionPairs(opts: CudaOptions): [string, string][] {
     pairs.push(["do_copy_in_default_stream", opts.doCopyInDefaultStream ? "1" : "0"]);
   }
   if (opts.gpuMemLimit !== undefined) pairs.push(["gpu_mem_limit", String(opts.gpuMemLimit)]);
+  if (opts.useTf32 !== undefined) pairs.push(["use_tf32", opts.useTf32 ? "1" : "0"]);
   return pairs;
 }
 

@@ -24,7 +24,7 @@ function acceptsCell(knob: KnobRow): string {
     case "enum":
       return knob.choices!.map((c) => `\`${c}\``).join(", ");
     case "int": {
-      const range = `${knob.min}–${knob.max}`;
+      const range = `${knob.auto ? "`auto` or " : ""}${knob.min}–${knob.max}`;
       return knob.multipleOf ? `${range}, a multiple of ${knob.multipleOf}` : range;
     }
     case "string":

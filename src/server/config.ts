@@ -11,6 +11,10 @@ export interface ServerConfig {
   device: "auto" | "cuda" | "cpu";
   ortLib: string | null;
   ortThreads: number;
+  cudaDeviceId: number;
+  cudaTf32: number;
+  cudaCudnnConvAlgoSearch: "EXHAUSTIVE" | "HEURISTIC" | "DEFAULT";
+  cudaArenaExtendStrategy: "kNextPowerOfTwo" | "kSameAsRequested";
   stepMs: number;
   rightContextMs: number;
   leftContextMs: number;
@@ -22,7 +26,8 @@ export interface ServerConfig {
   maxBatch: number;
   warmupBatch: number;
   maxInflightSteps: number;
-  maxStreams: number;
+  /** A number, or "auto": as many as the device holds (server/capacity.ts). */
+  maxStreams: number | "auto";
   maxStreamsPerClient: number;
   maxFrameBytes: number;
   maxTextBytes: number;
@@ -72,6 +77,8 @@ interface Knob {
   /** Must be a multiple of this (encoder frames are 80 ms). */
   multipleOf?: number;
   choices?: readonly string[];
+  /** An int knob that also takes the word `auto`. */
+  auto?: true;
 }
 
 // deno-fmt-ignore
@@ -83,6 +90,10 @@ export const KNOBS: readonly Knob[] = [
   { env: "DEVICE", key: "device", kind: "enum", default: "auto", choices: ["auto", "cuda", "cpu"], help: "auto tries CUDA, falls back to CPU with a warning" },
   { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
   { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads (0: one per core)" },
+  { env: "CUDA_DEVICE_ID", key: "cudaDeviceId", kind: "int", default: 0, min: 0, max: 255, help: "GPU ordinal with DEVICE=cuda or auto (one server process per GPU)" },
+  { env: "CUDA_TF32", key: "cudaTf32", kind: "int", default: 1, min: 0, max: 1, help: "1: TF32 Tensor Core math for fp32 MatMuls and convolutions (ONNX Runtime's default); 0: full fp32, slower" },
+  { env: "CUDA_CUDNN_CONV_ALGO_SEARCH", key: "cudaCudnnConvAlgoSearch", kind: "enum", default: "HEURISTIC", choices: ["EXHAUSTIVE", "HEURISTIC", "DEFAULT"], help: "how cuDNN picks convolution algorithms: HEURISTIC without benchmarking; EXHAUSTIVE times every one at each new input shape (a stall on each new batch size)" },
+  { env: "CUDA_ARENA_EXTEND_STRATEGY", key: "cudaArenaExtendStrategy", kind: "enum", default: "kSameAsRequested", choices: ["kNextPowerOfTwo", "kSameAsRequested"], help: "how the GPU memory arena grows: by what is asked (kSameAsRequested) or to the next power of two" },
   { env: "STEP_MS", key: "stepMs", kind: "int", default: 240, min: 80, max: 10_000, multipleOf: 80, help: "audio decoded per step (latency vs compute)" },
   { env: "RIGHT_CONTEXT_MS", key: "rightContextMs", kind: "int", default: 160, min: 0, max: 60_000, multipleOf: 80, help: "look-ahead each step waits for (latency vs accuracy)" },
   { env: "LEFT_CONTEXT_MS", key: "leftContextMs", kind: "int", default: 2000, min: 0, max: 60_000, multipleOf: 80, help: "past audio re-encoded each step (accuracy vs compute)" },
@@ -92,7 +103,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
   { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
   { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
-  { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: 128, min: 1, max: 100_000, help: "open streams; more get HTTP 503" },
+  { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: "auto", auto: true, min: 1, max: 100_000, help: "open streams; more get HTTP 503 with Retry-After (auto: as many as this device holds at p95 partial latency ≤ STEP_MS + 100 ms, measured at start and again when serving costs drift)" },
   { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy, set TRUSTED_PROXIES or every client counts as the proxy)" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },
   { env: "MAX_TEXT_BYTES", key: "maxTextBytes", kind: "int", default: 4096, min: 64, max: 1_048_576, help: "largest text message (→ 1009)" },
@@ -214,8 +225,11 @@ function parseKnob(knob: Knob, raw: string, source: string): string | number {
       }
       return raw;
     case "int": {
+      if (knob.auto && raw === "auto") return raw;
       if (!/^\d+$/.test(raw)) {
-        throw new ConfigError(`${source} must be a whole number, got "${raw}"`);
+        throw new ConfigError(
+          `${source} must be a whole number${knob.auto ? " or auto" : ""}, got "${raw}"`,
+        );
       }
       const n = Number(raw);
       if (n < knob.min! || n > knob.max!) {

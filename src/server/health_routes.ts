@@ -17,7 +17,6 @@ export interface HealthDeps {
 }
 
 export function healthRoutes(core: ServerCore, deps: HealthDeps): Route[] {
-  const { config } = core;
   return [
     {
       method: "GET",
@@ -31,12 +30,10 @@ export function healthRoutes(core: ServerCore, deps: HealthDeps): Route[] {
       method: "GET",
       path: "/ready",
       handle: () => {
-        const state = core.draining
-          ? "draining"
-          : openStreams(core) >= config.maxStreams
-          ? "full"
-          : "ready";
-        return new Response(`${state} (${openStreams(core)}/${config.maxStreams} streams)\n`, {
+        const capacity = core.capacity.streams;
+        const open = openStreams(core);
+        const state = core.draining ? "draining" : open >= capacity ? "full" : "ready";
+        return new Response(`${state} (${open}/${capacity} streams)\n`, {
           status: state === "ready" ? 200 : 503,
           headers: { "content-type": "text/plain" },
         });
@@ -59,9 +56,11 @@ function statusBody(core: ServerCore, deps: HealthDeps) {
       : { ...deps.model, dir: baseName(deps.model.dir) },
     streams: {
       open: openStreams(core),
-      capacity: config.maxStreams,
+      capacity: core.capacity.streams,
       total: counts.streamsTotal,
     },
+    // How the stream capacity was had: MAX_STREAMS, or measured step costs (MAX_STREAMS=auto).
+    capacity: core.capacity.status(),
     // running: slots held (body arriving, decoding or transcribing); transcribing: in inference.
     uploads: {
       running: core.uploadSlots.inUse,

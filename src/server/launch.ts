@@ -3,19 +3,26 @@
  * checked before the model loads (access policy, window lengths), loads the model into an
  * inference worker, warms it up, and starts the server over it.
  */
+import type { CudaOptions } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../audio/log_mel.ts";
 import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
+import type { TdtSpec } from "../decode/joiner.ts";
 import { Vocabulary } from "../decode/vocabulary.ts";
 import { InferenceEngine } from "../engine/inference_engine.ts";
+import { measureStepCosts, type StepShape } from "../engine/step_cost.ts";
 import { warmUp } from "../engine/warm_up.ts";
 import { defaultModelDir } from "../model/demo_model_dir.ts";
 import { featureSettings, parseModelConfig } from "../model/model_config.ts";
 import { locateModelFiles } from "../model/model_files.ts";
+import { encodedLength } from "../model/subsampling.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
 import type { BatchRunner } from "../stream/batch_scheduler.ts";
+import { batchSizesToMeasure } from "../stream/capacity_model.ts";
+import type { StepGeometry } from "../stream/step_plan.ts";
 import { FILE_CONTEXT_MS, windowTooLong } from "../stream/file_windows.ts";
 import { frameGeometry, framesInSeconds } from "../stream/frame_geometry.ts";
 import { loadAccessPolicy } from "./auth.ts";
+import { LATENCY_SLACK_MS, type MeasuredCosts } from "./capacity.ts";
 import { parseTrustedProxies } from "./client_address.ts";
 import { applyModelDefaults, ConfigError, type ServerConfig } from "./config.ts";
 import { type RunningServer, startServer } from "./server.ts";
@@ -33,7 +40,10 @@ export async function launchServer(
     quiet?: boolean;
     /** Where log lines go (default stderr with a timestamp; `quiet` drops them). */
     log?: (line: string) => void;
-    /** Tests only: wraps the engine, e.g. to inject model failures. Not reachable from the CLI. */
+    /**
+     * Tests only: wraps the engine, e.g. to inject model failures or slow it down (the step
+     * cost of MAX_STREAMS=auto is measured through it). Not reachable from the CLI.
+     */
     wrapRunner?: (engine: BatchRunner) => BatchRunner;
   } = {},
 ): Promise<{ server: RunningServer; engine: InferenceEngine }> {
@@ -105,7 +115,7 @@ export async function launchServer(
     modelDir,
     precision: config.precision,
     device: config.device,
-    session: { intraOpThreads: config.ortThreads || undefined },
+    session: { intraOpThreads: config.ortThreads || undefined, cuda: cudaOptions(config) },
     libPath: config.ortLib ?? undefined,
   }, { deadlineMs: config.inferenceTimeoutS * 1000 });
   for (const w of engine.model.warnings) log(`WARNING: ${w}`);
@@ -129,12 +139,33 @@ export async function launchServer(
       throw err;
     }
   }
+  const runner = opts.wrapRunner ? opts.wrapRunner(engine) : engine;
+  let stepCosts: MeasuredCosts | undefined;
+  if (config.maxStreams === "auto") {
+    try {
+      stepCosts = await measureCapacity(
+        runner,
+        engine.model.spec,
+        modelConfig.featuresSize,
+        geometry,
+        config,
+        log,
+      );
+    } catch (err) {
+      await engine.close();
+      throw new Error(
+        `measuring the step cost for MAX_STREAMS=auto failed: ${
+          (err as Error).message
+        }. Set MAX_STREAMS to a number`,
+      );
+    }
+  }
   // Decode folders of a server killed mid-upload (its `finally` never ran).
   const swept = await sweepStaleDecodeDirs();
   if (swept.length > 0) log(`removed ${swept.length} decode folder(s) left by a stopped server`);
   const server = await listen({
     config,
-    runner: opts.wrapRunner ? opts.wrapRunner(engine) : engine,
+    runner,
     uploadGeometry: frames.upload,
     context: {
       geometry,
@@ -156,12 +187,68 @@ export async function launchServer(
     log,
     signal: opts.signal,
     access,
+    stepCosts,
   }).catch(async (err) => {
     await engine.close();
     throw err;
   });
   log(`listening on ws://${server.hostname}:${server.port}/ws`);
   return { server, engine };
+}
+
+/** The CUDA execution provider's settings from the CUDA_* knobs (unused on the CPU). */
+export function cudaOptions(config: ServerConfig): CudaOptions {
+  return {
+    deviceId: config.cudaDeviceId,
+    useTf32: config.cudaTf32 === 1,
+    cudnnConvAlgoSearch: config.cudaCudnnConvAlgoSearch,
+    arenaExtendStrategy: config.cudaArenaExtendStrategy,
+  };
+}
+
+/** Where a live stream's window decodes: the chunk, then the right context when TENTATIVE=1. */
+function stepShape(g: StepGeometry, tentative: boolean): StepShape {
+  const columns = g.leftFrames + g.chunkFrames + g.rightFrames;
+  const chunk = { offset: g.leftFrames / g.subsampling, count: g.chunkFrames / g.subsampling };
+  const rest = encodedLength(columns, g.subsampling) - chunk.offset - chunk.count;
+  return {
+    columns,
+    chunk,
+    tentative: tentative && rest > 0 ? { offset: chunk.offset + chunk.count, count: rest } : null,
+  };
+}
+
+/**
+ * MAX_STREAMS=auto: what a step costs at these knobs on this device, per batch size up to
+ * MAX_BATCH (five runs each, the median kept), stopping at a size slower than the latency
+ * target.
+ */
+async function measureCapacity(
+  runner: BatchRunner,
+  spec: TdtSpec,
+  featuresSize: number,
+  geometry: StepGeometry,
+  config: ServerConfig,
+  log: (line: string) => void,
+): Promise<MeasuredCosts> {
+  const t0 = performance.now();
+  const table = await measureStepCosts(
+    runner,
+    spec,
+    featuresSize,
+    stepShape(geometry, config.tentative === 1),
+    {
+      batches: batchSizesToMeasure(config.maxBatch),
+      repetitions: 5,
+      stopAboveMs: config.stepMs + LATENCY_SLACK_MS,
+    },
+  );
+  log(
+    `step cost: ${
+      table.map((c) => `batch ${c.batch} ${Math.round(c.ms)} ms`).join(", ")
+    } (measured in ${Math.round(performance.now() - t0)} ms)`,
+  );
+  return { table, at: Date.now() };
 }
 
 /** startServer, with a bind failure told as which address could not be had. */

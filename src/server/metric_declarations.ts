@@ -95,6 +95,10 @@ export const METRIC_DECLARATIONS: readonly MetricDeclaration[] = [
   ]),
   gauge("parakeet_open_streams", "WebSocket streams open now"),
   gauge(
+    "parakeet_capacity_streams",
+    "WebSocket streams admitted at once: MAX_STREAMS, or with MAX_STREAMS=auto the streams this device holds at p95 partial latency ≤ STEP_MS + 100 ms, measured at start and recomputed when step costs drift (open streams / this = load)",
+  ),
+  gauge(
     "parakeet_open_uploads",
     "Uploads admitted now (body, decoding or transcription; at most MAX_UPLOADS)",
   ),

@@ -7,6 +7,7 @@
  * MAX_STREAMS_PER_CLIENT.
  */
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
+import { CAPACITY_RETRY_AFTER_S } from "./capacity.ts";
 import { DEFAULT_SILENCE_MS, type ServerVad } from "../realtime/realtime_events.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import type { ClientSlots } from "./client_slots.ts";
@@ -23,9 +24,16 @@ export interface RealtimeRouteDeps {
   clientSlots: ClientSlots;
   /** Stream slots in use over every endpoint. */
   openStreams(): number;
+  /** Stream slots there are (MAX_STREAMS, or measured). */
+  capacity(): number;
   draining(): boolean;
   nextId(): number;
-  refuse(reason: RefusalReason, status: number, message: string): Response;
+  refuse(
+    reason: RefusalReason,
+    status: number,
+    message: string,
+    headers?: Record<string, string>,
+  ): Response;
   /** A connection opened (for the stream counters). */
   opened?(): void;
   /** A connection's socket closed with this code (for the close counters). */
@@ -75,11 +83,13 @@ export class RealtimeRoute {
         `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
       );
     }
-    if (this.#deps.openStreams() >= config.maxStreams) {
+    const capacity = this.#deps.capacity();
+    if (this.#deps.openStreams() >= capacity) {
       return refuse(
         "capacity",
         503,
-        `The server is at capacity (${config.maxStreams} open streams); retry later`,
+        `The server is at capacity (${capacity} open streams); retry later`,
+        { "retry-after": String(CAPACITY_RETRY_AFTER_S) },
       );
     }
     // An append carries at most MAX_FRAME_BYTES of audio, as a /ws binary frame does.

@@ -9,6 +9,12 @@ import { type BatchRunner, BatchScheduler } from "../stream/batch_scheduler.ts";
 import type { StepGeometry } from "../stream/step_plan.ts";
 import type { StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { AccessGate } from "./access_gate.ts";
+import {
+  AUTO_MAX_STREAMS,
+  LATENCY_SLACK_MS,
+  type MeasuredCosts,
+  StreamCapacity,
+} from "./capacity.ts";
 import { type AccessPolicy, loadAccessPolicy } from "./auth.ts";
 import { clientAddress, parseTrustedProxies } from "./client_address.ts";
 import { ClientSlots } from "./client_slots.ts";
@@ -56,6 +62,8 @@ export interface ServerDeps {
   signal?: AbortSignal;
   /** Tokens and origins (default: from the config's AUTH_TOKEN, AUTH_TOKEN_FILE, ALLOWED_ORIGINS). */
   access?: AccessPolicy;
+  /** The step costs measured at start: required by MAX_STREAMS=auto. */
+  stepCosts?: MeasuredCosts;
 }
 
 /** What the HTTP layer tells the handler about the connection a request came on. */
@@ -104,6 +112,24 @@ export interface ServerStats {
 /** Closes the HTTP layer does on its own that a healthy client also meets: counted, not logged. */
 const QUIET_DROPS: ReadonlySet<DropReason> = new Set(["keepalive_timeout", "shutdown"]);
 
+/** MAX_STREAMS as a number, or what the measured step costs hold (at most the connection cap). */
+function streamCapacity(deps: ServerDeps, maxConnections: number): StreamCapacity {
+  const { config, log } = deps;
+  if (config.maxStreams !== "auto") return StreamCapacity.configured(config.maxStreams);
+  if (!deps.stepCosts) throw new Error("MAX_STREAMS=auto needs the step costs measured at start");
+  const capacity = StreamCapacity.measured(deps.stepCosts, {
+    stepMs: config.stepMs,
+    maxBatch: config.maxBatch,
+    hardCap: Math.min(AUTO_MAX_STREAMS, maxConnections),
+  }, log);
+  log(
+    `capacity: ${capacity.streams} streams (MAX_STREAMS=auto: p95 partial latency ≤ ${
+      config.stepMs + LATENCY_SLACK_MS
+    } ms at these knobs on this device)`,
+  );
+  return capacity;
+}
+
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log } = deps;
@@ -111,6 +137,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     maxBatch: config.maxBatch,
     maxInflight: config.maxInflightSteps,
   });
+  const maxConnections = connectionCap(config.maxConnections, log);
+  const capacity = streamCapacity(deps, maxConnections);
   const connections = new Set<WsConnection>();
   const uploads = new Set<StreamSession>();
   const uploadSlots = new UploadSlots(config.maxUploads);
@@ -120,6 +148,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     openStreams: () => openStreams(core),
     openUploads: () => uploadSlots.inUse,
     inflightBatches: () => scheduler.inflight,
+    capacityStreams: () => capacity.streams,
   });
   let lastId = 0;
   const core: ServerCore = {
@@ -135,8 +164,14 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     nextId: () => ++lastId,
     wyoming: null,
     realtime: null,
+    capacity,
   };
-  scheduler.onBatch = (r) => metrics.batchDone(r);
+  scheduler.onBatch = (r) => {
+    metrics.batchDone(r);
+    // Upload windows are longer than a stream's: their batches say nothing of a step's cost.
+    const s = r.result?.stats;
+    if (s && uploads.size === 0) capacity.observeBatch(r.windows, s.encodeMs + s.decodeMs);
+  };
   scheduler.onBatchFailed = (sessions, error) => {
     log(`batch of ${sessions.length} stream(s) failed: ${error.message}`);
   };
@@ -154,7 +189,6 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const access = deps.access ?? loadAccessPolicy(config);
   const gate = new AccessGate(access, { maxFailures: config.authMaxFailures, log });
   const trustedProxies = parseTrustedProxies(config.trustedProxies);
-  const maxConnections = connectionCap(config.maxConnections, log);
   const streamContext: StreamContext = {
     ...deps.context,
     observer: chainObservers(deps.context.observer, metrics.observer("stream")),
@@ -174,9 +208,10 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     scheduler,
     clientSlots,
     openStreams: () => openStreams(core),
+    capacity: () => capacity.streams,
     draining: () => core.draining,
     nextId: core.nextId,
-    refuse: (reason, status, message) => refuse(core, reason, status, message),
+    refuse: (reason, status, message, headers) => refuse(core, reason, status, message, headers),
     opened: () => metrics.streamsTotal.inc(),
     closed: (code) => metrics.closes.inc(1, { code: closeCodeLabel(code) }),
     log,

@@ -2,6 +2,7 @@
  * What the routes and the drain share: the configuration, the scheduler, the metrics, the open
  * streams and uploads, and whether the server is draining. One object built by `startServer`.
  */
+import type { StreamCapacity } from "./capacity.ts";
 import type { BatchScheduler } from "../stream/batch_scheduler.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
 import type { ServerConfig } from "./config.ts";
@@ -31,6 +32,8 @@ export interface ServerCore {
   nextId(): number;
   /** The Wyoming listener, when WYOMING_PORT is set; drained with the streams. */
   wyoming: WyomingListener | null;
+  /** How many WebSocket streams are admitted at once (MAX_STREAMS, or measured). */
+  readonly capacity: StreamCapacity;
   /** OpenAI Realtime transcription connections: stream slots shared with `/ws`. */
   realtime: RealtimeRoute | null;
 }

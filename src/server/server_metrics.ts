@@ -41,6 +41,8 @@ export interface LiveGauges {
   openStreams(): number;
   openUploads(): number;
   inflightBatches(): number;
+  /** WebSocket streams admitted at once (absent: not shown). */
+  capacityStreams?(): number;
 }
 
 /** Fields of Deno.memoryUsage() behind the memory gauges, read at scrape time. */
@@ -86,6 +88,7 @@ export class ServerMetrics {
       parakeet_open_streams: live.openStreams,
       parakeet_open_uploads: live.openUploads,
       parakeet_inflight_batches: live.inflightBatches,
+      parakeet_capacity_streams: live.capacityStreams,
       parakeet_open_connections: live.openConnections,
       parakeet_real_time_factor: () => this.realTimeFactor(),
       parakeet_main_heap_space_bytes: () =>

@@ -6,6 +6,7 @@
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
+import { CAPACITY_RETRY_AFTER_S } from "./capacity.ts";
 import type { ClientSlots } from "./client_slots.ts";
 import type { Route, RouteRequest } from "./routes.ts";
 import { openStreams, refuse, type ServerCore } from "./server_core.ts";
@@ -68,12 +69,13 @@ function admitStream(
       `Your address holds ${config.maxStreamsPerClient} open streams already (MAX_STREAMS_PER_CLIENT); close one first`,
     );
   }
-  if (openStreams(core) >= config.maxStreams) {
+  if (openStreams(core) >= core.capacity.streams) {
     return refuse(
       core,
       "capacity",
       503,
-      `The server is at capacity (${config.maxStreams} open streams); retry later`,
+      `The server is at capacity (${core.capacity.streams} open streams); retry later`,
+      { "retry-after": String(CAPACITY_RETRY_AFTER_S) },
     );
   }
   const endpoint = url.searchParams.get("endpoint_ms");

@@ -29,6 +29,9 @@ export async function startTestServer(
     MAX_MESSAGES_PER_S: "1000000",
     // Every test client has the same address; tests of the per-client cap set it themselves.
     MAX_STREAMS_PER_CLIENT: "100000",
+    // A fixed cap: a capacity measured on a busy test machine would refuse streams at random.
+    // Tests of MAX_STREAMS=auto set it themselves.
+    MAX_STREAMS: "128",
     ...knobs,
   });
   const lines: string[] = [];

@@ -22,7 +22,11 @@ export function spawnServe(
   until?: RegExp,
   opts: Omit<ServeOptions, "until"> = {},
 ): Promise<ServeProcess> {
-  return spawnServer({ MODEL: TINY_MODEL, DEVICE: "cpu", ...env }, { ...opts, until });
+  // A fixed MAX_STREAMS unless the test sets one: see harness.ts.
+  return spawnServer({ MODEL: TINY_MODEL, DEVICE: "cpu", MAX_STREAMS: "128", ...env }, {
+    ...opts,
+    until,
+  });
 }
 
 /** A server that should have failed at start-up but is serving is killed after this. */
@@ -36,7 +40,8 @@ export async function runServe(
   const command = serveCommandLine(["--host", "127.0.0.1", ...args]);
   const out = await new Deno.Command(command.cmd, {
     args: command.args,
-    env: { MODEL: TINY_MODEL, DEVICE: "cpu", ...env },
+    // A fixed MAX_STREAMS unless the test sets one: see harness.ts.
+    env: { MODEL: TINY_MODEL, DEVICE: "cpu", MAX_STREAMS: "128", ...env },
     stdout: "null",
     stderr: "piped",
     signal: AbortSignal.timeout(START_FAILURE_LIMIT_MS),

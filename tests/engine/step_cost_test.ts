@@ -1,0 +1,65 @@
+/**
+ * The step cost measured for MAX_STREAMS=auto (src/engine/step_cost.ts): stream windows of the
+ * server's geometry, decoded like a live step, timed per batch size.
+ */
+import assert from "node:assert/strict";
+import { OrtRuntime } from "../../ffi/mod.ts";
+import { runInference } from "../../src/engine/batch_inference.ts";
+import type { InferenceRequest, InferenceResult } from "../../src/engine/inference_contract.ts";
+import { measureStepCosts, stepCostRequest } from "../../src/engine/step_cost.ts";
+import { ParakeetModel } from "../../src/model/parakeet_model.ts";
+import { TINY_MODEL } from "./fixtures.ts";
+
+const SHAPE = {
+  columns: 240,
+  chunk: { offset: 25, count: 3 },
+  tentative: { offset: 28, count: 2 },
+};
+
+Deno.test("a step cost request is a live step per window: the chunk, then the right context", () => {
+  using runtime = OrtRuntime.load();
+  using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+  const request = stepCostRequest(model.spec, model.featuresSize, 3, SHAPE);
+  assert.equal(request.windows.length, 3);
+  assert.equal(request.windows[0].features.length, model.featuresSize * 240);
+  assert.notEqual(request.windows[0].features.buffer, request.windows[1].features.buffer);
+  assert.ok(request.windows[0].features.some((x) => x !== 0), "not silence");
+  assert.deepEqual(request.rows[2].parts, [{ window: 2, encoderOffset: 25, encoderCount: 3 }]);
+  assert.deepEqual(request.rows[2].tentative, { window: 2, encoderOffset: 28, encoderCount: 2 });
+  const result = runInference(model, request);
+  assert.equal(result.rows.length, 3);
+  assert.equal(result.stats.encoderCalls, 1, "one encoder call for the batch");
+  const plain = stepCostRequest(model.spec, model.featuresSize, 1, { ...SHAPE, tentative: null });
+  assert.equal(plain.rows[0].tentative, undefined);
+  assert.throws(() => stepCostRequest(model.spec, model.featuresSize, 0, SHAPE), RangeError);
+});
+
+Deno.test("step costs: medians per size after an untimed run; stops past the slow limit", async () => {
+  using runtime = OrtRuntime.load();
+  using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+  const sizes: number[] = [];
+  // A device whose batch of b windows takes 30·b ms, reported as 20·b encoder + 5·b decoder.
+  const runner = {
+    run: async (request: InferenceRequest): Promise<InferenceResult> => {
+      const b = request.windows.length;
+      sizes.push(b);
+      await new Promise((r) => setTimeout(r, 30 * b));
+      const result = runInference(model, request);
+      return { ...result, stats: { ...result.stats, encodeMs: 20 * b, decodeMs: 5 * b } };
+    },
+  };
+  const table = await measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
+    batches: [1, 2, 4, 8],
+    repetitions: 3,
+    stopAboveMs: 100,
+  });
+  // Batch 4 takes 120 ms > 100: the last measured; 8 never runs.
+  assert.deepEqual(table.map((c) => c.batch), [1, 2, 4]);
+  assert.deepEqual(sizes, [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4]);
+  for (const c of table) {
+    assert.ok(c.ms >= 30 * c.batch && c.ms < 30 * c.batch + 200, `${c.batch}: ${c.ms} ms`);
+    assert.equal(c.encodeMs, 20 * c.batch);
+    assert.equal(c.decodeMs, 5 * c.batch);
+    assert.equal(c.computeMs, 25 * c.batch);
+  }
+});
