@@ -1,7 +1,7 @@
 /**
  * The name the server gives the model it serves, on every OpenAI-shaped answer (`/v1/models`,
- * a transcription's `model`, a Realtime session's transcription model), and which model names a
- * request may carry. One model is served; a request never changes it.
+ * a transcription's `model`, a Realtime session's transcription model). One model is served; the
+ * model a request names never changes it and is never reported back as if it had.
  */
 import { readModelLock } from "../model/model_lock.ts";
 
@@ -12,12 +12,6 @@ export interface ServedModel {
   created: number;
   owner: string;
 }
-
-/**
- * Names OpenAI clients send by default or by habit. They are accepted so such clients work
- * unchanged, and answered with the served model's name, never echoed as if served.
- */
-const OPENAI_TRANSCRIPTION_MODELS = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"];
 
 /**
  * Names the served model after something real on disk: the lock fetch-model writes records the
@@ -42,16 +36,4 @@ export function describeServedModel(dir: string): ServedModel {
   }
   // A model fetch-model fetched is one of the published Parakeet exports (NVIDIA's).
   return { id: locked ?? base, created, owner: locked ? "nvidia" : "local" };
-}
-
-/**
- * Whether a request naming `requested` is served: no name, the served model's own, or an
- * OpenAI transcription model (including its dated snapshots, e.g. `gpt-4o-transcribe-2025-…`).
- * Any other name is refused rather than silently answered by a different model.
- */
-export function acceptsModelName(requested: string | undefined, served: string): boolean {
-  if (requested === undefined || requested === "" || requested === served) return true;
-  return OPENAI_TRANSCRIPTION_MODELS.some((m) =>
-    requested === m || (m !== "whisper-1" && requested.startsWith(`${m}-20`))
-  );
 }

@@ -26,7 +26,6 @@ import {
 } from "./multipart_upload.ts";
 import type { RefusalReason } from "./refusals.ts";
 import type { Route } from "./routes.ts";
-import { acceptsModelName } from "./served_model.ts";
 import type { ServerCore } from "./server_core.ts";
 import { inferenceFailedMessage } from "./ws_connection.ts";
 import { transcriptEventStream } from "./transcript_sse.ts";
@@ -85,8 +84,6 @@ interface UploadForm {
   bytes: Uint8Array<ArrayBuffer>;
   format: string;
   granularities: string[];
-  /** As sent; checked against the served model by acceptsModelName. */
-  model: string | undefined;
   /** As sent; reported back, never acted on (the model picks the language itself). */
   language: string | undefined;
   /** `stream=true`: the transcript as server-sent events (transcript_sse.ts). */
@@ -142,7 +139,6 @@ async function readForm(
     bytes: form.file,
     format: field("response_format") ?? "json",
     granularities: form.fields.get("timestamp_granularities[]") ?? [],
-    model: field("model"),
     language: field("language"),
     stream: field("stream") === "true",
   };
@@ -182,17 +178,9 @@ async function answerTranscription(
     return shuttingDown();
   }
   if (form instanceof Response) return form;
-  const { format, granularities, model, language } = form;
-  if (!acceptsModelName(model, deps.servedModel)) {
-    return apiError(
-      400,
-      "model_not_found",
-      `This server serves one model, "${deps.servedModel}" (GET /v1/models); ` +
-        `name it, or whisper-1 or gpt-4o-transcribe, instead of "${model!.slice(0, 200)}"`,
-      {},
-      "model",
-    );
-  }
+  // `model` is not read: OpenAI clients always send one (often whisper-1, or a name copied from
+  // an example), and one model serves every request; the answer names that one.
+  const { format, granularities, language } = form;
   // ISO-639-1 (two letters), or a three-letter ISO-639 code: malformed values are refused
   // rather than reported back in verbose_json as if they meant something.
   if (language !== undefined && language !== "" && !/^[a-z]{2,3}$/.test(language)) {

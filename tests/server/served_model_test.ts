@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { acceptsModelName, describeServedModel } from "../../src/server/served_model.ts";
+import { describeServedModel } from "../../src/server/served_model.ts";
 import { TINY_MODEL } from "../engine/fixtures.ts";
 
 Deno.test("the served model is named by model.lock.json's model, else by its folder", () => {
@@ -29,18 +29,5 @@ Deno.test("the served model is named by model.lock.json's model, else by its fol
     assert.equal(describeServedModel(dir).id, dir.split("/").pop());
   } finally {
     Deno.removeSync(dir, { recursive: true });
-  }
-});
-
-Deno.test("requests may name the served model, none, or an OpenAI transcription model", () => {
-  for (const name of [undefined, "", "tiny-tdt", "whisper-1", "gpt-4o-transcribe"]) {
-    assert.ok(acceptsModelName(name, "tiny-tdt"), String(name));
-  }
-  assert.ok(acceptsModelName("gpt-4o-mini-transcribe", "tiny-tdt"));
-  assert.ok(acceptsModelName("gpt-4o-transcribe-2025-03-20", "tiny-tdt"));
-  for (
-    const name of ["whisper-large-v3", "parakeet-tdt-0.6b-v2", "tiny", "whisper-1-x", "gpt-4o"]
-  ) {
-    assert.ok(!acceptsModelName(name, "tiny-tdt"), name);
   }
 });
