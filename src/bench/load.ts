@@ -45,6 +45,8 @@ export function describeBenchInput(input: BenchInput): Record<string, unknown> {
 
 export interface LoadSpec {
   url: string;
+  /** The server's token, for every stream. */
+  token?: string;
   input: BenchInput;
   durationS: number;
   frameMs: number;
@@ -60,6 +62,7 @@ export function loadRunner(spec: LoadSpec): (n: number) => Promise<PhaseReport> 
   return async (n) => {
     const report = await runPhase({
       url: spec.url,
+      token: spec.token,
       streams: n,
       durationS: spec.durationS,
       clip: spec.input.pcm,

@@ -6,6 +6,8 @@ import { runStream, type StreamResult } from "../client/stream_runner.ts";
 
 export interface PhaseOptions {
   url: string;
+  /** The server's token, for every stream. */
+  token?: string;
   streams: number;
   durationS: number;
   clip: Uint8Array;
@@ -84,6 +86,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseReport> {
         open++;
         return runStream({
           url: o.url,
+          token: o.token,
           clip: o.clip,
           totalBytes,
           frameBytes: o.frameBytes,

@@ -10,8 +10,9 @@ import {
 } from "../bench/load.ts";
 import { LiveLine } from "../client/live_line.ts";
 import { summaryLine, table } from "../client/report.ts";
+import { shownUrl } from "../client/auth_header.ts";
 import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
-import { intOption, numberOption } from "./client_options.ts";
+import { intOption, numberOption, tokenOption } from "./client_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server bench [options]
@@ -23,6 +24,8 @@ and closes. A progress line runs on stderr.
 
 Options:
   --url URL          server WebSocket (default ws://127.0.0.1:8000/ws)
+  --token T          the server's token (its AUTH_TOKEN), sent as Authorization: Bearer on
+                     every request (env PARAKEET_TOKEN; --token wins)
   --streams N        concurrent streams (default 64; at most 1024)
   --duration S       seconds of audio each stream sends (default 30; at most 3600)
   --file F           audio to stream, looped; each pass is one utterance ended by EOS
@@ -52,6 +55,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       args,
       options: {
         url: { type: "string", default: "ws://127.0.0.1:8000/ws" },
+        token: { type: "string" },
         streams: { type: "string", default: "64" },
         duration: { type: "string", default: "30" },
         file: { type: "string" },
@@ -87,11 +91,20 @@ export async function benchCommand(args: string[]): Promise<number> {
     ? undefined
     : numberOption(values["target-ms"], "--target-ms", 1, 600_000);
 
+  const token = tokenOption(values.token);
   const input = await loadBenchInput(values.file);
-  const info = await fetchServerInfo(url);
+  const info = await fetchServerInfo(url, { token });
   const targetMs = target ?? info.knobs.stepMs + 100;
   const progress = new LiveLine(Deno.stderr);
-  const run = loadRunner({ url: url.href, input, durationS, frameMs, knobs: info.knobs, progress });
+  const run = loadRunner({
+    url: url.href,
+    token,
+    input,
+    durationS,
+    frameMs,
+    knobs: info.knobs,
+    progress,
+  });
 
   let phases: PhaseReport[];
   let ramp: RampResult | null = null;
@@ -107,7 +120,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
 
   const report = {
-    url: url.href,
+    url: shownUrl(url),
     input: describeBenchInput(input),
     knobs: info.status?.knobs ?? {
       STEP_MS: info.knobs.stepMs,

@@ -2,9 +2,10 @@ import { parseArgs } from "node:util";
 import { LiveLine, tailToWidth } from "../client/live_line.ts";
 import { loadClipPcm16 } from "../client/load_clip.ts";
 import { frameBytesFor } from "../client/pcm.ts";
+import { shownUrl } from "../client/auth_header.ts";
 import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
 import { runStream, type StreamResult } from "../client/stream_runner.ts";
-import { numberOption } from "./client_options.ts";
+import { numberOption, tokenOption } from "./client_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server client --file F [options]
@@ -15,6 +16,8 @@ shows the partial transcripts as they arrive and prints the final one.
 Options:
   --file F          audio file (WAV read directly, other formats through ffmpeg; resampled)
   --url URL         server WebSocket (default ws://127.0.0.1:8000/ws)
+  --token T         the server's token (its AUTH_TOKEN), sent as Authorization: Bearer on
+                    every request (env PARAKEET_TOKEN; --token wins)
   --rtf X           sending speed: 1 = real time (default), 10 = ten times faster, 0 = unpaced
   --frame-ms N      audio per WebSocket frame in ms (default 20)
   --full-text       never shorten text: on a terminal, each partial gets its own line instead
@@ -37,6 +40,7 @@ export async function clientCommand(args: string[]): Promise<number> {
       options: {
         file: { type: "string" },
         url: { type: "string", default: DEFAULT_URL },
+        token: { type: "string" },
         rtf: { type: "string", default: "1" },
         "frame-ms": { type: "string", default: "20" },
         "full-text": { type: "boolean", default: false },
@@ -53,8 +57,9 @@ export async function clientCommand(args: string[]): Promise<number> {
   const url = asUsageError(() => parseWsUrl(values.url));
   const rtf = numberOption(values.rtf, "--rtf", 0, 1000);
   const frameMs = numberOption(values["frame-ms"], "--frame-ms", 1, 60_000);
+  const token = tokenOption(values.token);
   const { pcm } = await loadClipPcm16(values.file);
-  const info = await fetchServerInfo(url);
+  const info = await fetchServerInfo(url, { token });
 
   const line = new LiveLine(Deno.stdout);
   const full = values["full-text"];
@@ -66,6 +71,7 @@ export async function clientCommand(args: string[]): Promise<number> {
   };
   const result = await runStream({
     url: url.href,
+    token,
     clip: pcm,
     totalBytes: pcm.length,
     frameBytes: frameBytesFor(frameMs),
@@ -80,15 +86,17 @@ export async function clientCommand(args: string[]): Promise<number> {
     },
   });
   line.done();
-  return reportOutcome(result, url.href);
+  return reportOutcome(result, shownUrl(url));
 }
 
 /** Says on stderr what went wrong, if anything; the exit code. */
 export function reportOutcome(result: StreamResult, url: string): number {
   if (result.connectError !== null) {
-    console.error(
-      `error: cannot connect to ${url}: ${result.connectError} (is the server running there?)`,
-    );
+    // The handshake's status is all a refused WebSocket tells; 401 means no token or a wrong one.
+    const hint = /\b401\b/.test(result.connectError)
+      ? "the server wants its token: --token or PARAKEET_TOKEN"
+      : "is the server running there?";
+    console.error(`error: cannot connect to ${url}: ${result.connectError} (${hint})`);
     return 1;
   }
   let failed = result.errors.length > 0;

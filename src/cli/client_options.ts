@@ -1,5 +1,25 @@
 import { UsageError } from "./usage_error.ts";
 
+/** Where client, warmup and bench find the server's token when --token is not given. */
+export const TOKEN_ENV = "PARAKEET_TOKEN";
+
+/**
+ * The token to send: --token, else PARAKEET_TOKEN (empty = none). A token the server could
+ * never accept (spaces, control characters) is a usage error that does not repeat it.
+ */
+export function tokenOption(
+  flag: string | undefined,
+  env: string | undefined = Deno.env.get(TOKEN_ENV),
+): string | undefined {
+  const [token, name] = flag !== undefined ? [flag, "--token"] : [env || undefined, TOKEN_ENV];
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new UsageError(
+      `${name} must be printable ASCII without spaces (the server's AUTH_TOKEN); got ${token.length} character(s) that are not`,
+    );
+  }
+  return token;
+}
+
 /** A finite number within [min, max], or a usage error naming the flag and the value. */
 export function numberOption(value: string, name: string, min: number, max: number): number {
   const n = Number(value);

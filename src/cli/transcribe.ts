@@ -11,6 +11,7 @@ import {
 import { featureSettings } from "../model/model_config.ts";
 import { verifyModelLock } from "../model/model_lock.ts";
 import { ParakeetModel } from "../model/parakeet_model.ts";
+import { describeServedModel } from "../server/served_model.ts";
 import { defaultModelDir, deviceOption, positiveInt } from "./common_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
 
@@ -72,6 +73,8 @@ export async function transcribeCommand(args: string[]): Promise<number> {
   }
 
   await verifyModelLock(modelDir);
+  // verbose_json names the model as the server would for the same directory.
+  const modelName = describeServedModel(modelDir).id;
   using runtime = OrtRuntime.load();
   using model = ParakeetModel.load(runtime, modelDir, {
     precision: values.int8 ? "int8" : "fp32",
@@ -109,6 +112,7 @@ export async function transcribeCommand(args: string[]): Promise<number> {
         const out = renderTranscript(
           { text: t.text, words: t.words, duration: t.audioSeconds },
           format as TranscriptFormat,
+          { model: modelName },
         );
         Deno.stdout.writeSync(
           new TextEncoder().encode(out.body.endsWith("\n") ? out.body : out.body + "\n"),

@@ -3,10 +3,11 @@ import { summarize } from "../client/latency_stats.ts";
 import { loadClipPcm16 } from "../client/load_clip.ts";
 import { frameBytesFor } from "../client/pcm.ts";
 import { ms, summaryLine, table } from "../client/report.ts";
+import { shownUrl } from "../client/auth_header.ts";
 import { fetchServerInfo, parseWsUrl } from "../client/server_url.ts";
 import { runStream } from "../client/stream_runner.ts";
 import { reportOutcome } from "./client.ts";
-import { numberOption } from "./client_options.ts";
+import { numberOption, tokenOption } from "./client_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: parakeet-server warmup --file F [options]
@@ -17,6 +18,8 @@ server up) and reports the time to the first partial, each partial's latency and
 Options:
   --file F            audio file (any format readAudioFile reads; resampled to 16 kHz)
   --url URL           server WebSocket (default ws://127.0.0.1:8000/ws)
+  --token T           the server's token (its AUTH_TOKEN), sent as Authorization: Bearer on
+                      every request (env PARAKEET_TOKEN; --token wins)
   --rtf X             sending speed (default 10; 1 = real time, 0 = unpaced)
   --frame-ms N        audio per frame in ms (default 20)
   --print-partials    print every partial with its arrival time, audio covered and latency
@@ -40,6 +43,7 @@ export async function warmupCommand(args: string[]): Promise<number> {
       options: {
         file: { type: "string" },
         url: { type: "string", default: "ws://127.0.0.1:8000/ws" },
+        token: { type: "string" },
         rtf: { type: "string", default: "10" },
         "frame-ms": { type: "string", default: "20" },
         "print-partials": { type: "boolean", default: false },
@@ -57,13 +61,15 @@ export async function warmupCommand(args: string[]): Promise<number> {
   const url = asUsageError(() => parseWsUrl(values.url));
   const rtf = numberOption(values.rtf, "--rtf", 0, 1000);
   const frameMs = numberOption(values["frame-ms"], "--frame-ms", 1, 60_000);
+  const token = tokenOption(values.token);
   const { pcm, seconds } = await loadClipPcm16(values.file);
-  const info = await fetchServerInfo(url);
+  const info = await fetchServerInfo(url, { token });
   const print = values["print-partials"] && !values.json;
 
   const t0 = performance.now();
   const result = await runStream({
     url: url.href,
+    token,
     clip: pcm,
     totalBytes: pcm.length,
     frameBytes: frameBytesFor(frameMs),
@@ -79,7 +85,7 @@ export async function warmupCommand(args: string[]): Promise<number> {
       );
     },
   });
-  const code = reportOutcome(result, url.href);
+  const code = reportOutcome(result, shownUrl(url));
   if (result.connectError !== null) return code;
 
   const start = result.firstSendAt ?? result.openedAt ?? 0;
@@ -89,7 +95,7 @@ export async function warmupCommand(args: string[]): Promise<number> {
   const report = {
     file: values.file,
     audio_seconds: Math.round(seconds * 1000) / 1000,
-    url: url.href,
+    url: shownUrl(url),
     rtf,
     frame_ms: frameMs,
     knobs: { STEP_MS: info.knobs.stepMs, RIGHT_CONTEXT_MS: info.knobs.rightContextMs },

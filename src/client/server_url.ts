@@ -1,3 +1,4 @@
+import { authHeaders } from "./auth_header.ts";
 import type { StepKnobs } from "./coverage.ts";
 
 /** The seed's defaults, used when a server does not report its knobs (no `/v1/status`). */
@@ -40,10 +41,16 @@ export interface ServerInfo {
  * Reads the step geometry from `/v1/status` (needed to tell which audio a partial covers). A
  * seed-style server has no such route: the seed's defaults are used and the reason recorded.
  */
-export async function fetchServerInfo(ws: URL, timeoutMs = 5000): Promise<ServerInfo> {
+export async function fetchServerInfo(
+  ws: URL,
+  opts: { token?: string; timeoutMs?: number } = {},
+): Promise<ServerInfo> {
   const url = httpUrlFor(ws, "/v1/status");
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, {
+      headers: authHeaders(opts.token),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+    });
     if (!res.ok) {
       await res.body?.cancel();
       return {

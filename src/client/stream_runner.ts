@@ -1,3 +1,4 @@
+import { authHeaders } from "./auth_header.ts";
 import { partialLatencyMs, SendLog, type StepKnobs, type WordTime } from "./coverage.ts";
 import { bytesToMs } from "./pcm.ts";
 import { CONNECT_TIMEOUT_MS, StreamSocket } from "./stream_socket.ts";
@@ -6,6 +7,8 @@ const CLOSE_TIMEOUT_MS = 3_000;
 
 export interface StreamRunOptions {
   url: string;
+  /** The server's token, sent as `Authorization: Bearer` on the handshake. */
+  token?: string;
   /** PCM16 LE mono 16 kHz; played once per utterance. */
   clip: Uint8Array;
   /** Total audio to send; more than the clip repeats it, one utterance (and EOS) per pass. */
@@ -96,7 +99,10 @@ export async function runStream(opts: StreamRunOptions): Promise<StreamResult> {
   if (opts.clip.length === 0) throw new Error("cannot stream an empty clip (0 bytes of audio)");
   let socket: StreamSocket;
   try {
-    socket = await StreamSocket.open(opts.url, { timeoutMs: CONNECT_TIMEOUT_MS });
+    socket = await StreamSocket.open(opts.url, {
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      headers: authHeaders(opts.token),
+    });
   } catch (err) {
     result.connectError = (err as Error).message;
     result.endedAt = performance.now();

@@ -90,11 +90,22 @@ export function renderVtt(t: TimedTranscript): string {
   return ["WEBVTT\n", ...cues].join("\n");
 }
 
+/** What a transcript says about how it was made. */
+export interface TranscriptSource {
+  /** The name of the model that transcribed it. */
+  model: string;
+  /**
+   * The language the request named, or null. Parakeet detects the language itself and reports
+   * none, so this is only ever what was asked for, never a detection.
+   */
+  language?: string | null;
+}
+
 /** OpenAI's `verbose_json` shape, with the fields our decoder can honestly fill. */
-export function verboseJson(t: TimedTranscript, opts: { words: boolean; model: string }) {
+export function verboseJson(t: TimedTranscript, opts: TranscriptSource & { words: boolean }) {
   return {
     task: "transcribe",
-    language: "english",
+    language: opts.language ?? null,
     duration: Math.round(t.duration * 1000) / 1000,
     text: t.text,
     model: opts.model,
@@ -118,9 +129,8 @@ export function verboseJson(t: TimedTranscript, opts: { words: boolean; model: s
 export function renderTranscript(
   t: TimedTranscript,
   format: TranscriptFormat,
-  opts: { words?: boolean; model?: string } = {},
+  opts: TranscriptSource & { words?: boolean },
 ): { body: string; contentType: string } {
-  const model = opts.model ?? "parakeet-tdt-0.6b-v3";
   switch (format) {
     case "text":
       return { body: t.text + "\n", contentType: "text/plain; charset=utf-8" };
@@ -128,7 +138,7 @@ export function renderTranscript(
       return { body: JSON.stringify({ text: t.text }), contentType: "application/json" };
     case "verbose_json":
       return {
-        body: JSON.stringify(verboseJson(t, { words: opts.words ?? true, model })),
+        body: JSON.stringify(verboseJson(t, { ...opts, words: opts.words ?? true })),
         contentType: "application/json",
       };
     case "srt":

@@ -177,7 +177,9 @@ export class RealtimeSession {
       this.#syncEndpoint();
     }
     if (update.transcription) {
-      this.#transcription = { ...this.#transcription, ...update.transcription };
+      // One model serves every session: a model the client names is not reported as served.
+      const { model: _named, ...rest } = update.transcription;
+      this.#transcription = { ...this.#transcription, ...rest };
     }
     this.#emit("session.updated", { session: this.sessionObject() });
     return null;

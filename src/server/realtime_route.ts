@@ -18,6 +18,8 @@ import { inferenceFailedMessage } from "./ws_connection.ts";
 
 export interface RealtimeRouteDeps {
   config: ServerConfig;
+  /** The served model's name, which every session reports as its transcription model. */
+  model: string;
   /** A live stream's context. */
   context: StreamContext;
   scheduler: { add(s: StreamSession): void; remove(s: StreamSession): void; wake(): void };
@@ -40,9 +42,6 @@ export interface RealtimeRouteDeps {
   closed?(code: number): void;
   log(line: string): void;
 }
-
-/** The model name sessions report unless the client names one. */
-const MODEL_NAME = "parakeet-tdt-0.6b-v3";
 
 /** Room in a text frame around an append's base64 audio (the JSON envelope, an event_id). */
 const EVENT_ENVELOPE_BYTES = 4096;
@@ -119,7 +118,7 @@ export class RealtimeRoute {
         return s;
       },
       {
-        model: MODEL_NAME,
+        model: this.#deps.model,
         turnDetection: defaultTurnDetection(config.endpointMs),
         maxBacklogFrames: context.maxBacklogFrames,
         secondsPerFrame: extractor.hopLength / extractor.sampleRate,

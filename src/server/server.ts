@@ -23,8 +23,10 @@ import { connectionCap } from "./connection_cap.ts";
 import { drainServer } from "./drain.ts";
 import { healthRoutes } from "./health_routes.ts";
 import { metricsRoute } from "./metrics_route.ts";
+import { modelsRoute } from "./models_route.ts";
 import type { RefusalReason } from "./refusals.ts";
 import { findRoute, type Route } from "./routes.ts";
+import { describeServedModel } from "./served_model.ts";
 import { openStreams, refuse, type ServerCore } from "./server_core.ts";
 import { chainObservers, countsByLabel, ServerMetrics } from "./server_metrics.ts";
 import { isStaticPath, STATIC_ROUTE } from "./static_files.ts";
@@ -201,9 +203,11 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     observer: chainObservers(deps.context.observer, metrics.observer("upload")),
   };
   const clientSlots = new ClientSlots(config.maxStreamsPerClient);
+  const served = describeServedModel(deps.model.dir);
   // OpenAI Realtime transcription sessions: stream slots shared with /ws.
   const realtime = new RealtimeRoute({
     config,
+    model: served.id,
     context: streamContext,
     scheduler,
     clientSlots,
@@ -220,7 +224,8 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const routes: readonly Route[] = [
     ...healthRoutes(core, { model: deps.model, access, maxConnections, stats }),
     metricsRoute(metrics),
-    transcriptionRoute(core, uploadContext),
+    modelsRoute(served),
+    transcriptionRoute(core, uploadContext, served.id),
     wsRoute(core, streamContext, clientSlots),
     { path: "/v1/realtime", handle: ({ req, url, client }) => realtime.handle(req, url, client) },
     STATIC_ROUTE,

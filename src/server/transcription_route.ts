@@ -1,6 +1,7 @@
 /**
  * `POST /v1/audio/transcriptions` in the shape of OpenAI's API (multipart `file`, `model`,
- * `response_format`, `timestamp_granularities[]`), so existing OpenAI clients work unchanged.
+ * `language`, `prompt`, `response_format`, `timestamp_granularities[]`), so existing OpenAI
+ * clients work unchanged.
  * The file is decoded by the same reader as `transcribe` and decoded through the same batched
  * engine as the live streams, as a background stream: it only takes batches no live stream
  * needs.
@@ -31,6 +32,8 @@ import { transcriptEventStream } from "./transcript_sse.ts";
 import { CLIENT_LEFT, decodeUpload, streamUpload, type UploadSessions } from "./upload_decode.ts";
 
 export interface TranscriptionDeps extends UploadSessions {
+  /** The served model's name, reported as every transcript's `model`. */
+  servedModel: string;
   maxUploadBytes: number;
   /** MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S. */
   limits: DecodeLimits;
@@ -42,9 +45,10 @@ export function apiError(
   code: string,
   message: string,
   headers: Record<string, string> = {},
+  param: string | null = null,
 ): Response {
   const type = status >= 500 ? "server_error" : "invalid_request_error";
-  return Response.json({ error: { message, type, code, param: null } }, { status, headers });
+  return Response.json({ error: { message, type, code, param } }, { status, headers });
 }
 
 /**
@@ -80,7 +84,8 @@ interface UploadForm {
   bytes: Uint8Array<ArrayBuffer>;
   format: string;
   granularities: string[];
-  model: string;
+  /** As sent; reported back, never acted on (the model picks the language itself). */
+  language: string | undefined;
   /** `stream=true`: the transcript as server-sent events (transcript_sse.ts). */
   stream: boolean;
 }
@@ -134,7 +139,7 @@ async function readForm(
     bytes: form.file,
     format: field("response_format") ?? "json",
     granularities: form.fields.get("timestamp_granularities[]") ?? [],
-    model: field("model") ?? "parakeet-tdt-0.6b-v3",
+    language: field("language"),
     stream: field("stream") === "true",
   };
 }
@@ -173,7 +178,22 @@ async function answerTranscription(
     return shuttingDown();
   }
   if (form instanceof Response) return form;
-  const { format, granularities, model } = form;
+  // `model` is not read: OpenAI clients always send one (often whisper-1, or a name copied from
+  // an example), and one model serves every request; the answer names that one.
+  const { format, granularities, language } = form;
+  // ISO-639-1 (two letters), or a three-letter ISO-639 code: malformed values are refused
+  // rather than reported back in verbose_json as if they meant something.
+  if (language !== undefined && language !== "" && !/^[a-z]{2,3}$/.test(language)) {
+    return apiError(
+      400,
+      "invalid_value",
+      `language must be an ISO-639-1 code of 2 or 3 lowercase letters such as "en", got "${
+        language.slice(0, 50)
+      }"`,
+      {},
+      "language",
+    );
+  }
   if (!TRANSCRIPT_FORMATS.includes(format as TranscriptFormat)) {
     return apiError(
       400,
@@ -229,7 +249,8 @@ async function answerTranscription(
     {
       words: format !== "verbose_json" || granularities.length === 0 ||
         granularities.includes("word"),
-      model,
+      model: deps.servedModel,
+      language: language || null,
     },
   );
   return new Response(out.body, { headers: { "content-type": out.contentType } });
@@ -238,11 +259,16 @@ async function answerTranscription(
 /**
  * The route: admission first (refused while draining or when MAX_UPLOADS files are in
  * progress), then the handler over background sessions of the scheduler, each with
- * `uploadContext` (the upload geometry).
+ * `uploadContext` (the upload geometry); transcripts name `servedModel`.
  */
-export function transcriptionRoute(core: ServerCore, uploadContext: StreamContext): Route {
+export function transcriptionRoute(
+  core: ServerCore,
+  uploadContext: StreamContext,
+  servedModel: string,
+): Route {
   const { config, scheduler, uploads } = core;
   const deps: TranscriptionDeps = {
+    servedModel,
     maxUploadBytes: config.maxUploadBytes,
     limits: {
       maxDurationS: config.maxUploadS,

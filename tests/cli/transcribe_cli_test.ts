@@ -238,3 +238,21 @@ Deno.test("transcribe reads through the hardened reader: a playlist naming a loc
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("transcribe --format verbose_json names the model as the server would, and no language", async () => {
+  const r = await cli([
+    "transcribe",
+    "--model",
+    TINY_MODEL,
+    "--format",
+    "verbose_json",
+    "--device",
+    "cpu",
+    `${CLIPS_DIR}/digits_pi.wav`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim());
+  assert.equal(out.model, "tiny-tdt");
+  assert.equal(out.language, null);
+  assert.equal(out.text, reference("digits_pi.wav").text);
+});

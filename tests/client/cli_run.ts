@@ -12,13 +12,16 @@ export interface CliOutcome {
   stderr: string;
 }
 
-/** Runs `main.ts <args>` as its own process, as a user would. */
-export async function runCli(args: string[]): Promise<CliOutcome> {
+/** Runs `main.ts <args>` as its own process, as a user would; `env` adds to the environment. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliOutcome> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

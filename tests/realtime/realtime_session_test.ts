@@ -315,3 +315,19 @@ Deno.test("before the end, a server-VAD turn is flushed and a manual buffer drop
   manual.session.streamMessage({ type: "final", text: "done" });
   assert.equal(manual.take().at(-1)?.transcript, "done");
 });
+
+Deno.test("session.update: a model the client names is not reported as served; language is", () => {
+  const { session, take } = setup();
+  session.receive({
+    type: "session.update",
+    session: { transcription: { model: "gpt-4o-transcribe", language: "de", prompt: "names" } },
+  });
+  const [updated] = take();
+  assert.equal(updated.type, "session.updated");
+  const t = (updated.session as SessionShape).audio.input.transcription as {
+    model: string;
+    language: string | null;
+    prompt: string;
+  };
+  assert.deepEqual(t, { model: "parakeet-tdt-0.6b-v3", language: "de", prompt: "names" });
+});

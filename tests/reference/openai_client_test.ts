@@ -24,13 +24,14 @@ if (!ready) {
   );
 }
 
-async function viaOpenAi(port: number, file: string, format: string) {
+async function viaOpenAi(port: number, file: string, format: string, extra: string[] = []) {
   const out = await run(PYTHON, [
     SCRIPT,
     "--base-url",
     `http://127.0.0.1:${port}/v1`,
     "--format",
     format,
+    ...extra,
     file,
   ]);
   return JSON.parse(out);
@@ -76,5 +77,62 @@ Deno.test({
         if (i > 0) assert.ok(cues[i].start >= cues[i - 1].end, `${format} cues overlap`);
       }
     }
+  },
+});
+
+Deno.test({
+  name: "the official openai client: models.list names the served model; transcripts report it",
+  ignore: !ready,
+  fn: async () => {
+    // The tiny test model has no model.lock.json: it is served under its folder's name.
+    const served = "tiny-tdt";
+    await using srv = await startTestServer({ AUTH_TOKEN: "openai-client-token" });
+    const base = `http://127.0.0.1:${srv.server.port}/v1`;
+    const auth = ["--api-key", "openai-client-token"];
+    const models = JSON.parse(
+      await run(PYTHON, [SCRIPT, "--base-url", base, "--list-models", ...auth]),
+    );
+    assert.deepEqual(models.data.map((m: { id: string }) => m.id), [served]);
+    assert.equal(models.data[0].object, "model");
+    assert.equal(typeof models.data[0].created, "number");
+    assert.deepEqual(models.retrieved, models.data);
+
+    const clip = `${CLIPS_DIR}/digits_pi.wav`;
+    const expected = reference("digits_pi.wav").text;
+    const asked = await viaOpenAi(srv.server.port, clip, "verbose_json", [
+      ...auth,
+      "--model",
+      served,
+      "--language",
+      "en",
+    ]);
+    assert.equal(asked.text, expected);
+    assert.equal(asked.model, served);
+    // As requested, not detected.
+    assert.equal(asked.language, "en");
+    const alias = await viaOpenAi(srv.server.port, clip, "verbose_json", [
+      ...auth,
+      "--model",
+      "whisper-1",
+    ]);
+    assert.equal(alias.model, served);
+    assert.equal(alias.language, null);
+    assert.equal(alias.text, expected);
+
+    // A model this server does not have: transcribed by the one it serves, which the answer names.
+    const unknown = await viaOpenAi(srv.server.port, clip, "verbose_json", [
+      ...auth,
+      "--model",
+      "whisper-large-v3",
+    ]);
+    assert.equal(unknown.model, served);
+    assert.equal(unknown.text, expected);
+    const badLanguage = await viaOpenAi(srv.server.port, clip, "json", [
+      ...auth,
+      "--language",
+      "English",
+    ]);
+    assert.equal(badLanguage.error.code, "invalid_value");
+    assert.equal(badLanguage.error.param, "language");
   },
 });

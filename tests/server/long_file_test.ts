@@ -103,6 +103,7 @@ Deno.test("an upload whose client leaves stops within one batch: no further wind
   };
   let opened = 0;
   const deps: TranscriptionDeps = {
+    servedModel: "tiny-tdt",
     maxUploadBytes: 1 << 30,
     limits: { maxDurationS: 10_800, timeoutMs: 60_000 },
     openSession(send) {

@@ -113,6 +113,7 @@ Deno.test("a request whose signal aborts while ffmpeg decodes: ffmpeg killed and
     signal: abort.signal,
   });
   const deps: TranscriptionDeps = {
+    servedModel: "tiny-tdt",
     maxUploadBytes: 1 << 20,
     limits: { maxDurationS: 10_800, timeoutMs: 60_000 },
     openSession: () => {
@@ -188,6 +189,7 @@ Deno.test("/status answers within 200 ms while a 10-minute 44.1 kHz WAV is decod
   // its inference session, which is the moment recorded here.
   let decodedAt = 0;
   const deps: TranscriptionDeps = {
+    servedModel: "tiny-tdt",
     maxUploadBytes: 100 << 20,
     limits: { maxDurationS: 10_800, timeoutMs: 120_000 },
     openSession: () => {
