@@ -28,6 +28,8 @@ export class InferenceEngine {
   #deadlineMs: number;
   #restarting: Promise<void> | null = null;
   restarts = 0;
+  /** Called each time the worker is replaced (after a batch timed out or the worker died). */
+  onRestart: () => void = () => {};
 
   private constructor(spec: LoadSpec, worker: Worker, model: LoadedModel, deadlineMs: number) {
     this.#spec = spec;
@@ -95,6 +97,7 @@ export class InferenceEngine {
   #restart(): void {
     if (this.#closed || this.#restarting) return;
     this.restarts++;
+    this.onRestart();
     this.#worker.terminate();
     this.#restarting = spawn(this.#spec).then(({ worker }) => {
       this.#worker = worker;

@@ -188,6 +188,7 @@ export async function launchServer(
     signal: opts.signal,
     access,
     stepCosts,
+    watchWorkerRestarts: (counted) => (engine.onRestart = counted),
   }).catch(async (err) => {
     await engine.close();
     throw err;

@@ -103,6 +103,10 @@ export const METRIC_DECLARATIONS: readonly MetricDeclaration[] = [
     "Uploads admitted now (body, decoding or transcription; at most MAX_UPLOADS)",
   ),
   gauge("parakeet_inflight_batches", "Batches running now"),
+  counter(
+    "parakeet_worker_restarts_total",
+    "Inference workers replaced after a batch passed INFERENCE_TIMEOUT_S or the worker died",
+  ),
   counter("parakeet_streams_total", "WebSocket streams accepted"),
   counter(
     "parakeet_refused_total",

@@ -62,6 +62,8 @@ export interface ServerDeps {
   log: (line: string) => void;
   /** Aborting starts the same graceful shutdown as SIGTERM. */
   signal?: AbortSignal;
+  /** Hands over the counting of inference-worker restarts (the engine calls `counted`). */
+  watchWorkerRestarts?(counted: () => void): void;
   /** Tokens and origins (default: from the config's AUTH_TOKEN, AUTH_TOKEN_FILE, ALLOWED_ORIGINS). */
   access?: AccessPolicy;
   /** The step costs measured at start: required by MAX_STREAMS=auto. */
@@ -152,6 +154,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
     inflightBatches: () => scheduler.inflight,
     capacityStreams: () => capacity.streams,
   });
+  deps.watchWorkerRestarts?.(() => metrics.workerRestarts.inc());
   let lastId = 0;
   const core: ServerCore = {
     config,

@@ -63,6 +63,7 @@ export class ServerMetrics {
   readonly chunks: Counter;
   readonly batches: Counter;
   readonly batchFailures: Counter;
+  readonly workerRestarts: Counter;
   readonly batchWindows: Histogram;
   readonly batchStreams: Histogram;
   readonly encoderSeconds: Histogram;
@@ -115,6 +116,7 @@ export class ServerMetrics {
     this.chunks = this.#counter("parakeet_chunks_total");
     this.batches = this.#counter("parakeet_batches_total");
     this.batchFailures = this.#counter("parakeet_batch_failures_total");
+    this.workerRestarts = this.#counter("parakeet_worker_restarts_total");
     this.batchWindows = this.#histogram("parakeet_batch_windows");
     this.batchStreams = this.#histogram("parakeet_batch_streams");
     this.encoderSeconds = this.#histogram("parakeet_encoder_seconds");

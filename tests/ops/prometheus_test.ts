@@ -38,6 +38,7 @@ Deno.test({
     assertEquals(alerts, [
       "ParakeetFleetAtCapacity",
       "ParakeetBatchFailures",
+      "ParakeetWorkerRestarts",
       "ParakeetRefusingConnections",
       "ParakeetPartialLatencyHigh",
     ]);
@@ -58,7 +59,10 @@ Deno.test({
       }
       // The unit tests can fail: a changed threshold is caught.
       const tighter = structuredClone(rule.spec);
-      tighter.groups[0].rules[3].expr = tighter.groups[0].rules[3].expr.replace("0.34", "0.6");
+      const latency = tighter.groups[0].rules.find((r: K8sObject) =>
+        r.alert === "ParakeetPartialLatencyHigh"
+      );
+      latency.expr = latency.expr.replace("0.34", "0.6");
       Deno.writeTextFileSync(`${dir}/parakeet-server.rules.yaml`, JSON.stringify(tighter));
       const broken = await promtool(["test", "rules", "alerts.test.yaml"], dir);
       assert(broken.code !== 0, "a changed threshold fails the unit tests");

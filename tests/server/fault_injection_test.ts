@@ -49,6 +49,12 @@ for (const [kind, message] of cases) {
       const after = await streamAudio(srv.url, clipPcmBytes("seven_eight.wav"));
       assert.equal(after.finals.length, 1);
       if (kind === "hang") assert.equal(srv.engine.restarts, 1, "the stuck worker was replaced");
+      // Alerts see the restart: one for a stuck worker, none when the worker only reported.
+      const metrics = await (await fetch(`${srv.http}/metrics`)).text();
+      assert.match(
+        metrics,
+        new RegExp(`^parakeet_worker_restarts_total ${kind === "hang" ? 1 : 0}$`, "m"),
+      );
     } finally {
       Deno.env.delete(FAULTS_ENV);
     }
