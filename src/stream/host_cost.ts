@@ -6,7 +6,7 @@
  * on synthetic audio, with a stand-in decode result of one word piece per step in place of the
  * batch. The socket's own system calls are not in it: they happen outside this isolate's code.
  */
-import { encodeServerMessage, parseClientFrame } from "../protocol/protocol.ts";
+import { encodeServerMessage, parseClientFrame, type ServerMessage } from "../protocol/protocol.ts";
 import { type StreamContext, StreamSession } from "./stream_session.ts";
 
 export interface HostCostOptions {
@@ -22,6 +22,8 @@ export interface HostCostOptions {
   runs: number;
   /** The clock (ms), injectable for tests. */
   now?: () => number;
+  /** Told of every message the streams sent (tests see that partials were made). */
+  sent?: (message: ServerMessage) => void;
 }
 
 export const DEFAULT_HOST_COST: Omit<HostCostOptions, "stepMs"> = {
@@ -39,7 +41,7 @@ export function measureHostCostPerStep(ctx: StreamContext, opts: HostCostOptions
   const now = opts.now ?? (() => performance.now());
   const perStep: number[] = [];
   for (let r = 0; r < opts.runs; r++) {
-    const stream = new SyntheticStream(ctx, opts.stepMs, opts.frameMs);
+    const stream = new SyntheticStream(ctx, opts.stepMs, opts.frameMs, opts.sent);
     for (let i = 0; i < opts.warmupSteps; i++) stream.step();
     const t0 = now();
     for (let i = 0; i < opts.steps; i++) stream.step();
@@ -57,9 +59,15 @@ class SyntheticStream {
   /** Bytes of JSON the session sent: kept so the encoding cannot be optimised away. */
   sentBytes = 0;
 
-  constructor(ctx: StreamContext, stepMs: number, frameMs: number) {
+  constructor(
+    ctx: StreamContext,
+    stepMs: number,
+    frameMs: number,
+    sent: (message: ServerMessage) => void = () => {},
+  ) {
     this.#session = new StreamSession(0, ctx, (m) => {
       this.sentBytes += encodeServerMessage(m).length;
+      sent(m);
     }, { endpointMs: 0 });
     const rate = ctx.extractor.config.sampleRate;
     const frameBytes = 2 * Math.round(rate * frameMs / 1000);
