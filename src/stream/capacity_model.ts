@@ -16,7 +16,8 @@
  * - A window waits at most one cycle for the batch in progress, then runs in the next, so its
  *   latency is at most 2·T. Streams opened together share a phase instead: all N windows are
  *   ready at once and run in one cycle of cost(N). N is held when both stay within the latency
- *   target less the host overhead the table does not contain (feature extraction, the socket).
+ *   target less a fixed allowance (`overheadMs`) for one window's own way in and its partial's
+ *   way out, which no throughput figure contains.
  * - Measured costs are multiplied by 1 + `margin` first: the machine's other work and the
  *   spread of batch times on it come on top of a median.
  * - Each stream also costs host work per step outside its batch (`hostMsPerStep`: its frames
@@ -46,7 +47,7 @@ export interface CapacityOptions {
   maxBatch: number;
   /** The most streams the answer may be. */
   hardCap: number;
-  /** Host-side time per step outside the batch (features, socket, event loop), in ms. */
+  /** Latency allowance outside the cycle: a window's way in and its partial's way out, in ms. */
   overheadMs?: number;
   /** Measured costs are taken this much higher (0.25: 25%). */
   margin?: number;
@@ -56,7 +57,7 @@ export interface CapacityOptions {
   hostOverlapsInference?: boolean;
 }
 
-/** The host-side time a step spends outside its batch when not told: features and the socket. */
+/** The latency allowance for a window's own way in and its partial's way out, when not told. */
 export const DEFAULT_OVERHEAD_MS = 20;
 /** Headroom on a measured median when not told. */
 export const DEFAULT_MARGIN = 0.25;
