@@ -6,7 +6,10 @@
  *
  *   deno run -A bench/capacity_check.ts [--model DIR] [--duration 6] [--out FILE] [-- KNOB=V …]
  *
- * Without --model the tiny test model is served.
+ * Without --model the tiny test model is served. The model prices a stream's steady state, full
+ * windows of LEFT + STEP + RIGHT ms; a clip shorter than a few seconds, sent as one utterance per
+ * pass, keeps many windows short (no left context yet) and lets the ramp hold more: --file a clip
+ * of 10 s or more, and --duration at least as long, compares like with like.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -24,6 +27,8 @@ const { values, positionals } = parseArgs({
     duration: { type: "string", default: "6" },
     "max-streams": { type: "string", default: "64" },
     out: { type: "string" },
+    /** The clip each stream sends, looped with an EOS after each pass. */
+    file: { type: "string", default: CLIP },
   },
   allowPositionals: true,
 });
@@ -57,7 +62,7 @@ async function ramp(): Promise<Record<string, unknown>> {
         "--url",
         `ws://127.0.0.1:${server.port}/ws`,
         "--file",
-        CLIP,
+        values.file!,
         "--ramp",
         "--duration",
         values.duration!,
@@ -91,6 +96,7 @@ const report = {
   model: values.model ?? "models/test/tiny-tdt",
   knobs,
   duration_s: Number(values.duration),
+  clip: values.file,
   announced: [before.streams, after.streams],
   announced_capacity: [before.capacity, after.capacity],
   ramp_held: best,

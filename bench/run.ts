@@ -28,7 +28,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
 const TINY = `${ROOT}models/test/tiny-tdt`;
 const DEFAULT_MID = `${ROOT}.tools/models/mid-random`;
-const CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
+const DEFAULT_CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
 const STARTUP_TIMEOUT_MS = 120_000;
 
 const { values } = parseArgs({
@@ -38,6 +38,8 @@ const { values } = parseArgs({
     "max-streams": { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
     "mid-model": { type: "string" },
+    /** The clip the streams send (default: a 2.9 s fixture, looped with an EOS per pass). */
+    clip: { type: "string" },
     /** Rounds of the interleaved limit_share section (each: encoder-only limit, then a ramp). */
     rounds: { type: "string", default: "3" },
     /** Run only these sections (comma-separated) and merge them into today's results file. */
@@ -45,6 +47,7 @@ const { values } = parseArgs({
   },
 });
 const MID = values["mid-model"] ?? DEFAULT_MID;
+const CLIP = values.clip ?? DEFAULT_CLIP;
 const phaseS = Number(values["phase-s"]);
 const rounds = Number(values.rounds);
 if (!(Number.isInteger(rounds) && rounds >= 1)) {
