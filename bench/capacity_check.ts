@@ -33,7 +33,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 const knobs = Object.fromEntries(positionals.map((kv) => kv.split("=", 2) as [string, string]));
-const model = values.model ? { MODEL: values.model } : {};
+const model: Record<string, string> = values.model ? { MODEL: values.model } : {};
 const log = (s: string) => console.error(`[capacity-check] ${s}`);
 
 /** Starts an `auto` server and reads its capacity from /v1/status. */
