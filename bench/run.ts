@@ -42,7 +42,7 @@ const { values } = parseArgs({
     clip: { type: "string" },
     /** Rounds of the interleaved limit_share section (each: encoder-only limit, then a ramp). */
     rounds: { type: "string", default: "3" },
-    /** Run only these sections (comma-separated) and merge them into today's results file. */
+    /** Run only these sections (comma-separated), merged into today's results file or starting it. */
     only: { type: "string" },
   },
 });
@@ -235,9 +235,9 @@ await section("encoder_limit", () =>
   ]));
 
 /**
- * The share of the encoder-only limit held, measured so two runs agree: `rounds` rounds, each
- * the encoder-only limit (batch 32) right before a ramp of the batched server, so both halves of
- * a round's ratio see the same machine. The ramp of each round after the first starts at the
+ * The share of the encoder-only limit held, in `rounds` rounds: each the encoder-only limit
+ * (batch 32) right before a ramp of the batched server, so both halves of a round's ratio see
+ * the same load on the machine. The ramp of each round after the first starts at the
  * previous round's answer. The median share and the spread over the rounds are reported.
  */
 await section("limit_share", async () => {
