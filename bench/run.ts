@@ -7,7 +7,11 @@
  * through our FFI and through onnxruntime-node. Writes bench/results/<date>-<host>.json and
  * bench/results/capacity.svg. Models: models/test/tiny-tdt (overhead) and
  * .tools/models/mid-random (compute; build it first:
- *   .tools/venv-nemo/bin/python models/build_model.py --size mid --out .tools/models/mid-random).
+ *   .tools/venv-nemo/bin/python models/build_model.py --size mid --out .tools/models/mid-random;
+ * --mid-model DIR takes it from elsewhere).
+ * `limit_share` measures the share of the encoder-only limit that is held, interleaved: short
+ * rounds alternate the encoder-only limit and a ramp, and the median of the rounds' shares is
+ * reported with their spread.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -18,12 +22,13 @@ import { frameBytesFor } from "../src/client/pcm.ts";
 import { spawnServer, stopServer } from "../src/bench/server_process.ts";
 import { barChartSvg } from "./chart.ts";
 import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
+import { shareOfLimit } from "../src/bench/limit_share.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
 const TINY = `${ROOT}models/test/tiny-tdt`;
-const MID = `${ROOT}.tools/models/mid-random`;
-const CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
+const DEFAULT_MID = `${ROOT}.tools/models/mid-random`;
+const DEFAULT_CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
 const STARTUP_TIMEOUT_MS = 120_000;
 
 const { values } = parseArgs({
@@ -32,11 +37,22 @@ const { values } = parseArgs({
     "phase-s": { type: "string", default: "6" },
     "max-streams": { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
-    /** Run only these sections (comma-separated) and merge them into today's results file. */
+    "mid-model": { type: "string" },
+    /** The clip the streams send (default: a 2.9 s fixture, looped with an EOS per pass). */
+    clip: { type: "string" },
+    /** Rounds of the interleaved limit_share section (each: encoder-only limit, then a ramp). */
+    rounds: { type: "string", default: "3" },
+    /** Run only these sections (comma-separated), merged into today's results file or starting it. */
     only: { type: "string" },
   },
 });
+const MID = values["mid-model"] ?? DEFAULT_MID;
+const CLIP = values.clip ?? DEFAULT_CLIP;
 const phaseS = Number(values["phase-s"]);
+const rounds = Number(values.rounds);
+if (!(Number.isInteger(rounds) && rounds >= 1)) {
+  throw new Error(`--rounds must be ≥ 1, got ${rounds}`);
+}
 const maxStreams = Number(values["max-streams"]);
 const log = (s: string) => console.error(`[bench] ${s}`);
 
@@ -161,7 +177,7 @@ await section("memory_per_stream", async () => {
     clearInterval(timer);
   }
   return {
-    model: computeModel.endsWith("mid-random") ? "mid" : "tiny",
+    model: computeModel === TINY ? "tiny" : "mid",
     streams,
     idle_rss_mb: Math.round(idle),
     peak_rss_mb: Math.round(peak),
@@ -203,7 +219,7 @@ await section("capacity", async () => {
       phases: rep.phases,
     });
   }
-  return { model: computeModel.endsWith("mid-random") ? "mid" : "tiny", phase_s: phaseS, rows };
+  return { model: computeModel === TINY ? "tiny" : "mid", phase_s: phaseS, rows };
 });
 
 await section("encoder_limit", () =>
@@ -217,6 +233,66 @@ await section("encoder_limit", () =>
     "1,8,32",
     "3",
   ]));
+
+/**
+ * The share of the encoder-only limit held, in `rounds` rounds: each the encoder-only limit
+ * (batch 32) right before a ramp of the batched server, so both halves of a round's ratio see
+ * the same load on the machine. The ramp of each round after the first starts at the
+ * previous round's answer. The median share and the spread over the rounds are reported.
+ */
+await section("limit_share", async () => {
+  await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
+  const perRound = [];
+  let start = 1;
+  for (let r = 0; r < rounds; r++) {
+    const enc = await runJson([
+      "run",
+      "-A",
+      `${ROOT}bench/encoder_limit.ts`,
+      computeModel,
+      "2400",
+      "240",
+      "32",
+      "5",
+    ]);
+    const limit = (enc.rows as { stream_limit: number }[])[0].stream_limit;
+    const rep = await runJson([
+      "run",
+      "-A",
+      MAIN,
+      "bench",
+      "--url",
+      s.url,
+      "--file",
+      CLIP,
+      "--ramp",
+      "--ramp-start",
+      String(start),
+      "--duration",
+      String(phaseS),
+      "--max-streams",
+      String(maxStreams),
+      "--max-phases",
+      "7",
+      "--json",
+    ]);
+    const ramp = rep.ramp as { best_streams: number; first_failure: number | null };
+    perRound.push({
+      encoder_limit: limit,
+      streams_held: ramp.best_streams,
+      first_failure: ramp.first_failure,
+      load_average: loadAverage(),
+    });
+    log(`round ${r + 1}: held ${ramp.best_streams} of the encoder-only ${limit}`);
+    start = Math.max(1, ramp.best_streams);
+  }
+  return {
+    model: computeModel === TINY ? "tiny" : "mid",
+    phase_s: phaseS,
+    ...shareOfLimit(perRound),
+    rounds: perRound,
+  };
+});
 
 await section("joint_call_us", async () => {
   const rows = [];
@@ -340,7 +416,8 @@ await section("tdt_decode", async () => {
 machine.load_average_end = loadAverage();
 const date = new Date().toISOString().slice(0, 10);
 const file = `${ROOT}bench/results/${date}-${Deno.hostname()}.json`;
-if (only) {
+const exists = await Deno.stat(file).then(() => true, () => false);
+if (only && exists) {
   // Merge into today's run: earlier sections keep their numbers and their machine record.
   const prev = JSON.parse(await Deno.readTextFile(file));
   Object.assign(prev.results, results);
@@ -363,6 +440,7 @@ const out = {
   knobs: { STEP_MS: 240, RIGHT_CONTEXT_MS: 160, LEFT_CONTEXT_MS: 2000 },
   results,
   errors,
+  ...(only ? { sections: only } : {}),
   not_measured: [
     "full-size (627 M) model capacity at the seed's and CPU-tuned knobs",
     "GPU estimate (bench gpu)",

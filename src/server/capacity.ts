@@ -10,6 +10,7 @@ import {
   type BatchCost,
   batchCost,
   type CapacityOptions,
+  hostOverlapsInference,
   scaleCosts,
   streamsHeld,
 } from "../stream/capacity_model.ts";
@@ -26,6 +27,22 @@ export interface MeasuredCosts {
   table: (BatchCost & { encodeMs: number; decodeMs: number })[];
   /** When they were measured (ms since the epoch). */
   at: number;
+  /** One stream's host-side work per step, measured at start (stream/host_cost.ts). */
+  host?: HostCost;
+}
+
+/** A stream's host work per step, and whether it runs beside inference or between batches. */
+export interface HostCost {
+  msPerStep: number;
+  /** Its parts: the streaming code (features, bookkeeping, partials) and the WebSocket. */
+  sessionMs: number;
+  socketMs: number;
+  /** CPU cores the host sees (navigator.hardwareConcurrency). */
+  cores: number;
+  /** ONNX Runtime intra-op threads (ORT_THREADS; 0 is one per core). */
+  ortThreads: number;
+  /** Where inference runs: the CPU cores the host work also needs, or a GPU. */
+  device: "cpu" | "gpu";
 }
 
 export interface CapacityStatus {
@@ -37,6 +54,9 @@ export interface CapacityStatus {
   target_p95_ms: number | null;
   /** Median ms per batch size (batch size as the key), as measured at start. */
   step_cost_ms: Record<string, { total: number; encoder: number; decoder: number }> | null;
+  /** One stream's host work per step (ms), and whether it overlaps inference (null: not measured). */
+  host_ms_per_step: { total: number; stream: number; socket: number } | null;
+  host_overlaps_inference: boolean | null;
   /** Serving cost over the measured cost: 1 is as measured (null: not tracked). */
   drift_ratio: number | null;
   /** Recomputations since start. */
@@ -44,6 +64,7 @@ export interface CapacityStatus {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export class StreamCapacity {
   #streams: number;
@@ -107,6 +128,16 @@ export class StreamCapacity {
       targetMs: knobs.stepMs + LATENCY_SLACK_MS,
       maxBatch: knobs.maxBatch,
       hardCap: Math.max(1, knobs.hardCap),
+      ...(costs.host
+        ? {
+          hostMsPerStep: costs.host.msPerStep,
+          hostOverlapsInference: hostOverlapsInference(
+            costs.host.device,
+            costs.host.ortThreads,
+            costs.host.cores,
+          ),
+        }
+        : {}),
     };
     const held = streamsHeld(costs.table, model);
     if (held === 0) {
@@ -167,6 +198,14 @@ export class StreamCapacity {
           decoder: round1(c.decodeMs),
         }]))
         : null,
+      host_ms_per_step: m?.host
+        ? {
+          total: round2(m.host.msPerStep),
+          stream: round2(m.host.sessionMs),
+          socket: round2(m.host.socketMs),
+        }
+        : null,
+      host_overlaps_inference: this.#model?.hostOverlapsInference ?? (m?.host ? false : null),
       drift_ratio: this.#drift ? Math.round(this.#drift.ratio * 100) / 100 : null,
       recomputed: this.#recomputed,
     };

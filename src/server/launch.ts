@@ -22,7 +22,10 @@ import type { StepGeometry } from "../stream/step_plan.ts";
 import { FILE_CONTEXT_MS, windowTooLong } from "../stream/file_windows.ts";
 import { frameGeometry, framesInSeconds } from "../stream/frame_geometry.ts";
 import { loadAccessPolicy } from "./auth.ts";
-import { LATENCY_SLACK_MS, type MeasuredCosts } from "./capacity.ts";
+import { type HostCost, LATENCY_SLACK_MS, type MeasuredCosts } from "./capacity.ts";
+import { DEFAULT_HOST_COST, measureHostCostPerStep } from "../stream/host_cost.ts";
+import { DEFAULT_SOCKET_COST, measureSocketCostPerStep } from "./socket_cost.ts";
+import type { StreamContext } from "../stream/stream_session.ts";
 import { parseTrustedProxies } from "./client_address.ts";
 import { applyModelDefaults, ConfigError, type ServerConfig } from "./config.ts";
 import { type RunningServer, startServer } from "./server.ts";
@@ -151,6 +154,20 @@ export async function launchServer(
         config,
         log,
       );
+      stepCosts.host = await measureHost(
+        {
+          geometry,
+          extractor: new LogMelExtractor(featureSettings(modelConfig)),
+          spec: engine.model.spec,
+          tentative: config.tentative === 1,
+          vocab,
+          maxBacklogFrames: framesInSeconds(config.maxBacklogS, modelConfig),
+          partialMaxWords: config.partialMaxWords,
+        },
+        config,
+        engine.model.device === "cpu" ? "cpu" : "gpu",
+        log,
+      );
     } catch (err) {
       await engine.close();
       throw new Error(
@@ -250,6 +267,48 @@ async function measureCapacity(
     } (measured in ${Math.round(performance.now() - t0)} ms)`,
   );
   return { table, at: Date.now() };
+}
+
+/**
+ * MAX_STREAMS=auto: one stream's host work per step: its frames, features, bookkeeping and
+ * partial run through the server's streaming code in-process, plus its WebSocket traffic over
+ * a loopback socket; and the cores that work shares with inference.
+ */
+async function measureHost(
+  context: StreamContext,
+  config: ServerConfig,
+  device: "cpu" | "gpu",
+  log: (line: string) => void,
+): Promise<HostCost> {
+  const t0 = performance.now();
+  const sessionMs = measureHostCostPerStep(context, {
+    stepMs: config.stepMs,
+    ...DEFAULT_HOST_COST,
+  });
+  const frameMs = DEFAULT_HOST_COST.frameMs;
+  const socketMs = await measureSocketCostPerStep({
+    framesPerStep: Math.max(1, Math.round(config.stepMs / frameMs)),
+    frameBytes: 2 * Math.round(context.extractor.config.sampleRate * frameMs / 1000),
+    ...DEFAULT_SOCKET_COST,
+  });
+  const host = {
+    msPerStep: sessionMs + socketMs,
+    sessionMs,
+    socketMs,
+    cores: navigator.hardwareConcurrency,
+    ortThreads: config.ortThreads,
+    device,
+  };
+  log(
+    `host cost: ${host.msPerStep.toFixed(2)} ms per stream per step (stream ${
+      sessionMs.toFixed(2)
+    } ms, socket ${
+      socketMs.toFixed(2)
+    } ms), ${host.cores} cores, ORT_THREADS=${config.ortThreads} (measured in ${
+      Math.round(performance.now() - t0)
+    } ms)`,
+  );
+  return host;
 }
 
 /** startServer, with a bind failure told as which address could not be had. */

@@ -16,9 +16,17 @@
  * - A window waits at most one cycle for the batch in progress, then runs in the next, so its
  *   latency is at most 2·T. Streams opened together share a phase instead: all N windows are
  *   ready at once and run in one cycle of cost(N). N is held when both stay within the latency
- *   target less the host overhead the table does not contain (feature extraction, the socket).
+ *   target less a fixed allowance (`overheadMs`) for one window's own way in and its partial's
+ *   way out, which no throughput figure contains.
  * - Measured costs are multiplied by 1 + `margin` first: the machine's other work and the
  *   spread of batch times on it come on top of a median.
+ * - Each stream also costs host work per step outside its batch (`hostMsPerStep`: its frames
+ *   parsed, its features, its bookkeeping, its partial encoded), all on the one main isolate.
+ *   When inference takes every CPU core while a batch runs (a CPU device whose ONNX Runtime
+ *   threads are at least the cores), that work cannot run beside it: each window of a cycle
+ *   adds its stream's host time to the cycle. When inference leaves the main isolate a core
+ *   (a GPU, or fewer ONNX Runtime threads than cores), host work overlaps the batches, and only
+ *   the main isolate's own load bounds it: N·hostMsPerStep must fit in one STEP_MS.
  */
 
 /** One measured batch size: its median wall-clock time and the encoder + decoder part of it. */
@@ -39,13 +47,17 @@ export interface CapacityOptions {
   maxBatch: number;
   /** The most streams the answer may be. */
   hardCap: number;
-  /** Host-side time per step outside the batch (features, socket, event loop), in ms. */
+  /** Latency allowance outside the cycle: a window's way in and its partial's way out, in ms. */
   overheadMs?: number;
   /** Measured costs are taken this much higher (0.25: 25%). */
   margin?: number;
+  /** One stream's host-side work per step on the main isolate, in ms (0 when not measured). */
+  hostMsPerStep?: number;
+  /** Whether that work runs beside a batch (a core left free) rather than between batches. */
+  hostOverlapsInference?: boolean;
 }
 
-/** The host-side time a step spends outside its batch when not told: features and the socket. */
+/** The latency allowance for a window's own way in and its partial's way out, when not told. */
 export const DEFAULT_OVERHEAD_MS = 20;
 /** Headroom on a measured median when not told. */
 export const DEFAULT_MARGIN = 0.25;
@@ -116,9 +128,11 @@ export function steadyCycleMs(
   table: readonly BatchCost[],
   streams: number,
   opts: Pick<CapacityOptions, "stepMs" | "maxBatch">,
+  hostMsPerWindow = 0,
 ): number | null {
   if (streams <= 0) return 0;
-  const cost = (windows: number) => windowsCost(table, windows, opts.maxBatch);
+  const cost = (windows: number) =>
+    windowsCost(table, windows, opts.maxBatch) + hostMsPerWindow * windows;
   // From below the least fixed point the iteration rises to it: the cost is increasing in T.
   let t = cost(1);
   for (let i = 0; i < 1000; i++) {
@@ -155,12 +169,35 @@ export function holds(
   opts: CapacityOptions,
 ): boolean {
   if (streams <= 0) return true;
-  const costs = scaleCosts(monotoneCosts(table), 1 + (opts.margin ?? DEFAULT_MARGIN));
+  const scale = 1 + (opts.margin ?? DEFAULT_MARGIN);
+  const costs = scaleCosts(monotoneCosts(table), scale);
   const room = opts.targetMs - (opts.overheadMs ?? DEFAULT_OVERHEAD_MS);
-  const cycle = steadyCycleMs(costs, streams, opts);
+  const host = (opts.hostMsPerStep ?? 0) * scale;
+  if (opts.hostOverlapsInference) {
+    // The main isolate alone: its streams' host work must keep up with real time.
+    if (streams * host >= opts.stepMs) return false;
+    const cycle = steadyCycleMs(costs, streams, opts);
+    if (cycle === null || 2 * cycle + host > room) return false;
+    return windowsCost(costs, streams, opts.maxBatch) + streams * host <= room;
+  }
+  const cycle = steadyCycleMs(costs, streams, opts, host);
   if (cycle === null || 2 * cycle > room) return false;
-  const together = windowsCost(costs, streams, opts.maxBatch);
+  const together = windowsCost(costs, streams, opts.maxBatch) + streams * host;
   return together <= room;
+}
+
+/**
+ * Whether a stream's host work runs beside a batch: inference on another device, or ONNX
+ * Runtime given fewer threads (`ortThreads`, 0: one per core) than the machine has cores.
+ */
+export function hostOverlapsInference(
+  device: "cpu" | "gpu",
+  ortThreads: number,
+  cores: number,
+): boolean {
+  if (device === "gpu") return true;
+  const threads = ortThreads > 0 ? ortThreads : cores;
+  return threads < cores;
 }
 
 /**

@@ -74,6 +74,12 @@ Deno.test("auto: the measured capacity is on /v1/status, /ready and /metrics", a
   assert.equal(await ready.text(), `ready (0/${cap.streams} streams)\n`);
   assert.ok(srv.lines.some((l) => /^step cost: batch 1 \d+ ms/.test(l)), srv.lines.join("\n"));
   assert.ok(srv.lines.some((l) => l.startsWith(`capacity: ${cap.streams} streams`)));
+  // Each stream's host work per step, measured beside the batches: streaming code and socket.
+  const host = cap.host_ms_per_step;
+  assert.ok(host.stream > 0 && host.socket > 0, JSON.stringify(host));
+  assert.ok(Math.abs(host.total - host.stream - host.socket) <= 0.02, JSON.stringify(host));
+  assert.equal(typeof cap.host_overlaps_inference, "boolean");
+  assert.ok(srv.lines.some((l) => /^host cost: [\d.]+ ms per stream per step/.test(l)));
 });
 
 Deno.test("auto on a device too slow for one stream admits one; the next gets 503 with Retry-After", async () => {
@@ -109,6 +115,8 @@ Deno.test("a configured MAX_STREAMS is the capacity, its refusals carry Retry-Af
     measured_at: null,
     target_p95_ms: null,
     step_cost_ms: null,
+    host_ms_per_step: null,
+    host_overlaps_inference: null,
     drift_ratio: null,
     recomputed: 0,
   });

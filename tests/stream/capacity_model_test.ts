@@ -9,6 +9,7 @@ import {
   batchSizesToMeasure,
   checkCostTable,
   holds,
+  hostOverlapsInference,
   monotoneCosts,
   scaleCosts,
   steadyCycleMs,
@@ -108,6 +109,42 @@ Deno.test("margin, host overhead and the hard cap all lower the answer; a slow d
   assert.equal(streamsHeld(affine(2000, 100), OPTS), 0);
   // A device twice as slow holds fewer streams, never more.
   assert.ok(streamsHeld(scaleCosts(t, 2), OPTS) < base);
+});
+
+Deno.test("host work between batches adds each window's host time to the cycle", () => {
+  const t = affine(20, 5);
+  const base = streamsHeld(t, OPTS);
+  const opts = { ...OPTS, hostMsPerStep: 3, hostOverlapsInference: false };
+  const n = streamsHeld(t, opts);
+  // Evenly phased: T = 20 + (5 + 3)·N·T/240 → T = 20/(1 − 8N/240); 2·T ≤ 340 → N ≤ 26.
+  assert.equal(n, 26);
+  assert.ok(n < base);
+  assert.ok(Math.abs(steadyCycleMs(t, 10, OPTS, 3)! - 20 / (1 - 80 / 240)) < 0.01);
+  for (let k = 0; k <= 40; k++) assert.equal(holds(t, k, opts), k <= n, `${k} streams`);
+  // The margin counts on host work too.
+  assert.ok(streamsHeld(t, { ...opts, margin: 0.25 }) < streamsHeld(t, { ...opts, margin: 0 }));
+});
+
+Deno.test("host work beside the batches is bounded by the main isolate keeping up", () => {
+  // Inference is cheap here: the main isolate's 10 ms per stream per step is the limit.
+  const t = affine(1, 0.1);
+  const opts = { ...OPTS, hostMsPerStep: 10, hostOverlapsInference: true };
+  const n = streamsHeld(t, opts);
+  assert.equal(n, 23, "N·10 < 240");
+  assert.ok(!holds(t, 24, opts));
+  // Between batches the same work costs more streams: it also lengthens every cycle.
+  assert.ok(streamsHeld(t, { ...opts, hostOverlapsInference: false }) <= n);
+  // Unmeasured host work (0) leaves the answer as the inference-only model gives it.
+  assert.equal(streamsHeld(t, { ...OPTS, hostMsPerStep: 0 }), streamsHeld(t, OPTS));
+});
+
+Deno.test("host work overlaps inference only on a GPU or with ONNX Runtime threads below the cores", () => {
+  assert.equal(hostOverlapsInference("gpu", 0, 2), true);
+  assert.equal(hostOverlapsInference("cpu", 0, 2), false, "0 threads: one per core, all taken");
+  assert.equal(hostOverlapsInference("cpu", 2, 2), false);
+  assert.equal(hostOverlapsInference("cpu", 1, 2), true);
+  assert.equal(hostOverlapsInference("cpu", 8, 4), false);
+  assert.equal(hostOverlapsInference("cpu", 1, 1), false);
 });
 
 Deno.test("MAX_BATCH splits a cycle's windows into batches run one after another", () => {
