@@ -14,6 +14,7 @@ import type { OrtApi } from "./api_table.ts";
 import { BoundRun } from "./bound_run.ts";
 import { NativeHandle } from "./handle.ts";
 import { cString } from "./native.ts";
+import { IoBinding, type MemoryDevice, MemoryInfo } from "./io_binding.ts";
 import { HostValue, ResidentValue } from "./resident_value.ts";
 import { PreparedRun } from "./run_call.ts";
 import { RunOptions } from "./run_options.ts";
@@ -159,6 +160,26 @@ export class InferenceSession implements Disposable {
    */
   valueRun(inputNames: readonly string[], outputNames: readonly string[]): ValueRun {
     return new ValueRun(this.#host(), inputNames, outputNames);
+  }
+
+  /**
+   * An IO binding on this session (see io_binding.ts): outputs left in the session's device
+   * memory, inputs copied to it once when bound. The caller owns and closes it.
+   */
+  ioBinding(): IoBinding {
+    return new IoBinding({
+      api: this.#api,
+      device: this.device,
+      session: () => this.#sessionForRun(),
+    });
+  }
+
+  /**
+   * Memory for IoBinding.bindOutputTo: "device" is this session's device (CPU memory on the
+   * CPU); "cpu" or "cuda" name one explicitly. The caller owns and closes it.
+   */
+  memoryInfo(where: "device" | MemoryDevice, deviceId = 0): MemoryInfo {
+    return new MemoryInfo(this.#api, where === "device" ? this.device : where, deviceId);
   }
 
   /** An OrtValue over `t`'s array, for valueRun: the caller fills or reads `t.data` in place. */
