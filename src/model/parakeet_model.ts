@@ -32,7 +32,7 @@ export interface ModelLoadOptions {
    * How greedy decoding calls the joint. `resident` (ort_decode_step.ts): encoder frames and
    * states stay in ONNX Runtime, a few integers per row cross per call. `host`: every call
    * copies frames and states in and all logits out (OrtJoiner). Both give the same tokens.
-   * Default: `resident` on every device (its runs are IO-bound, so on CUDA the frames and
+   * Default: `resident` on every device (its runs go through IO bindings, so on CUDA the frames and
    * states stay in device memory). Batch inference uses the resident step for batches of two
    * rows or more.
    */
