@@ -92,6 +92,8 @@ export interface IoBindingHost {
   api: OrtApi;
   /** The device the session runs on. */
   device: MemoryDevice;
+  /** Its CUDA device (0 on the CPU). */
+  deviceId: number;
   /** The session pointer; throws when the session is closed. */
   session(): Deno.PointerObject;
 }
@@ -161,13 +163,21 @@ export class IoBinding implements Disposable {
   bindOutputTo(name: string, memory: MemoryInfo): void {
     const api = this.#host.api;
     const operation = `BindOutputToDevice(${name}, ${memory.device}:${memory.deviceId})`;
-    if (memory.device !== "cpu" && memory.device !== this.#host.device) {
+    const { device, deviceId } = this.#host;
+    if (memory.device !== "cpu" && memory.device !== device) {
       // ORT accepts this and leaves the output in CPU memory: refuse rather than fall back.
       throw new OrtError(
         "INVALID_ARGUMENT",
         operation,
-        `the session runs on the ${this.#host.device}, so its outputs cannot be bound to ` +
+        `the session runs on the ${device}, so its outputs cannot be bound to ` +
           `${memory.device} memory`,
+      );
+    }
+    if (memory.device === "cuda" && memory.deviceId !== deviceId) {
+      throw new OrtError(
+        "INVALID_ARGUMENT",
+        operation,
+        `the session runs on CUDA device ${deviceId}, not ${memory.deviceId}`,
       );
     }
     check(

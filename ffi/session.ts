@@ -31,6 +31,8 @@ export interface RunAsyncOptions {
 export class InferenceSession implements Disposable {
   readonly path: string;
   readonly device: "cpu" | "cuda";
+  /** The CUDA device the session runs on (0 on the CPU). */
+  readonly deviceId: number;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   #handle: NativeHandle;
@@ -47,8 +49,10 @@ export class InferenceSession implements Disposable {
     pointer: Deno.PointerObject,
     path: string,
     device: "cpu" | "cuda",
+    deviceId = 0,
   ) {
     this.#core = core;
+    this.deviceId = deviceId;
     this.#api = core.api;
     this.path = path;
     this.device = device;
@@ -170,16 +174,19 @@ export class InferenceSession implements Disposable {
     return new IoBinding({
       api: this.#api,
       device: this.device,
+      deviceId: this.deviceId,
       session: () => this.#sessionForRun(),
     });
   }
 
   /**
    * Memory for IoBinding.bindOutputTo: "device" is this session's device (CPU memory on the
-   * CPU); "cpu" or "cuda" name one explicitly. The caller owns and closes it.
+   * CPU); "cpu" or "cuda" name one explicitly. CUDA memory is on the session's CUDA device
+   * unless `deviceId` says otherwise. The caller owns and closes it.
    */
-  memoryInfo(where: "device" | MemoryDevice, deviceId = 0): MemoryInfo {
-    return new MemoryInfo(this.#api, where === "device" ? this.device : where, deviceId);
+  memoryInfo(where: "device" | MemoryDevice, deviceId?: number): MemoryInfo {
+    const device = where === "device" ? this.device : where;
+    return new MemoryInfo(this.#api, device, deviceId ?? (device === "cuda" ? this.deviceId : 0));
   }
 
   /** An OrtValue over `t`'s array, for valueRun: the caller fills or reads `t.data` in place. */

@@ -109,6 +109,10 @@ Deno.test("memoryInfo: CUDA memory for a CPU session is ORT's error, never a CPU
   using binding = s.ioBinding();
   using cuda = s.memoryInfo("cuda");
   assert.equal(cuda.device, "cuda");
+  assert.equal(s.deviceId, 0);
+  assert.equal(cuda.deviceId, 0, "the session's CUDA device unless named");
+  using second = s.memoryInfo("cuda", 2);
+  assert.equal(second.deviceId, 2);
   binding.bindInput("x", x);
   binding.bindInput("y", x);
   const before = nativeHandleStats().value;
