@@ -118,6 +118,9 @@ export const ORT_SLOTS = {
   GetSymbolicDimensions: { slot: 63, parameters: [P, B, "usize"], result: P },
   // OrtStatus* GetTensorTypeAndShape(const OrtValue* value, OrtTensorTypeAndShapeInfo** out)
   GetTensorTypeAndShape: { slot: 65, parameters: [P, B], result: P },
+  // OrtStatus* CreateMemoryInfo(const char* name, enum OrtAllocatorType type, int id,
+  //                             enum OrtMemType mem_type, OrtMemoryInfo** out)
+  CreateMemoryInfo: { slot: 68, parameters: [B, "i32", "i32", "i32", B], result: P },
   // OrtStatus* CreateCpuMemoryInfo(enum OrtAllocatorType type, enum OrtMemType mem_type,
   //                                OrtMemoryInfo** out)
   CreateCpuMemoryInfo: { slot: 69, parameters: ["i32", "i32", B], result: P },
@@ -147,6 +150,31 @@ export const ORT_SLOTS = {
   GetAvailableProviders: { slot: 125, parameters: [B, B], result: P },
   // OrtStatus* ReleaseAvailableProviders(char** ptr, int providers_length)
   ReleaseAvailableProviders: { slot: 126, parameters: [P, "i32"], result: P },
+  // OrtStatus* RunWithBinding(OrtSession* session, const OrtRunOptions* run_options,
+  //                           const OrtIoBinding* binding_ptr)
+  RunWithBinding: { slot: 133, parameters: [P, P, P], result: P },
+  // OrtStatus* CreateIoBinding(OrtSession* session, OrtIoBinding** out)
+  CreateIoBinding: { slot: 134, parameters: [P, B], result: P },
+  // void ReleaseIoBinding(OrtIoBinding* input)
+  ReleaseIoBinding: { slot: 135, parameters: [P], result: "void" },
+  // OrtStatus* BindInput(OrtIoBinding* binding_ptr, const char* name, const OrtValue* val_ptr)
+  BindInput: { slot: 136, parameters: [P, B, P], result: P },
+  // OrtStatus* BindOutput(OrtIoBinding* binding_ptr, const char* name, const OrtValue* val_ptr)
+  BindOutput: { slot: 137, parameters: [P, B, P], result: P },
+  // OrtStatus* BindOutputToDevice(OrtIoBinding* binding_ptr, const char* name,
+  //                               const OrtMemoryInfo* mem_info_ptr)
+  BindOutputToDevice: { slot: 138, parameters: [P, B, P], result: P },
+  // OrtStatus* GetBoundOutputValues(const OrtIoBinding* binding_ptr, OrtAllocator* allocator,
+  //                                 OrtValue*** output, size_t* output_count)
+  GetBoundOutputValues: { slot: 140, parameters: [P, P, B, B], result: P },
+  // void ClearBoundInputs(OrtIoBinding* binding_ptr)
+  ClearBoundInputs: { slot: 141, parameters: [P], result: "void" },
+  // void ClearBoundOutputs(OrtIoBinding* binding_ptr)
+  ClearBoundOutputs: { slot: 142, parameters: [P], result: "void" },
+  // OrtStatus* SynchronizeBoundInputs(OrtIoBinding* binding_ptr)
+  SynchronizeBoundInputs: { slot: 202, parameters: [P], result: P },
+  // OrtStatus* SynchronizeBoundOutputs(OrtIoBinding* binding_ptr)
+  SynchronizeBoundOutputs: { slot: 203, parameters: [P], result: P },
   // OrtStatus* SessionOptionsAppendExecutionProvider_CUDA_V2(OrtSessionOptions* options,
   //     const OrtCUDAProviderOptionsV2* cuda_options)
   SessionOptionsAppendExecutionProvider_CUDA_V2: { slot: 204, parameters: [P, P], result: P },

@@ -12,7 +12,8 @@ export type HandleKind =
   | "value"
   | "runOptions"
   | "memoryInfo"
-  | "cudaProviderOptions";
+  | "cudaProviderOptions"
+  | "ioBinding";
 
 type Release = (p: Deno.PointerObject) => void;
 interface Held {
@@ -29,6 +30,7 @@ const live: Record<HandleKind, number> = {
   runOptions: 0,
   memoryInfo: 0,
   cudaProviderOptions: 0,
+  ioBinding: 0,
 };
 let finalizedCount = 0;
 

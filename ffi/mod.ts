@@ -37,5 +37,6 @@ export {
 } from "./device_check.ts";
 export type { BoundRun } from "./bound_run.ts";
 export type { ValueRun } from "./value_run.ts";
+export type { IoBinding, MemoryDevice, MemoryInfo } from "./io_binding.ts";
 export type { HostValue, ResidentValue, RunValue } from "./resident_value.ts";
 export { type TransferStats, transferStats } from "./transfer_stats.ts";

@@ -70,7 +70,13 @@ export class OrtRuntime implements Disposable {
       api.CreateSession.call(core.env, cString(path), options.pointer, out),
       `CreateSession(${path})`,
     );
-    return new InferenceSession(core, requirePointer(out, "OrtSession"), path, opts.device);
+    return new InferenceSession(
+      core,
+      requirePointer(out, "OrtSession"),
+      path,
+      opts.device,
+      cudaDeviceIdOf(opts),
+    );
   }
 
   /**
@@ -98,7 +104,13 @@ export class OrtRuntime implements Disposable {
       ),
       `CreateSessionFromArray(${label})`,
     );
-    return new InferenceSession(core, requirePointer(out, "OrtSession"), label, opts.device);
+    return new InferenceSession(
+      core,
+      requirePointer(out, "OrtSession"),
+      label,
+      opts.device,
+      cudaDeviceIdOf(opts),
+    );
   }
 
   /** Releases the env once every session of this runtime is closed. Idempotent. */
@@ -109,4 +121,9 @@ export class OrtRuntime implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** The CUDA device a session's options select (0 unless one is named), as the provider reads it. */
+function cudaDeviceIdOf(opts: SessionOptions): number {
+  return opts.cuda?.deviceId ?? opts.cudaDeviceId ?? 0;
 }

@@ -14,6 +14,7 @@ import type { OrtApi } from "./api_table.ts";
 import { BoundRun } from "./bound_run.ts";
 import { NativeHandle } from "./handle.ts";
 import { cString } from "./native.ts";
+import { IoBinding, type MemoryDevice, MemoryInfo } from "./io_binding.ts";
 import { HostValue, ResidentValue } from "./resident_value.ts";
 import { PreparedRun } from "./run_call.ts";
 import { RunOptions } from "./run_options.ts";
@@ -30,6 +31,8 @@ export interface RunAsyncOptions {
 export class InferenceSession implements Disposable {
   readonly path: string;
   readonly device: "cpu" | "cuda";
+  /** The CUDA device the session runs on (0 on the CPU). */
+  readonly deviceId: number;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   #handle: NativeHandle;
@@ -46,8 +49,10 @@ export class InferenceSession implements Disposable {
     pointer: Deno.PointerObject,
     path: string,
     device: "cpu" | "cuda",
+    deviceId = 0,
   ) {
     this.#core = core;
+    this.deviceId = deviceId;
     this.#api = core.api;
     this.path = path;
     this.device = device;
@@ -159,6 +164,29 @@ export class InferenceSession implements Disposable {
    */
   valueRun(inputNames: readonly string[], outputNames: readonly string[]): ValueRun {
     return new ValueRun(this.#host(), inputNames, outputNames);
+  }
+
+  /**
+   * An IO binding on this session (see io_binding.ts): outputs left in the session's device
+   * memory, inputs copied to it once when bound. The caller owns and closes it.
+   */
+  ioBinding(): IoBinding {
+    return new IoBinding({
+      api: this.#api,
+      device: this.device,
+      deviceId: this.deviceId,
+      session: () => this.#sessionForRun(),
+    });
+  }
+
+  /**
+   * Memory for IoBinding.bindOutputTo: "device" is this session's device (CPU memory on the
+   * CPU); "cpu" or "cuda" name one explicitly. CUDA memory is on the session's CUDA device
+   * unless `deviceId` says otherwise. The caller owns and closes it.
+   */
+  memoryInfo(where: "device" | MemoryDevice, deviceId?: number): MemoryInfo {
+    const device = where === "device" ? this.device : where;
+    return new MemoryInfo(this.#api, device, deviceId ?? (device === "cuda" ? this.deviceId : 0));
   }
 
   /** An OrtValue over `t`'s array, for valueRun: the caller fills or reads `t.data` in place. */

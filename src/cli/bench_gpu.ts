@@ -18,6 +18,7 @@ import { defaultModelDir } from "./common_options.ts";
 import { asUsageError, UsageError } from "./usage_error.ts";
 import { runLive } from "./bench_gpu_live.ts";
 import { describeModel, flopsFor, reportText } from "./bench_gpu_report.ts";
+import { decodeStepText, measureDecodeStep } from "./bench_gpu_decode.ts";
 
 const knobDefault = (env: string) => KNOBS.find((k) => k.env === env)!.default;
 
@@ -27,7 +28,10 @@ The encoder-only capacity of one device for the streaming window: batched encode
 windows of LEFT + STEP + RIGHT ms, timed for each batch size. Reports window-audio seconds per
 second, the streams the encoder alone could hold (that ÷ (L+C+R)/C), and the device (nvidia-smi's
 name, memory and driver; for the CPU its model and cores). For the full-size model it also reports
-the achieved TFLOP/s beside the on-paper estimate of docs/gpu.md. The report is written as JSON.
+the achieved TFLOP/s beside the on-paper estimate of docs/gpu.md. Then the decode step on the same
+device: greedy TDT decoding of random encoder frames through the host path (frames, states and all
+logits cross per call) and the resident step (values kept on the device by IO binding: only per-row integers cross), bytes per row
+per call and row-steps/s for each. The report is written as JSON.
 
 Options:
   --model DIR            model directory (env MODEL; default: serve's model without MODEL)
@@ -40,6 +44,9 @@ Options:
   --left-context-ms N    LEFT_CONTEXT_MS (default ${knobDefault("LEFT_CONTEXT_MS")})
   --right-context-ms N   RIGHT_CONTEXT_MS (default ${knobDefault("RIGHT_CONTEXT_MS")})
   --reps N               timed calls per batch size, after one warm-up call (default 5)
+  --decode-batches LIST  rows decoded together for the decode step (default 1,8,32)
+  --decode-frames N      random encoder frames per row (default 60)
+  --decode-seconds S     seconds of decoding per path and batch size (default 3)
   --full-size            count FLOPs as the full-size (0.6B) encoder although config.json does
                          not say size "full" (the published Parakeet-TDT-0.6B export)
   --live                 also start a server on the device (DEVICE, MODEL and the knobs above)
@@ -80,6 +87,9 @@ async function benchGpu(args: string[]): Promise<number> {
         "left-context-ms": { type: "string" },
         "right-context-ms": { type: "string" },
         reps: { type: "string", default: "5" },
+        "decode-batches": { type: "string", default: "1,8,32" },
+        "decode-frames": { type: "string", default: "60" },
+        "decode-seconds": { type: "string", default: "3" },
         "full-size": { type: "boolean", default: false },
         live: { type: "boolean", default: false },
         file: { type: "string" },
@@ -108,6 +118,11 @@ async function benchGpu(args: string[]): Promise<number> {
   }
   const batches = parseBatches(values.batches);
   const reps = intOption(values.reps, "--reps", 1, 10_000);
+  const decode = {
+    batches: parseBatches(values["decode-batches"], "--decode-batches"),
+    framesPerRow: intOption(values["decode-frames"], "--decode-frames", 1, 100_000),
+    seconds: numberOption(values["decode-seconds"], "--decode-seconds", 0, 3600),
+  };
   const knobs = windowKnobs(values);
   if (!values.live) {
     const stray = LIVE_ONLY.filter((k) => values[k] !== undefined);
@@ -153,8 +168,19 @@ async function benchGpu(args: string[]): Promise<number> {
           `batch ${r.batch}: ${r.ms_per_call} ms per call, ${r.window_audio_s_per_s} s of window per s, ${r.stream_limit} streams`,
         ),
     });
+    say(
+      `decode step: batches ${decode.batches.join(",")}, ${decode.framesPerRow} frames per row`,
+    );
+    const decodeRows = measureDecodeStep(model, {
+      ...decode,
+      onRow: (r) =>
+        say(
+          `decode batch ${r.batch}: host ${r.host.row_steps_per_second} row-steps/s ${r.host.bytes_per_call_per_row} B/row/call; resident ${r.resident.row_steps_per_second} row-steps/s ${r.resident.bytes_per_call_per_row} B/row/call`,
+        ),
+    });
     return {
       limit,
+      decodeRows,
       ortVersion: runtime.version,
       modelInfo: describeModel(model.files.dir, model.files.config, precision),
     };
@@ -180,6 +206,12 @@ async function benchGpu(args: string[]): Promise<number> {
     knobs,
     window_ms: windowMs,
     encoder_limit: measured.limit,
+    decode_step: {
+      device,
+      frames_per_row: decode.framesPerRow,
+      seconds_per_path: decode.seconds,
+      rows: measured.decodeRows,
+    },
     best: { batch: best.batch, stream_limit: best.stream_limit },
     flops: flops.report,
     flops_note: flops.note,
@@ -187,6 +219,7 @@ async function benchGpu(args: string[]): Promise<number> {
     notes: [
       "encoder only: features, the TDT joint and the server's scheduling are not included",
       "each call copies the batch to the device and the encoder output back, as the server does",
+      "decode_step: random encoder frames, both paths on the model's decoder_joint session; bytes are those crossing between TypeScript and ONNX Runtime (host↔device on a GPU)",
     ],
   };
   const date = report.date.slice(0, 10);
@@ -198,19 +231,22 @@ async function benchGpu(args: string[]): Promise<number> {
   await writeAtomically(out, JSON.stringify(report, null, 2) + "\n");
 
   if (values.json) console.log(JSON.stringify(report));
-  else console.log(reportText(report.device, measured.limit, flops.report, liveReport));
+  else {
+    console.log(reportText(report.device, measured.limit, flops.report, liveReport));
+    console.log(decodeStepText(device, measured.decodeRows));
+  }
   say(`wrote ${out}`);
   return 0;
 }
 
 /** "1,8,32,64" → [1, 8, 32, 64]; each a whole number from 1 to 1024. */
-export function parseBatches(value: string): number[] {
+export function parseBatches(value: string, flag = "--batches"): number[] {
   const parts = value.split(",").map((p) => p.trim());
   const ok = parts.length > 0 &&
     parts.every((p) => /^\d+$/.test(p) && Number(p) >= 1 && Number(p) <= 1024);
   if (!ok) {
     throw new UsageError(
-      `--batches must be batch sizes from 1 to 1024, comma-separated (e.g. 1,8,32), got "${value}"`,
+      `${flag} must be batch sizes from 1 to 1024, comma-separated (e.g. 1,8,32), got "${value}"`,
     );
   }
   return parts.map(Number);

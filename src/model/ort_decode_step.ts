@@ -23,18 +23,20 @@
  * emitted as ONNX bytes at load from the decoder's dimensions (onnx_proto.ts), so there is no
  * generated file to ship or keep in step with the model.
  *
- * Runs are ORT's plain Run with ORT allocating each output: on the CPU that is memory ORT owns,
- * passed from session to session by pointer. (On CUDA plain Run returns outputs in host memory,
- * so there the chain would still copy; keeping them on the device needs IO binding — hence the
- * model selects this step on the CPU only.)
+ * Every run goes through an IO binding (ffi/io_binding.ts): the outputs that feed the next run
+ * are bound to the session's device, so on CUDA the frames, logits and states stay in device
+ * memory — the encoder frames and the uploaded states are copied there once, when the batch
+ * binds them — and only the per-row integers and sums are bound to host arrays. On the CPU the
+ * same code passes pointers between runs.
  */
 import type {
   HostValue,
   InferenceSession,
+  IoBinding,
+  MemoryInfo,
   OrtRuntime,
   ResidentValue,
   SessionOptions,
-  ValueRun,
 } from "../../ffi/mod.ts";
 import type { DecodeStep, DecodeStepBatch, DecodeStepOutput } from "../decode/decode_step.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
@@ -54,37 +56,62 @@ interface CallValues {
 
 type States = [ResidentValue, ResidentValue];
 
+/** One IO binding per session of the chain, owned by a batch. */
+interface Bindings {
+  frames: IoBinding;
+  joint: IoBinding;
+  head: IoBinding;
+  compact: IoBinding;
+}
+
+const JOINT_OUTPUTS = ["outputs", "output_states_1", "output_states_2"];
+
+/** The values the last run left in `names` (bound outputs), in that order; the rest closed. */
+function boundOutputs(binding: IoBinding, names: readonly string[]): ResidentValue[] {
+  const values = binding.outputs();
+  const order = binding.outputNames;
+  const picked = names.map((name) => values[order.indexOf(name)]);
+  for (const value of values) if (!picked.includes(value)) value.close();
+  if (picked.some((value) => value === undefined)) {
+    for (const value of picked) value?.close();
+    throw new Error(`decode step: outputs ${names.join(", ")} are not all bound`);
+  }
+  return picked;
+}
+
 export class OrtDecodeStep implements DecodeStep, Disposable {
   readonly spec: TdtSpec;
   #sessions: InferenceSession[];
+  #joint: InferenceSession;
   #frames: InferenceSession;
-  #framesRun: ValueRun;
-  #jointRun: ValueRun;
-  #headRun: ValueRun;
-  #compactRun: ValueRun;
+  #head: InferenceSession;
+  #compact: InferenceSession;
+  /** The sessions' device memory, for the values passed from run to run. */
+  #device: MemoryInfo;
+  /** Host memory, for the values TypeScript reads back (final states, a logit check). */
+  #host: MemoryInfo;
   #calls = new Map<number, CallValues>();
 
   private constructor(spec: TdtSpec, joint: InferenceSession, helpers: InferenceSession[]) {
     const [frames, head, compact] = helpers;
     this.spec = spec;
     this.#sessions = helpers;
+    this.#joint = joint;
     this.#frames = frames;
-    this.#framesRun = frames.valueRun(
-      ["encoder_frames", "frame_index"],
-      ["encoder_outputs", "target_length"],
-    );
-    this.#jointRun = joint.valueRun(
-      ["encoder_outputs", "targets", "target_length", "input_states_1", "input_states_2"],
-      ["outputs", "output_states_1", "output_states_2"],
-    );
-    this.#headRun = head.valueRun(
-      ["outputs", "input_states_1", "input_states_2", "output_states_1", "output_states_2"],
-      ["token", "duration_index", "row_sums", "kept_states_1", "kept_states_2"],
-    );
-    this.#compactRun = compact.valueRun(
-      ["states_1", "states_2", "keep", "done"],
-      ["kept_1", "kept_2", "done_1", "done_2"],
-    );
+    this.#head = head;
+    this.#compact = compact;
+    this.#device = joint.memoryInfo("device");
+    try {
+      this.#host = joint.memoryInfo("cpu");
+    } catch (e) {
+      this.#device.close();
+      throw e;
+    }
+  }
+
+  /** Where the values passed between runs live: the joint's device. */
+  get device(): "cpu" | "cuda" {
+    return this.#device.device;
   }
 
   /**
@@ -149,27 +176,68 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     return v;
   }
 
-  /** @internal One call: see the file comment. Returns the states after it. */
-  run(encoder: ResidentValue, states: States, v: CallValues): States {
-    const [frames, lengths] = this.#framesRun.run(
-      [encoder, v.frameIndex],
-      [null, null],
-    ) as ResidentValue[];
+  /**
+   * @internal The bindings one batch runs through, `encoder` bound once (on CUDA that is the
+   * batch's one copy of the frames to the device). Owned and closed by the batch.
+   */
+  bindings(encoder: ResidentValue): Bindings {
+    const made: IoBinding[] = [];
     try {
-      const [logits, out1, out2] = this.#jointRun.run(
-        [frames, v.targets, lengths, states[0], states[1]],
-        [null, null, null],
-      ) as ResidentValue[];
+      for (const s of [this.#frames, this.#joint, this.#head, this.#compact]) {
+        made.push(s.ioBinding());
+      }
+      const [frames, joint, head, compact] = made;
+      frames.bindInput("encoder_frames", encoder);
+      return { frames, joint, head, compact };
+    } catch (e) {
+      for (const b of made) b.close();
+      throw e;
+    }
+  }
+
+  /** @internal One call: see the file comment. Returns the states after it. */
+  run(b: Bindings, states: States, v: CallValues): States {
+    const device = this.#device;
+    b.frames.bindInput("frame_index", v.frameIndex);
+    b.frames.bindOutputTo("encoder_outputs", device);
+    b.frames.bindOutputTo("target_length", device);
+    b.frames.run();
+    const [frames, lengths] = boundOutputs(b.frames, ["encoder_outputs", "target_length"]);
+    try {
+      const joint = b.joint;
+      joint.bindInput("encoder_outputs", frames);
+      joint.bindInput("targets", v.targets);
+      joint.bindInput("target_length", lengths);
+      joint.bindInput("input_states_1", states[0]);
+      joint.bindInput("input_states_2", states[1]);
+      for (const name of JOINT_OUTPUTS) joint.bindOutputTo(name, device);
+      joint.run();
+      const [logits, out1, out2] = boundOutputs(joint, JOINT_OUTPUTS);
       try {
-        const [, , , kept1, kept2] = this.#headRun.run(
-          [logits, states[0], states[1], out1, out2],
-          [v.tokens, v.durationIndex, v.rowSums, null, null],
-        ) as ResidentValue[];
+        const head = b.head;
+        head.bindInput("outputs", logits);
+        head.bindInput("input_states_1", states[0]);
+        head.bindInput("input_states_2", states[1]);
+        head.bindInput("output_states_1", out1);
+        head.bindInput("output_states_2", out2);
+        head.bindOutput("token", v.tokens);
+        head.bindOutput("duration_index", v.durationIndex);
+        head.bindOutput("row_sums", v.rowSums);
+        head.bindOutputTo("kept_states_1", device);
+        head.bindOutputTo("kept_states_2", device);
+        head.run();
+        const [kept1, kept2] = boundOutputs(head, ["kept_states_1", "kept_states_2"]);
         if (!v.rowSums.data.every(Number.isFinite)) {
           // Rare: read the logits to confirm (finite logits can sum past float range too) and
           // to name the value, as the host path does.
-          const all = logits.read("outputs").data as Float32Array;
-          const bad = all.find((x) => !Number.isFinite(x));
+          let bad: number | undefined;
+          try {
+            bad = this.#hostLogits(joint).find((x) => !Number.isFinite(x));
+          } catch (e) {
+            kept1.close();
+            kept2.close();
+            throw e;
+          }
           if (bad !== undefined) {
             kept1.close();
             kept2.close();
@@ -188,11 +256,29 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     }
   }
 
+  /** The last joint run's logits in host memory: the same call again, its logits bound there. */
+  #hostLogits(joint: IoBinding): Float32Array {
+    joint.bindOutputTo("outputs", this.#host);
+    for (const name of JOINT_OUTPUTS.slice(1)) joint.bindOutputTo(name, this.#device);
+    joint.run();
+    const values = boundOutputs(joint, JOINT_OUTPUTS);
+    try {
+      return values[0].read("outputs").data as Float32Array;
+    } finally {
+      for (const value of values) value.close();
+    }
+  }
+
   /**
-   * @internal The states of the `keep` positions, and the `done` positions' states read back,
-   * [layers, rows, hidden] each.
+   * @internal The states of the `keep` positions (left on the device), and the `done`
+   * positions' states read back, [layers, rows, hidden] each.
    */
-  compact(states: States, keep: number[], done: number[]): { kept: States; done: Float32Array[] } {
+  compact(
+    b: Bindings,
+    states: States,
+    keep: number[],
+    done: number[],
+  ): { kept: States; done: Float32Array[] } {
     const s = this.#frames;
     using keepValue = s.hostValue("keep", {
       type: "int64",
@@ -204,10 +290,24 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       dims: [done.length],
       data: BigInt64Array.from(done, BigInt),
     });
-    const [kept1, kept2, done1, done2] = this.#compactRun.run(
-      [states[0], states[1], keepValue, doneValue],
-      [null, null, null, null],
-    ) as ResidentValue[];
+    const compact = b.compact;
+    let values: ResidentValue[];
+    try {
+      compact.bindInput("states_1", states[0]);
+      compact.bindInput("states_2", states[1]);
+      compact.bindInput("keep", keepValue);
+      compact.bindInput("done", doneValue);
+      compact.bindOutputTo("kept_1", this.#device);
+      compact.bindOutputTo("kept_2", this.#device);
+      compact.bindOutputTo("done_1", this.#host);
+      compact.bindOutputTo("done_2", this.#host);
+      compact.run();
+      values = boundOutputs(compact, ["kept_1", "kept_2", "done_1", "done_2"]);
+    } finally {
+      // keep and done are released below: the binding must not keep pointing at them.
+      compact.clearInputs();
+    }
+    const [kept1, kept2, done1, done2] = values;
     try {
       return {
         kept: [kept1, kept2],
@@ -224,6 +324,15 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       done1.close();
       done2.close();
     }
+  }
+
+  /** @internal All `rows` states read back to host memory, [layers, rows, hidden] each. */
+  readStates(b: Bindings, states: States, rows: number): Float32Array[] {
+    const all = Array.from({ length: rows }, (_, i) => i);
+    const { kept, done } = this.compact(b, states, all, all);
+    kept[0].close();
+    kept[1].close();
+    return done;
   }
 
   /** @internal Uploads host states [layers, rows, hidden]. */
@@ -250,6 +359,8 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       v.rowSums.close();
     }
     this.#calls.clear();
+    this.#device.close();
+    this.#host.close();
     for (const s of this.#sessions) s.close();
   }
 
@@ -262,6 +373,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
   #step: OrtDecodeStep;
   #rows: readonly TdtRow[];
   #encoder: ResidentValue;
+  #bindings: Bindings | null = null;
   /** Index of each row's first frame in the batch's encoder frames. */
   #offsets: Int32Array;
   /** The rows of the last call, in call order: the rows `#states` holds. */
@@ -287,6 +399,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     this.#encoder = step.allocate([total, encoderDim, 1]);
     try {
       this.#encoder.write(frames);
+      this.#bindings = step.bindings(this.#encoder);
       // Every row's state goes up with the frames; rows the first call leaves out are
       // compacted away then (their states come back unchanged).
       this.#upload(Int32Array.from(rows.keys()));
@@ -305,7 +418,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
       frameIndex[j] = BigInt(this.#offsets[rows[j]] + frames[j]);
       lastTokens[j] = targets[j];
     }
-    const next = this.#step.run(this.#encoder, this.#states!, v);
+    const next = this.#step.run(this.#bindings!, this.#states!, v);
     this.#closeStates();
     this.#states = next;
     const { tokens, durationIndex } = v.output;
@@ -348,7 +461,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     const kept = new Set(rows);
     const doneRows = active.filter((i) => !kept.has(i));
     const done = doneRows.map((i) => position.get(i)!);
-    const result = this.#step.compact(this.#states!, keep, done);
+    const result = this.#step.compact(this.#bindings!, this.#states!, keep, done);
     this.#closeStates();
     this.#states = result.kept;
     this.#active = Array.from(rows);
@@ -361,10 +474,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
     const { stateLayers: layers, stateHidden: hidden } = this.#step.spec;
     let current: Float32Array[] | null = null;
     if (this.#states !== null) {
-      current = [
-        this.#states[0].read("states_1").data as Float32Array,
-        this.#states[1].read("states_2").data as Float32Array,
-      ];
+      current = this.#step.readStates(this.#bindings!, this.#states, this.#active.length);
     }
     const at = new Map(this.#active.map((i, p) => [i, p]));
     return this.#rows.map((row, i) => {
@@ -385,6 +495,10 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
   }
 
   close(): void {
+    if (this.#bindings !== null) {
+      for (const b of Object.values(this.#bindings)) b.close();
+      this.#bindings = null;
+    }
     this.#encoder.close();
     this.#closeStates();
   }

@@ -32,9 +32,9 @@ export interface ModelLoadOptions {
    * How greedy decoding calls the joint. `resident` (ort_decode_step.ts): encoder frames and
    * states stay in ONNX Runtime, a few integers per row cross per call. `host`: every call
    * copies frames and states in and all logits out (OrtJoiner). Both give the same tokens.
-   * Default: `resident` on the CPU, `host` on CUDA (where the resident chain would need IO
-   * binding to keep its values on the device). Batch inference uses the resident step for
-   * batches of two rows or more.
+   * Default: `resident` on every device (its runs go through IO bindings, so on CUDA the frames and
+   * states stay in device memory). Batch inference uses the resident step for batches of two
+   * rows or more.
    */
   decodeStep?: "resident" | "host";
 }
@@ -127,8 +127,7 @@ export class ParakeetModel implements Disposable {
           durations: config.durations,
         },
       );
-      const resident = (opts.decodeStep ?? (encoder.device === "cpu" ? "resident" : "host")) ===
-        "resident";
+      const resident = (opts.decodeStep ?? "resident") === "resident";
       decodeStep = resident
         ? OrtDecodeStep.create(runtime, joint, shapes.tdt, {
           ...sessionOptions,

@@ -34,7 +34,21 @@ async function cli(args: string[], env: Record<string, string> = {}, cwd?: strin
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-const CPU_RUN = ["bench", "gpu", "--device", "cpu", "--model", TINY_MODEL, "--batches", "1,2"];
+const CPU_RUN = [
+  "bench",
+  "gpu",
+  "--device",
+  "cpu",
+  "--model",
+  TINY_MODEL,
+  "--batches",
+  "1,2",
+  // The decode step's fewest runs (three per path) keep these tests short.
+  "--decode-batches",
+  "1,2",
+  "--decode-seconds",
+  "0",
+];
 
 Deno.test("bench gpu --device cpu: one row per batch, the CPU described, the report written whole", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bench-gpu-" });
@@ -79,6 +93,35 @@ Deno.test("bench gpu --device cpu: one row per batch, the CPU described, the rep
     assert.equal(rep.flops, null, "the tiny model has no FLOP count");
     assert.match(rep.flops_note, /size "tiny"/);
     assert.equal(rep.live, null);
+
+    // The decode step on the same device: both paths, the same tokens, the bytes per row.
+    const dec = rep.decode_step;
+    assert.equal(dec.device, "cpu");
+    assert.equal(dec.frames_per_row, 60);
+    assert.deepEqual(dec.rows.map((row: { batch: number }) => row.batch), [1, 2]);
+    const { stateLayers, stateHidden, encoderDim, logits } = await tinyShapes();
+    for (const row of dec.rows) {
+      assert.equal(row.identical_tokens, true);
+      for (const path of ["host", "resident"]) {
+        const p = row[path];
+        assert.ok(p.runs >= 3 && p.joint_calls > 0 && p.row_steps >= p.joint_calls, path);
+        assert.ok(p.row_steps_per_second > 0, JSON.stringify(p));
+      }
+      assert.equal(row.host.joint_calls, row.resident.joint_calls, "the same greedy calls");
+      // Host: a frame, the target and length, four states in, logits and two states out.
+      assert.equal(
+        row.host.bytes_per_call_per_row,
+        encoderDim * 4 + 4 + 4 + 4 * stateLayers * stateHidden * 4 + logits * 4,
+      );
+      // Resident: frame index and last token in, token, duration index and logit sum out.
+      assert.equal(row.resident.bytes_per_call_per_row, 8 + 4 + 8 + 8 + 4);
+      assert.ok(
+        Math.abs(
+          row.speedup - row.resident.row_steps_per_second /
+              row.host.row_steps_per_second,
+        ) < 0.01,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -97,6 +140,11 @@ Deno.test("bench gpu without --out writes bench/results/gpu-<date>-cpu-<cpu>.jso
     assert.match(r.stdout, /^device: cpu, /m);
     assert.match(r.stdout, /^\s*batch\s+ms\/call\s+windows\/s\s+window s\/s\s+streams/m);
     assert.match(r.stdout, /^\s+2\s+\d/m);
+    assert.match(r.stdout, /^decode step on cpu /m);
+    assert.match(
+      r.stdout,
+      /^rows\s+host row-steps\/s\s+host B\/row\/call\s+resident row-steps\/s/m,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -214,6 +262,9 @@ Deno.test("bench gpu answers bad options with exit 2 and a hint to bench gpu --h
     [["--batches", "0,x"], /--batches must be batch sizes from 1 to 1024, .*got "0,x"/],
     [["--batches", "8,,32"], /--batches must be .*got "8,,32"/],
     [["--reps", "0"], /--reps must be a number from 1 to 10000, got "0"/],
+    [["--decode-batches", "x"], /--decode-batches must be batch sizes from 1 to 1024, .*got "x"/],
+    [["--decode-frames", "0"], /--decode-frames must be a number from 1 to 100000, got "0"/],
+    [["--decode-seconds", "soon"], /--decode-seconds must be a number from 0 to 3600, got "soon"/],
     [["--step-ms", "250"], /--step-ms must be a multiple of 80/],
     [["--precision", "fp16"], /--precision must be fp32 or int8, got "fp16"/],
     [["--duration", "5"], /--duration: options of --live, given without --live/],
@@ -230,6 +281,7 @@ Deno.test("bench gpu answers bad options with exit 2 and a hint to bench gpu --h
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--device D\s+cuda \| cpu \(default cuda\)/);
   assert.match(help.stdout, /--step-ms N\s+STEP_MS of the window \(default 240\)/);
+  assert.match(help.stdout, /--decode-batches LIST\s+rows decoded together .*\(default 1,8,32\)/);
 });
 
 Deno.test("bench gpu --live ramps real-time streams against a server process on the device", async () => {
@@ -389,3 +441,23 @@ Deno.test("FLOPs: the count for the window, or the nearest scaled; achieved agai
   const l40s = flopReport({ gflops: 38.5, basis: "x" }, 240, [], "NVIDIA L40S");
   assert.equal(l40s.on_paper.gpu, null, "L40S is not the L4");
 });
+
+/** The tiny model's state and joint sizes, from its config and its joint's signature. */
+async function tinyShapes() {
+  const { OrtRuntime } = await import("../../ffi/mod.ts");
+  using runtime = OrtRuntime.load();
+  using joint = runtime.createSession(`${TINY_MODEL}/decoder_joint-model.onnx`);
+  const dims = (
+    name: string,
+    list: readonly { name: string; dims: readonly (number | string)[] }[],
+  ) => list.find((v) => v.name === name)!.dims;
+  const state = dims("input_states_1", joint.inputs);
+  const logits = dims("outputs", joint.outputs).at(-1);
+  const encoder = dims("encoder_outputs", joint.inputs)[1];
+  return {
+    stateLayers: state[0] as number,
+    stateHidden: state[2] as number,
+    encoderDim: encoder as number,
+    logits: logits as number,
+  };
+}

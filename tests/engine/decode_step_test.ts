@@ -1,10 +1,11 @@
 /**
  * The resident decode step (src/model/ort_decode_step.ts) against the host path it replaces
  * (OrtJoiner + decodeTdtBatch), on every fixture clip of the committed tiny model, fp32 and
- * int8: the same tokens, frames, durations and carried states, alone, batched and chunked.
+ * int8: the same tokens, frames, durations and carried states, alone, batched and chunked. Its
+ * runs go through IO bindings (CPU memory here, the same code as on CUDA).
  */
 import assert from "node:assert/strict";
-import { OrtRuntime, transferStats } from "../../ffi/mod.ts";
+import { nativeHandleStats, OrtRuntime, transferStats } from "../../ffi/mod.ts";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { initialTdtState, type TdtState } from "../../src/decode/tdt_state.ts";
 import { decodeTdtBatch, type TdtRow, type TdtRowResult } from "../../src/decode/tdt_greedy.ts";
@@ -218,6 +219,45 @@ Deno.test("resident decode step: per call and row, at most 64 bytes cross betwee
       hostPerCall,
       encoderDim * 4 + 4 + 4 + states + (numClasses + durations.length) * 4,
     );
+  } finally {
+    pair.host.close();
+    pair.resident.close();
+  }
+});
+
+Deno.test("resident decode step: the default on every device; each batch releases its bindings and values, also on errors", async () => {
+  using runtime = OrtRuntime.load();
+  using byDefault = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+  assert.ok(byDefault.decodeStep, "resident unless host is asked for");
+  const pair = loadPair(runtime, "fp32");
+  try {
+    const spec = pair.host.spec;
+    const [frames] = await encodedClips(pair.host);
+    const rows = () => [0, 1, 2].map(() => rowOf(frames, spec.encoderDim, initialTdtState(spec)));
+    const step = pair.resident.decodeStep!;
+    decodeBoth(pair, rows()); // each path binds its host values for these row counts once
+    const before = nativeHandleStats();
+    const [host, resident] = decodeBoth(pair, rows());
+    assertSame(host, resident, "after warm-up");
+    const after = nativeHandleStats();
+    for (const k of ["ioBinding", "value", "memoryInfo"] as const) {
+      assert.equal(after[k], before[k], `${k} after a batch`);
+    }
+
+    const bad = new Float32Array(3 * spec.encoderDim).fill(NaN);
+    assert.throws(
+      () =>
+        decodeTdtBatchStepped(step, spec, [
+          rowOf(bad, spec.encoderDim, initialTdtState(spec)),
+          rowOf(bad, spec.encoderDim, initialTdtState(spec)),
+        ]),
+      ModelOutputError,
+    );
+    const failed = nativeHandleStats();
+    for (const k of ["ioBinding", "value", "memoryInfo"] as const) {
+      // A new row count binds its host values once (five values), nothing else stays.
+      assert.equal(failed[k], before[k] + (k === "value" ? 5 : 0), `${k} after an error`);
+    }
   } finally {
     pair.host.close();
     pair.resident.close();
