@@ -38,12 +38,15 @@ Deno.test("step costs: medians per size after an untimed run; stops past the slo
   using runtime = OrtRuntime.load();
   using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
   const sizes: number[] = [];
-  // A device whose batch of b windows takes 30·b ms, reported as 20·b encoder + 5·b decoder.
+  // A device whose batch of b windows takes 30·b ms on its own clock (so the machine's load
+  // cannot move the figures), reported as 20·b encoder + 5·b decoder.
+  let clockMs = 0;
   const runner = {
     run: async (request: InferenceRequest): Promise<InferenceResult> => {
       const b = request.windows.length;
       sizes.push(b);
-      await new Promise((r) => setTimeout(r, 30 * b));
+      await Promise.resolve();
+      clockMs += 30 * b;
       const result = runInference(model, request);
       return { ...result, stats: { ...result.stats, encodeMs: 20 * b, decodeMs: 5 * b } };
     },
@@ -52,12 +55,13 @@ Deno.test("step costs: medians per size after an untimed run; stops past the slo
     batches: [1, 2, 4, 8],
     repetitions: 3,
     stopAboveMs: 100,
+    now: () => clockMs,
   });
   // Batch 4 takes 120 ms > 100: the last measured; 8 never runs.
   assert.deepEqual(table.map((c) => c.batch), [1, 2, 4]);
   assert.deepEqual(sizes, [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4]);
   for (const c of table) {
-    assert.ok(c.ms >= 30 * c.batch && c.ms < 30 * c.batch + 200, `${c.batch}: ${c.ms} ms`);
+    assert.equal(c.ms, 30 * c.batch, `${c.batch}: ${c.ms} ms`);
     assert.equal(c.encodeMs, 20 * c.batch);
     assert.equal(c.decodeMs, 5 * c.batch);
     assert.equal(c.computeMs, 25 * c.batch);
