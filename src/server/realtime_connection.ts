@@ -4,6 +4,7 @@
  * inactivity, session length, message size). Every way it can end goes through `release()`,
  * which runs once.
  */
+import { SilenceTimer, SlowConsumerWatch } from "./connection_watch.ts";
 import { SocketClose } from "./socket_close.ts";
 import { parseClientEvent, type RealtimeError } from "../realtime/realtime_events.ts";
 import { type FatalError, RealtimeSession } from "../realtime/realtime_session.ts";
@@ -55,11 +56,6 @@ const CLOSE_TOO_LARGE = 1009;
 const CLOSE_INTERNAL = 1011;
 const CLOSE_GOING_AWAY = 1001;
 
-/** A timer this much past due means the event loop stalled, not that time passed idle. */
-const IDLE_STALL_SLACK_MS = 1000;
-/** After such a stall, how long the idle timer waits for the audio that queued meanwhile. */
-const IDLE_STALL_GRACE_MS = 1000;
-
 export class RealtimeConnection {
   readonly session: StreamSession;
   readonly realtime: RealtimeSession;
@@ -69,11 +65,10 @@ export class RealtimeConnection {
   readonly #limits: RealtimeLimits;
   readonly #hooks: RealtimeHooks;
   readonly #bucket: TokenBucket;
-  #idleTimer?: ReturnType<typeof setTimeout>;
+  readonly #silence = new SilenceTimer(() => this.#idle());
   #sessionTimer?: ReturnType<typeof setTimeout>;
   #socketClose?: SocketClose;
-  #slowSince: number | null = null;
-  #slowTimer?: ReturnType<typeof setInterval>;
+  #slow?: SlowConsumerWatch;
   /** Ending: the error (none for a shutdown) and close code, once every item is transcribed. */
   #endWhenDone: { error: RealtimeError | null; code: number } | null = null;
   #closing = false;
@@ -114,7 +109,7 @@ export class RealtimeConnection {
     socket.onclose = () => this.release();
     socket.onerror = () => this.release();
     this.realtime.start();
-    this.#armIdle();
+    this.#silence.arm(this.#limits.idleTimeoutMs);
     this.#sessionTimer = setTimeout(() => {
       this.#hooks.log(`stream ${this.session.id}: session cap reached, finishing its items`);
       this.#endAfterItems(
@@ -157,7 +152,9 @@ export class RealtimeConnection {
       return;
     }
     // Only audio keeps a stream slot, as on /ws.
-    if (parsed.event.type === "input_audio_buffer.append") this.#armIdle();
+    if (parsed.event.type === "input_audio_buffer.append") {
+      this.#silence.arm(this.#limits.idleTimeoutMs);
+    }
     const fatal = this.realtime.receive(parsed.event);
     if (fatal) {
       this.fail(fatal.error, CLOSE_POLICY);
@@ -185,41 +182,17 @@ export class RealtimeConnection {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
     // Events are never dropped (each one matters to the protocol): a client that stops reading
     // is closed instead.
-    if (this.#socket.bufferedAmount > this.#limits.slowConsumerBytes) this.#noteSlow();
-    else this.#slowSince = null;
+    this.#slowWatch().behind();
     this.#socket.send(text);
   }
 
-  #noteSlow(): void {
-    if (this.#slowSince !== null) return;
-    this.#slowSince = Date.now();
-    this.#slowTimer ??= setInterval(() => {
-      if (this.#slowSince === null) return;
-      if (this.#socket.bufferedAmount <= this.#limits.slowConsumerBytes) {
-        this.#slowSince = null;
-      } else if (Date.now() - this.#slowSince >= this.#limits.slowConsumerMs) {
-        this.fail(
-          invalid(
-            "slow_consumer",
-            `Closing: ${this.#socket.bufferedAmount} bytes unread for over ${
-              this.#limits.slowConsumerMs / 1000
-            } s`,
-          ),
-          CLOSE_POLICY,
-        );
-      }
-    }, Math.min(1000, this.#limits.slowConsumerMs));
-  }
-
-  #armIdle(delayMs = this.#limits.idleTimeoutMs): void {
-    clearTimeout(this.#idleTimer);
-    const due = performance.now() + delayMs;
-    this.#idleTimer = setTimeout(() => {
-      // Fired late: the event loop was blocked, and audio the client sent meanwhile may still be
-      // unread. A stall of the server's own is never the client's silence: look again shortly.
-      if (performance.now() - due > IDLE_STALL_SLACK_MS) this.#armIdle(IDLE_STALL_GRACE_MS);
-      else this.#idle();
-    }, delayMs);
+  /** Started with the first send: closes a client that stops reading. */
+  #slowWatch(): SlowConsumerWatch {
+    return this.#slow ??= new SlowConsumerWatch(
+      this.#socket,
+      this.#limits,
+      (message) => this.fail(invalid("slow_consumer", message), CLOSE_POLICY),
+    );
   }
 
   /**
@@ -249,8 +222,7 @@ export class RealtimeConnection {
       return;
     }
     this.#endWhenDone = { error, code };
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(end, this.#limits.idleTimeoutMs);
+    this.#silence.after(this.#limits.idleTimeoutMs, end);
   }
 
   /** The model failed on this stream's batch: its items fail, then the connection. */
@@ -287,9 +259,9 @@ export class RealtimeConnection {
   }
 
   #clearTimers(): void {
-    clearTimeout(this.#idleTimer);
+    this.#silence.clear();
     clearTimeout(this.#sessionTimer);
-    clearInterval(this.#slowTimer);
+    this.#slow?.stop();
   }
 
   release(): void {

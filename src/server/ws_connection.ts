@@ -1,3 +1,4 @@
+import { SilenceTimer, SlowConsumerWatch } from "./connection_watch.ts";
 import { SocketClose } from "./socket_close.ts";
 import type { MessageTooLarge } from "../net/ws_socket.ts";
 import type { StreamSession } from "../stream/stream_session.ts";
@@ -72,11 +73,6 @@ export interface StreamInputHooks {
   log(line: string): void;
 }
 
-/** A timer this much past due means the event loop stalled, not that time passed idle. */
-const IDLE_STALL_SLACK_MS = 1000;
-/** After such a stall, how long the idle timer waits for the audio that queued meanwhile. */
-const IDLE_STALL_GRACE_MS = 1000;
-
 /**
  * One WebSocket and its stream: receive and send paths, limits, and timers. Every way a
  * connection can end (client close, error, our close, a peer that never answers it, a deadline)
@@ -90,11 +86,10 @@ export class WsConnection {
   readonly #bucket: TokenBucket;
   /** The decoder of compressed audio, when the stream declared an encoding; else raw PCM. */
   readonly #input: StreamInput | null;
-  #idleTimer?: ReturnType<typeof setTimeout>;
+  readonly #silence = new SilenceTimer(() => this.#idle());
   #sessionTimer?: ReturnType<typeof setTimeout>;
   #socketClose?: SocketClose;
-  #slowSince: number | null = null;
-  #slowTimer?: ReturnType<typeof setInterval>;
+  #slow?: SlowConsumerWatch;
   #closing = false;
   #released = false;
   /** Set once the first audio frame was looked at for a container. */
@@ -136,7 +131,7 @@ export class WsConnection {
     };
     socket.onclose = () => this.release();
     socket.onerror = () => this.release();
-    this.#armIdle();
+    this.#silence.arm(this.#limits.idleTimeoutMs);
     this.#sessionTimer = setTimeout(() => {
       this.#hooks.log(`stream ${this.session.id}: session cap reached, flushing the final`);
       this.endAfterFinal("session_timeout");
@@ -164,7 +159,7 @@ export class WsConnection {
     let m = parsed.message;
     if (this.#input) {
       // The decoder checks each utterance's container itself and feeds the session.
-      if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();
+      if (m.kind === "audio" && m.bytes.length > 0) this.#silence.arm(this.#limits.idleTimeoutMs);
       this.#input.receive(m);
       return;
     }
@@ -179,7 +174,7 @@ export class WsConnection {
     }
     // Only audio keeps a stream slot: a client sending nothing but keepalives (or empty frames)
     // would hold one for the whole session cap.
-    if (m.kind === "audio" && m.bytes.length > 0) this.#armIdle();
+    if (m.kind === "audio" && m.bytes.length > 0) this.#silence.arm(this.#limits.idleTimeoutMs);
     this.#deliver(m);
   }
 
@@ -196,16 +191,12 @@ export class WsConnection {
 
   #send(message: ServerMessage): void {
     if (this.#released || this.#socket.readyState !== WebSocket.OPEN) return;
-    const buffered = this.#socket.bufferedAmount;
-    if (buffered > this.#limits.slowConsumerBytes) {
-      this.#noteSlow();
+    if (this.#slowWatch().behind()) {
       // A client that is not reading loses partials (a later one supersedes them), never finals.
       if (message.type === "partial") {
         this.droppedPartials++;
         return;
       }
-    } else {
-      this.#slowSince = null;
     }
     this.#socket.send(encodeServerMessage(message));
     if (message.type === "final" && this.#endAfterFinal) {
@@ -218,34 +209,13 @@ export class WsConnection {
     }
   }
 
-  #noteSlow(): void {
-    if (this.#slowSince !== null) return;
-    this.#slowSince = Date.now();
-    // Checked on a timer, not only on sends: a stalled reader may get nothing more to send.
-    this.#slowTimer ??= setInterval(() => {
-      if (this.#slowSince === null) return;
-      if (this.#socket.bufferedAmount <= this.#limits.slowConsumerBytes) {
-        this.#slowSince = null;
-      } else if (Date.now() - this.#slowSince >= this.#limits.slowConsumerMs) {
-        this.fail(
-          "slow_consumer",
-          `Closing: ${this.#socket.bufferedAmount} bytes unread for over ${
-            this.#limits.slowConsumerMs / 1000
-          } s`,
-        );
-      }
-    }, Math.min(1000, this.#limits.slowConsumerMs));
-  }
-
-  #armIdle(delayMs = this.#limits.idleTimeoutMs): void {
-    clearTimeout(this.#idleTimer);
-    const due = performance.now() + delayMs;
-    this.#idleTimer = setTimeout(() => {
-      // Fired late: the event loop was blocked, and audio the client sent meanwhile may still be
-      // unread. A stall of the server's own is never the client's silence: look again shortly.
-      if (performance.now() - due > IDLE_STALL_SLACK_MS) this.#armIdle(IDLE_STALL_GRACE_MS);
-      else this.#idle();
-    }, delayMs);
+  /** Started with the first send: closes a client that stops reading. */
+  #slowWatch(): SlowConsumerWatch {
+    return this.#slow ??= new SlowConsumerWatch(
+      this.#socket,
+      this.#limits,
+      (message) => this.fail("slow_consumer", message),
+    );
   }
 
   /**
@@ -260,9 +230,9 @@ export class WsConnection {
     }
     this.#hooks.log(`stream ${this.session.id}: no audio for a while, flushing the final`);
     this.endAfterFinal("idle_timeout");
-    this.#idleTimer = setTimeout(
-      () => this.fail("idle_timeout", this.#idleMessage(false)),
+    this.#silence.after(
       this.#limits.idleTimeoutMs,
+      () => this.fail("idle_timeout", this.#idleMessage(false)),
     );
   }
 
@@ -305,9 +275,9 @@ export class WsConnection {
   }
 
   #clearTimers(): void {
-    clearTimeout(this.#idleTimer);
+    this.#silence.clear();
     clearTimeout(this.#sessionTimer);
-    clearInterval(this.#slowTimer);
+    this.#slow?.stop();
   }
 
   release(): void {

@@ -1,0 +1,86 @@
+/**
+ * Two watches every streaming connection keeps on its peer (`/ws` and `/v1/realtime`): its
+ * silence, which must never be confused with a stall of the server's own event loop, and a
+ * reader that stops reading while the server has something to send.
+ */
+
+/** A timer that fires this much late means the event loop itself was blocked. */
+const STALL_SLACK_MS = 1000;
+/** After such a stall, the peer gets this long for audio already sent to be read. */
+const STALL_GRACE_MS = 1000;
+
+/** The peer's silence: `onSilence` once no activity came for the armed delay. */
+export class SilenceTimer {
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor(private readonly onSilence: () => void) {}
+
+  /** (Re)starts the wait: activity from the peer calls this. */
+  arm(delayMs: number): void {
+    clearTimeout(this.#timer);
+    const due = performance.now() + delayMs;
+    this.#timer = setTimeout(() => {
+      // Fired late: the event loop was blocked, and audio the client sent meanwhile may still be
+      // unread. A stall of the server's own is never the client's silence: look again shortly.
+      if (performance.now() - due > STALL_SLACK_MS) this.arm(STALL_GRACE_MS);
+      else this.onSilence();
+    }, delayMs);
+  }
+
+  /** Replaces the wait with a plain deadline (e.g. for a final after the silence). */
+  after(delayMs: number, fn: () => void): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(fn, delayMs);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+export interface SlowConsumerLimits {
+  /** Unsent bytes above which the reader counts as slow. */
+  slowConsumerBytes: number;
+  /** How long it may stay slow. */
+  slowConsumerMs: number;
+}
+
+/** A reader over `slowConsumerBytes` unsent for `slowConsumerMs`: `onSlow` with the reason. */
+export class SlowConsumerWatch {
+  #since: number | null = null;
+  #timer?: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly socket: { readonly bufferedAmount: number },
+    private readonly limits: SlowConsumerLimits,
+    private readonly onSlow: (message: string) => void,
+  ) {}
+
+  /** Before a send: true when the reader is behind (the watch then runs). */
+  behind(): boolean {
+    if (this.socket.bufferedAmount <= this.limits.slowConsumerBytes) {
+      this.#since = null;
+      return false;
+    }
+    if (this.#since !== null) return true;
+    this.#since = Date.now();
+    // Checked on a timer, not only on sends: a stalled reader may get nothing more to send.
+    this.#timer ??= setInterval(() => {
+      if (this.#since === null) return;
+      if (this.socket.bufferedAmount <= this.limits.slowConsumerBytes) {
+        this.#since = null;
+      } else if (Date.now() - this.#since >= this.limits.slowConsumerMs) {
+        this.onSlow(
+          `Closing: ${this.socket.bufferedAmount} bytes unread for over ${
+            this.limits.slowConsumerMs / 1000
+          } s`,
+        );
+      }
+    }, Math.min(1000, this.limits.slowConsumerMs));
+    return true;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
