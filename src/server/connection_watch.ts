@@ -4,6 +4,27 @@
  * reader that stops reading while the server has something to send.
  */
 
+import type { ServerConfig } from "./config.ts";
+
+/**
+ * Time between an error message and the close frame after it: enough for a client that stops
+ * sending on an error to have stopped, so the close code is not lost to a TCP reset.
+ */
+const CLOSE_LINGER_MS = 250;
+
+/** The limits a streaming connection (`/ws`, `/v1/realtime`) lives under, from the knobs. */
+export function streamConnectionLimits(config: ServerConfig) {
+  return {
+    maxMessagesPerS: config.maxMessagesPerS,
+    idleTimeoutMs: config.idleTimeoutS * 1000,
+    sessionMaxMs: config.sessionMaxS * 1000,
+    slowConsumerBytes: config.slowConsumerBytes,
+    slowConsumerMs: config.slowConsumerS * 1000,
+    closeTimeoutMs: config.closeTimeoutS * 1000,
+    closeLingerMs: CLOSE_LINGER_MS,
+  };
+}
+
 /** A timer that fires this much late means the event loop itself was blocked. */
 const STALL_SLACK_MS = 1000;
 /** After such a stall, the peer gets this long for audio already sent to be read. */

@@ -6,6 +6,7 @@
  * connection holds one stream slot, counted with `/ws` streams against MAX_STREAMS and
  * MAX_STREAMS_PER_CLIENT.
  */
+import { streamConnectionLimits } from "./connection_watch.ts";
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { CAPACITY_RETRY_AFTER_S } from "./capacity.ts";
 import { DEFAULT_SILENCE_MS, type ServerVad } from "../realtime/realtime_events.ts";
@@ -45,9 +46,6 @@ export interface RealtimeRouteDeps {
 
 /** Room in a text frame around an append's base64 audio (the JSON envelope, an event_id). */
 const EVENT_ENVELOPE_BYTES = 4096;
-
-/** Pause between an error event and the close frame after it (as on /ws). */
-const CLOSE_LINGER_MS = 250;
 
 export class RealtimeRoute {
   readonly #deps: RealtimeRouteDeps;
@@ -126,13 +124,7 @@ export class RealtimeRoute {
       {
         maxEventBytes,
         maxAppendBytes,
-        maxMessagesPerS: config.maxMessagesPerS,
-        idleTimeoutMs: config.idleTimeoutS * 1000,
-        sessionMaxMs: config.sessionMaxS * 1000,
-        slowConsumerBytes: config.slowConsumerBytes,
-        slowConsumerMs: config.slowConsumerS * 1000,
-        closeTimeoutMs: config.closeTimeoutS * 1000,
-        closeLingerMs: CLOSE_LINGER_MS,
+        ...streamConnectionLimits(config),
       },
       {
         wake: () => scheduler.wake(),

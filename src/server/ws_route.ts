@@ -3,6 +3,7 @@
  * stream cap, the server's, a bad `endpoint_ms`, a bad handshake; for compressed audio a bad
  * `encoding`, no ffmpeg, every decoder slot taken), then the upgrade and the stream's connection.
  */
+import { streamConnectionLimits } from "./connection_watch.ts";
 import { upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { closeCodeLabel } from "../protocol/wire_errors.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
@@ -19,12 +20,6 @@ import {
 import { EncodedInput } from "./encoded_input.ts";
 import { EncodedStreamSlots } from "./encoded_stream_slots.ts";
 import { defaultFfmpeg } from "../audio/ffmpeg.ts";
-
-/**
- * Time between an error message and the close frame after it: enough for a client that stops
- * sending on an error to have stopped, so the close code is not lost to a TCP reset.
- */
-const CLOSE_LINGER_MS = 250;
 
 export function wsRoute(
   core: ServerCore,
@@ -120,13 +115,7 @@ function admitStream(
     {
       maxBinaryBytes: config.maxFrameBytes,
       maxTextBytes: config.maxTextBytes,
-      maxMessagesPerS: config.maxMessagesPerS,
-      idleTimeoutMs: config.idleTimeoutS * 1000,
-      sessionMaxMs: config.sessionMaxS * 1000,
-      slowConsumerBytes: config.slowConsumerBytes,
-      slowConsumerMs: config.slowConsumerS * 1000,
-      closeTimeoutMs: config.closeTimeoutS * 1000,
-      closeLingerMs: CLOSE_LINGER_MS,
+      ...streamConnectionLimits(config),
     },
     {
       wake: () => scheduler.wake(),
