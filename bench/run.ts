@@ -77,7 +77,9 @@ async function startServer(env: Record<string, string>): Promise<Server> {
     HOST: "127.0.0.1",
     PORT: String(port),
     DEVICE: "cpu",
-    // Every bench stream comes from this one address: the per-client cap must not bind.
+    // Every bench stream comes from this one address: the per-client cap must not bind; the
+    // ramp measures what the server holds, so the self-sized capacity must not bind either.
+    MAX_STREAMS: "128",
     MAX_STREAMS_PER_CLIENT: "100000",
     ...env,
   }, { args: [], startTimeoutMs: STARTUP_TIMEOUT_MS });
