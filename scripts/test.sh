@@ -15,7 +15,9 @@ cd "$root" || exit 1
 # browser demo (chromium), the tests that need the NeMo or onnx-asr Python environments, the
 # soak and attack harness, and the ops tests that build images or binaries or run external
 # services (docker, kubectl, promtool, nginx, the compiled binary, the main.sh chain). And the lab's
-# checks (research, not product; their extra voices come from lab/setup.sh).
+# checks (research, not product; their extra voices come from lab/setup.sh). And the tests that
+# spend their time in other processes: servers under ulimit, ffmpeg and sox decoders, the bench
+# commands' own runs.
 SLOW=(
   lab/tests
   tests/web/demo_browser_test.ts
@@ -34,6 +36,12 @@ SLOW=(
   tests/ops/main_chain_test.ts
   tests/ops/nginx_test.ts
   tests/ops/rolling_update_test.ts
+  tests/server/fd_limit_test.ts
+  tests/server/encoded_stream_test.ts
+  tests/server/upload_bombs_test.ts
+  tests/server/upload_orphan_test.ts
+  tests/client/warmup_bench_cli_test.ts
+  tests/cli/bench_gpu_test.ts
 )
 
 tier=fast
