@@ -11,13 +11,12 @@ import { addressOf } from "../../ffi/native.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
 import { cudaOptions } from "../../src/server/launch.ts";
 import {
-  compileSharedLibrary,
   fixture,
   GPU_FULL_LIB_DIR,
   hasGcc,
   hasGpuFull,
   runScript,
-  STUB_LIBCUDA_C,
+  withStubDriver,
 } from "./helpers.ts";
 
 Deno.test("CUDA knobs: defaults and choices become the provider's options", () => {
@@ -123,17 +122,13 @@ Deno.test({
   name: "CUDA options (GPU build, stub driver): the knobs reach ORT's provider-options parser",
   ignore: !hasGpuFull || !hasGcc,
   async fn() {
-    const dir = Deno.makeTempDirSync({ prefix: "ffi-stubcuda-" });
-    try {
-      compileSharedLibrary(dir, "libcuda.so.1", "libcuda.so.1", STUB_LIBCUDA_C);
+    await withStubDriver(async (dir) => {
       const r = (await runScript(SCRIPT, { ORT_LIB: GPU_FULL_LIB_DIR, LD_LIBRARY_PATH: dir }))
         .json as Record<string, { error?: string }>;
       // The real library got the options: its parser reads device_id first and asks the (stub)
       // driver how many GPUs there are.
       assert.match(r.knobs.error!, /UpdateCUDAProviderOptions failed/, r.knobs.error);
       assert.match(r.knobs.error!, /provider option "device_id": CUDA failure \d+/);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { checkCudaFiles, type CudaProbe, OrtRuntime, resolveDevice } from "../../ffi/mod.ts";
 import {
-  compileSharedLibrary,
   fixture,
   GPU_FULL_LIB_DIR,
   GPU_LIB_DIR,
@@ -9,7 +8,7 @@ import {
   hasGpuBuild,
   hasGpuFull,
   runScript,
-  STUB_LIBCUDA_C,
+  withStubDriver,
 } from "./helpers.ts";
 
 /** A fake file system + loader: `files` exist in /ort; `loadable` names load by name. */
@@ -149,9 +148,7 @@ Deno.test({
   name: "device (GPU build, stub driver, no CUDA runtime): names a CUDA runtime library",
   ignore: !hasGpuBuild || !hasGcc,
   async fn() {
-    const dir = Deno.makeTempDirSync({ prefix: "ffi-stubcuda-" });
-    try {
-      compileSharedLibrary(dir, "libcuda.so.1", "libcuda.so.1", STUB_LIBCUDA_C);
+    await withStubDriver(async (dir) => {
       const r = (await runScript(SCRIPT, { ORT_LIB: GPU_LIB_DIR, LD_LIBRARY_PATH: dir }))
         .json as Report;
       assert.ok(!names(r).includes("libcuda.so.1"));
@@ -163,9 +160,7 @@ Deno.test({
         /is missing — not in .* and not loadable by name: .*run ORT_FLAVOR=gpu bash scripts\/setup\.sh \(installs NVIDIA's CUDA 13 runtime wheels/,
       );
       assert.equal(r.auto.device, "cpu");
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -185,9 +180,7 @@ Deno.test({
     "device (GPU build with CUDA runtime, stub driver): fails at session creation, auto falls back",
   ignore: !hasGpuFull || !hasGcc,
   async fn() {
-    const dir = Deno.makeTempDirSync({ prefix: "ffi-stubcuda-" });
-    try {
-      compileSharedLibrary(dir, "libcuda.so.1", "libcuda.so.1", STUB_LIBCUDA_C);
+    await withStubDriver(async (dir) => {
       const r = (await runScript(SCRIPT, { ORT_LIB: GPU_FULL_LIB_DIR, LD_LIBRARY_PATH: dir }))
         .json as Report;
       assert.equal(r.check.ok, true);
@@ -202,8 +195,6 @@ Deno.test({
         /^device auto: using the CPU because the CUDA session failed: .*CUDA failure/,
       );
       assert.equal(r.autoSession.inputs, 2);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 });

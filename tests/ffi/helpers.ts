@@ -53,6 +53,20 @@ export async function runScript(
   }
 }
 
+/**
+ * Runs `fn` with a folder holding a stub `libcuda.so.1` (a driver that finds no GPU), for the
+ * GPU builds' device checks; the folder is removed on every path.
+ */
+export async function withStubDriver(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = Deno.makeTempDirSync({ prefix: "ffi-stubcuda-" });
+  try {
+    compileSharedLibrary(dir, "libcuda.so.1", "libcuda.so.1", STUB_LIBCUDA_C);
+    await fn(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
 export const hasGcc = (() => {
   try {
     return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import {
-  compileSharedLibrary,
   fixture,
   GPU_FULL_LIB_DIR,
   GPU_LIB_DIR,
@@ -13,7 +12,7 @@ import {
   hasGpuBuild,
   hasGpuFull,
   runScript,
-  STUB_LIBCUDA_C,
+  withStubDriver,
 } from "./helpers.ts";
 
 const SCRIPT = `
@@ -89,15 +88,11 @@ Deno.test({
   name: "ioBinding (GPU build with CUDA runtime, stub driver): no CUDA session, no CPU fallback",
   ignore: !hasGpuFull || !hasGcc,
   async fn() {
-    const dir = Deno.makeTempDirSync({ prefix: "ffi-stubcuda-" });
-    try {
-      compileSharedLibrary(dir, "libcuda.so.1", "libcuda.so.1", STUB_LIBCUDA_C);
+    await withStubDriver(async (dir) => {
       const { json } = await runScript(SCRIPT, { ORT_LIB: GPU_FULL_LIB_DIR, LD_LIBRARY_PATH: dir });
       const r = json as Report;
       assertNoFallback(r);
       assert.match(r.cudaSession.error!, /^DeviceUnavailableError: .*CUDA failure \d+/);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 });
