@@ -245,7 +245,9 @@ await section("encoder_limit", () =>
 await section("limit_share", async () => {
   await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
   const perRound = [];
-  let start = 1;
+  // The first ramp starts at half the encoder-only limit: what a server holds lies below the
+  // limit, so doubling from there reaches a miss in one step and the phases go to bisecting.
+  let start = 0;
   for (let r = 0; r < rounds; r++) {
     const enc = await runJson([
       "run",
@@ -258,6 +260,7 @@ await section("limit_share", async () => {
       "5",
     ]);
     const limit = (enc.rows as { stream_limit: number }[])[0].stream_limit;
+    if (start === 0) start = Math.max(1, Math.floor(limit / 2));
     const rep = await runJson([
       "run",
       "-A",

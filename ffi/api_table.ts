@@ -150,6 +150,9 @@ export const ORT_SLOTS = {
   GetAvailableProviders: { slot: 125, parameters: [B, B], result: P },
   // OrtStatus* ReleaseAvailableProviders(char** ptr, int providers_length)
   ReleaseAvailableProviders: { slot: 126, parameters: [P, "i32"], result: P },
+  // OrtStatus* AddSessionConfigEntry(OrtSessionOptions* options, const char* config_key,
+  //                                  const char* config_value)
+  AddSessionConfigEntry: { slot: 130, parameters: [P, B, B], result: P },
   // OrtStatus* RunWithBinding(OrtSession* session, const OrtRunOptions* run_options,
   //                           const OrtIoBinding* binding_ptr)
   RunWithBinding: { slot: 133, parameters: [P, P, P], result: P },

@@ -6,7 +6,7 @@
 import type { OrtApi } from "./api_table.ts";
 import { type CudaOptions, CudaProviderOptions } from "./cuda_options.ts";
 import { NativeHandle } from "./handle.ts";
-import { outSlot, requirePointer } from "./native.ts";
+import { cString, outSlot, requirePointer } from "./native.ts";
 import { check } from "./status.ts";
 
 export type GraphOptimization = "disable" | "basic" | "extended" | "all";
@@ -29,6 +29,11 @@ export interface SessionOptions {
    * tensors. With shapes that vary call to call (batch sizes), each new shape plans a new block.
    */
   memoryPattern?: boolean;
+  /**
+   * Whether ONNX Runtime's intra-op threads spin while they wait for work (its default, on).
+   * Spinning threads hold every core between operators, where the host's own work would run.
+   */
+  intraOpSpinning?: boolean;
 }
 
 // GraphOptimizationLevel values (onnxruntime_c_api.h).
@@ -78,6 +83,17 @@ export class NativeSessionOptions implements Disposable {
         api.SetSessionGraphOptimizationLevel.call(p, OPT_LEVELS[level]),
         "SetSessionGraphOptimizationLevel",
       );
+      if (opts.intraOpSpinning !== undefined) {
+        check(
+          api,
+          api.AddSessionConfigEntry.call(
+            p,
+            cString("session.intra_op.allow_spinning"),
+            cString(opts.intraOpSpinning ? "1" : "0"),
+          ),
+          "AddSessionConfigEntry",
+        );
+      }
       if (opts.memoryArena === false) {
         check(api, api.DisableCpuMemArena.call(p), "DisableCpuMemArena");
       }

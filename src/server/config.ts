@@ -11,6 +11,7 @@ export interface ServerConfig {
   device: "auto" | "cuda" | "cpu";
   ortLib: string | null;
   ortThreads: number;
+  ortSpin: number;
   cudaDeviceId: number;
   cudaTf32: number;
   cudaCudnnConvAlgoSearch: "EXHAUSTIVE" | "HEURISTIC" | "DEFAULT";
@@ -90,6 +91,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "DEVICE", key: "device", kind: "enum", default: "auto", choices: ["auto", "cuda", "cpu"], help: "auto tries CUDA, falls back to CPU with a warning" },
   { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
   { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads (0: one per core)" },
+  { env: "ORT_SPIN", key: "ortSpin", kind: "int", default: 0, min: 0, max: 1, help: "1: ONNX Runtime's CPU threads spin while waiting for work (its default; a little faster alone, but they hold the cores the server's own work needs); 0: they sleep" },
   { env: "CUDA_DEVICE_ID", key: "cudaDeviceId", kind: "int", default: 0, min: 0, max: 255, help: "GPU ordinal with DEVICE=cuda or auto (one server process per GPU)" },
   { env: "CUDA_TF32", key: "cudaTf32", kind: "int", default: 1, min: 0, max: 1, help: "1: TF32 Tensor Core math for fp32 MatMuls and convolutions (ONNX Runtime's default); 0: full fp32, slower" },
   { env: "CUDA_CUDNN_CONV_ALGO_SEARCH", key: "cudaCudnnConvAlgoSearch", kind: "enum", default: "HEURISTIC", choices: ["EXHAUSTIVE", "HEURISTIC", "DEFAULT"], help: "how cuDNN picks convolution algorithms: HEURISTIC without benchmarking; EXHAUSTIVE times every one at each new input shape (a stall on each new batch size)" },

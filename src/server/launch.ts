@@ -118,7 +118,11 @@ export async function launchServer(
     modelDir,
     precision: config.precision,
     device: config.device,
-    session: { intraOpThreads: config.ortThreads || undefined, cuda: cudaOptions(config) },
+    session: {
+      intraOpThreads: config.ortThreads || undefined,
+      intraOpSpinning: config.ortSpin === 1,
+      cuda: cudaOptions(config),
+    },
     libPath: config.ortLib ?? undefined,
   }, { deadlineMs: config.inferenceTimeoutS * 1000 });
   for (const w of engine.model.warnings) log(`WARNING: ${w}`);

@@ -19,7 +19,9 @@
  *   target less a fixed allowance (`overheadMs`) for one window's own way in and its partial's
  *   way out, which no throughput figure contains.
  * - Measured costs are multiplied by 1 + `margin` first: the machine's other work and the
- *   spread of batch times on it come on top of a median.
+ *   spread of batch times on it come on top of a median. With no margin the model's answer sat
+ *   at the ramp's cliff (the first load that missed, less one); 10% keeps it a stream or two
+ *   below that, where a larger margin cost a quarter of what the device held.
  * - Each stream also costs host work per step outside its batch (`hostMsPerStep`: its frames
  *   parsed, its features, its bookkeeping, its partial encoded), all on the one main isolate.
  *   When inference takes every CPU core while a batch runs (a CPU device whose ONNX Runtime
@@ -60,7 +62,7 @@ export interface CapacityOptions {
 /** The latency allowance for a window's own way in and its partial's way out, when not told. */
 export const DEFAULT_OVERHEAD_MS = 20;
 /** Headroom on a measured median when not told. */
-export const DEFAULT_MARGIN = 0.25;
+export const DEFAULT_MARGIN = 0.1;
 
 /** Batch sizes worth measuring for MAX_BATCH: 1, 2, 4, 8, … and MAX_BATCH itself. */
 export function batchSizesToMeasure(maxBatch: number): number[] {

@@ -186,3 +186,37 @@ Deno.test("run: a closed session refuses to run", () => {
 });
 
 Deno.test("teardown: close the shared session", () => s0.close());
+
+Deno.test({
+  name:
+    "createSession: intraOpSpinning false stops the intra-op threads spinning between operators",
+  ignore: navigator.hardwareConcurrency < 2,
+  fn: async () => {
+    const { default: process } = await import("node:process");
+    const encoder = new URL("../../models/test/tiny-tdt/encoder-model.onnx", import.meta.url);
+    // CPU time over wall time across back-to-back runs: spinning threads stay busy between and
+    // after operators, sleeping ones do not.
+    const busyCores = (spinning: boolean) => {
+      using s = rt.createSession(encoder.pathname, {
+        device: "cpu",
+        intraOpThreads: 2,
+        intraOpSpinning: spinning,
+      });
+      const [features, lengths] = s.inputs.map((i) => i.name);
+      const feeds = {
+        [features]: tensor("float32", [1, 128, 300], new Float32Array(128 * 300).fill(0.5)),
+        [lengths]: tensor("int64", [1], BigInt64Array.of(300n)),
+      };
+      s.run(feeds);
+      const cpu0 = process.cpuUsage(), t0 = performance.now();
+      for (let i = 0; i < 30; i++) s.run(feeds);
+      const cpu = process.cpuUsage(cpu0);
+      return (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
+    };
+    const spinning = busyCores(true), sleeping = busyCores(false);
+    assert.ok(
+      spinning - sleeping >= 0.25,
+      `cores busy: ${spinning.toFixed(2)} spinning, ${sleeping.toFixed(2)} not`,
+    );
+  },
+});
