@@ -239,8 +239,8 @@ await section("encoder_limit", () =>
 /**
  * The share of the encoder-only limit held, in `rounds` rounds: each the encoder-only limit
  * (batch 32) right before a ramp of the batched server, so both halves of a round's ratio see
- * the same load on the machine. The ramp of each round after the first starts at the
- * previous round's answer. The median share and the spread over the rounds are reported.
+ * the same load on the machine. The first round's ramp starts at half the encoder-only limit,
+ * each later one at the previous round's answer. The median share and the spread over the rounds are reported.
  */
 await section("limit_share", async () => {
   await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
