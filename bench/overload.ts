@@ -5,7 +5,8 @@
  * p95 partial latency against STEP_MS + 100 ms, how many of their finals equal the clip's offline
  * transcript, how many streams were refused and how fast.
  *
- *   deno run -A bench/overload.ts [--model DIR] [--duration 10] [--out bench/results/overload.json]
+ *   deno run -A bench/overload.ts [--model DIR] [--duration 10] [--clip FILE …]
+ *     [--out bench/results/overload.json]
  *
  * Without --model the tiny test model is served. Knobs after `--` go to both servers
  * (`-- STEP_MS=960 PRECISION=int8`).
@@ -33,7 +34,11 @@ export interface OverloadOptions {
   knobs?: Record<string, string>;
   /** Seconds of audio each stream sends (the clip looped, an EOS after each pass). */
   durationS: number;
-  /** Fixture clips (names in tests/fixtures/clips), streams take them in turn. */
+  /**
+   * Clips the streams take in turn: names in tests/fixtures/clips, or paths (with a "/"). The
+   * capacity is priced for full windows, so clips of 10 s or more test what it promises; each
+   * EOS of a short clip brings one more window (its final) than the model counts.
+   */
   clips?: string[];
   /** Offered streams are 1.5× capacity, at most this many (a client on the same cores). */
   maxOffered?: number;
@@ -198,10 +203,11 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadReport> {
     MAX_STREAMS: maxStreams,
   });
   const names = o.clips ?? DEFAULT_CLIPS;
+  const pathOf = (name: string) => name.includes("/") ? name : `${CLIPS_DIR}/${name}`;
   const loaded = await Promise.all(names.map(async (name) => ({
     name,
-    pcm: (await loadClipPcm16(`${CLIPS_DIR}/${name}`)).pcm,
-    bytes: await Deno.readFile(`${CLIPS_DIR}/${name}`),
+    pcm: (await loadClipPcm16(pathOf(name))).pcm,
+    bytes: await Deno.readFile(pathOf(name)),
   })));
   return await withServer(env("auto"), async (autoServer) => {
     const st = await status(autoServer.port);
@@ -256,6 +262,8 @@ if (import.meta.main) {
       model: { type: "string" },
       duration: { type: "string", default: "10" },
       "max-offered": { type: "string", default: "256" },
+      /** A clip every stream sends (repeat for several, taken in turn); default: four fixtures. */
+      clip: { type: "string", multiple: true },
       out: { type: "string", default: `${ROOT}bench/results/overload.json` },
     },
     allowPositionals: true,
@@ -265,6 +273,7 @@ if (import.meta.main) {
     model: values.model,
     knobs,
     durationS: Number(values.duration),
+    clips: values.clip,
     maxOffered: Number(values["max-offered"]),
     log: (l) => console.error(l),
   });
