@@ -4,31 +4,35 @@
  * `bench --ramp` holds against a `MAX_STREAMS=128` server at the same knobs. The two should be
  * within ±25% of each other.
  *
- *   deno run -A bench/capacity_check.ts [--model DIR] [--duration 6] [--out FILE] [-- KNOB=V …]
+ *   deno run -A bench/capacity_check.ts [--model DIR] [--duration 14] [--file F] [--out FILE]
+ *     [-- KNOB=V …]
  *
  * Without --model the tiny test model is served. The model prices a stream's steady state, full
  * windows of LEFT + STEP + RIGHT ms; a clip shorter than a few seconds, sent as one utterance per
- * pass, keeps many windows short (no left context yet) and lets the ramp hold more: --file a clip
- * of 10 s or more, and --duration at least as long, compares like with like.
+ * pass, keeps many windows short (no left context yet) and lets the ramp hold more. So the
+ * streams send one long utterance by default (the fixture clips joined, 18.3 s) for 14 s.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { describeMachine, loadAverage } from "../src/bench/machine.ts";
 import { stopServer } from "../src/bench/server_process.ts";
 import { startServerProcess } from "./server_process.ts";
+import { FIXTURE_CLIPS_DIR, writeJoinedClipsWav } from "../src/bench/long_utterance.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const CLIP = `${ROOT}tests/fixtures/clips/digits_pi.wav`;
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
     model: { type: "string" },
-    duration: { type: "string", default: "6" },
+    duration: { type: "string", default: "14" },
     "max-streams": { type: "string", default: "64" },
     out: { type: "string" },
-    /** The clip each stream sends, looped with an EOS after each pass. */
-    file: { type: "string", default: CLIP },
+    /**
+     * The clip each stream sends, looped with an EOS after each pass (default: every fixture
+     * clip joined, 18.3 s: src/bench/long_utterance.ts).
+     */
+    file: { type: "string" },
   },
   allowPositionals: true,
 });
@@ -62,7 +66,7 @@ async function ramp(): Promise<Record<string, unknown>> {
         "--url",
         `ws://127.0.0.1:${server.port}/ws`,
         "--file",
-        values.file!,
+        clipFile,
         "--ramp",
         "--duration",
         values.duration!,
@@ -85,10 +89,18 @@ async function ramp(): Promise<Record<string, unknown>> {
   }
 }
 
+const clipFile = values.file ?? await writeJoinedClipsWav(`${ROOT}${FIXTURE_CLIPS_DIR}`);
 const machine = describeMachine("");
-const before = await announced();
-const held = await ramp();
-const after = await announced();
+let before, held, after;
+try {
+  before = await announced();
+  held = await ramp();
+  after = await announced();
+} finally {
+  if (values.file === undefined) {
+    await Deno.remove(clipFile.slice(0, clipFile.lastIndexOf("/")), { recursive: true });
+  }
+}
 const best = held.best_streams as number;
 const mean = (before.streams + after.streams) / 2;
 const report = {
@@ -96,7 +108,7 @@ const report = {
   model: values.model ?? "models/test/tiny-tdt",
   knobs,
   duration_s: Number(values.duration),
-  clip: values.file,
+  clip: values.file ?? "the fixture clips joined (18.3 s)",
   announced: [before.streams, after.streams],
   announced_capacity: [before.capacity, after.capacity],
   ramp_held: best,

@@ -20,10 +20,10 @@ import { loadClipPcm16 } from "../src/client/load_clip.ts";
 import { sleep } from "../src/client/pacing.ts";
 import { runStream, type StreamResult } from "../src/client/stream_runner.ts";
 import { startServerProcess } from "./server_process.ts";
+import { joinedClipsPcm16, pcm16Wav } from "../src/bench/long_utterance.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLIPS_DIR = `${ROOT}tests/fixtures/clips`;
-const DEFAULT_CLIPS = ["digits_pi.wav", "seven_eight.wav", "yes_countdown.wav", "six_thousand.wav"];
 /** Stream starts are spread over this long: clients do not arrive together. */
 const STAGGER_MS = 2000;
 
@@ -35,9 +35,10 @@ export interface OverloadOptions {
   /** Seconds of audio each stream sends (the clip looped, an EOS after each pass). */
   durationS: number;
   /**
-   * Clips the streams take in turn: names in tests/fixtures/clips, or paths (with a "/"). The
-   * capacity is priced for full windows, so clips of 10 s or more test what it promises; each
-   * EOS of a short clip brings one more window (its final) than the model counts.
+   * Clips the streams take in turn: names in tests/fixtures/clips, or paths (with a "/").
+   * Default: every fixture clip joined into one 18.3 s utterance (src/bench/long_utterance.ts),
+   * the load the capacity is priced for; each EOS of a short clip brings one more window (its
+   * final) than the model counts.
    */
   clips?: string[];
   /** Offered streams are 1.5× capacity, at most this many (a client on the same cores). */
@@ -202,13 +203,20 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadReport> {
     ...knobs,
     MAX_STREAMS: maxStreams,
   });
-  const names = o.clips ?? DEFAULT_CLIPS;
   const pathOf = (name: string) => name.includes("/") ? name : `${CLIPS_DIR}/${name}`;
-  const loaded = await Promise.all(names.map(async (name) => ({
-    name,
-    pcm: (await loadClipPcm16(pathOf(name))).pcm,
-    bytes: await Deno.readFile(pathOf(name)),
-  })));
+  const loaded = o.clips
+    ? await Promise.all(o.clips.map(async (name) => ({
+      name,
+      pcm: (await loadClipPcm16(pathOf(name))).pcm,
+      bytes: await Deno.readFile(pathOf(name)),
+    })))
+    : [
+      await joinedClipsPcm16(CLIPS_DIR).then((pcm) => ({
+        name: "the fixture clips joined",
+        pcm,
+        bytes: pcm16Wav(pcm),
+      })),
+    ];
   return await withServer(env("auto"), async (autoServer) => {
     const st = await status(autoServer.port);
     const capacity: number = st.capacity.streams;
@@ -262,7 +270,7 @@ if (import.meta.main) {
       model: { type: "string" },
       duration: { type: "string", default: "10" },
       "max-offered": { type: "string", default: "256" },
-      /** A clip every stream sends (repeat for several, taken in turn); default: four fixtures. */
+      /** A clip every stream sends (repeat for several, taken in turn); default: the fixtures joined. */
       clip: { type: "string", multiple: true },
       out: { type: "string", default: `${ROOT}bench/results/overload.json` },
     },

@@ -238,9 +238,10 @@ await section("encoder_limit", () =>
 
 /**
  * The share of the encoder-only limit held, in `rounds` rounds: each the encoder-only limit
- * (batch 32) right before a ramp of the batched server, so both halves of a round's ratio see
- * the same load on the machine. The first round's ramp starts at half the encoder-only limit,
- * each later one at the previous round's answer. The median share and the spread over the rounds are reported.
+ * (batch 32, twelve calls) right before a ramp of the batched server bisected to one stream, so
+ * both halves of a round's ratio see the same load on the machine. The first round's ramp
+ * starts at half the encoder-only limit, each later one at the previous round's answer. The
+ * median share and the spread over the rounds are reported.
  */
 await section("limit_share", async () => {
   await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
@@ -257,7 +258,8 @@ await section("limit_share", async () => {
       "2400",
       "240",
       "32",
-      "5",
+      // A dozen calls (about 3 s on the mid model): five let one slow second move the limit 10%.
+      "12",
     ]);
     const limit = (enc.rows as { stream_limit: number }[])[0].stream_limit;
     if (start === 0) start = Math.max(1, Math.floor(limit / 2));
@@ -278,7 +280,10 @@ await section("limit_share", async () => {
       "--max-streams",
       String(maxStreams),
       "--max-phases",
-      "7",
+      "8",
+      // To the stream: at 20-odd streams the default 10% leaves two streams (7 points) open.
+      "--ramp-precision",
+      "1",
       "--json",
     ]);
     const ramp = rep.ramp as { best_streams: number; first_failure: number | null };

@@ -99,7 +99,7 @@ export interface RampResult {
  */
 export async function runRamp(
   run: (n: number) => Promise<PhaseReport>,
-  opts: { start: number; max: number; maxPhases: number; targetMs: number },
+  opts: { start: number; max: number; maxPhases: number; targetMs: number; precision?: number },
   onVerdict?: (v: { streams: number; held: boolean; why: string }) => void,
 ): Promise<{ phases: PhaseReport[]; ramp: RampResult }> {
   const search = new RampSearch(opts);

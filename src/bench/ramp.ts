@@ -1,8 +1,8 @@
 /**
  * The search behind `bench --ramp`: the most streams that hold a latency target. Doubles from
  * `start` until a load fails or `max` is reached, then bisects between the last load that held
- * and the first that did not, until they are within `precision` (10%, at least 1 stream) or the
- * phase budget is spent. Pure: the caller runs each proposed load and reports whether it held.
+ * and the first that did not, until they are within `precision` streams (by default 10% of the
+ * load that held, at least 1) or the phase budget is spent. Pure: the caller runs each proposed load and reports whether it held.
  */
 export class RampSearch {
   #max: number;
@@ -11,13 +11,22 @@ export class RampSearch {
   #good = 0;
   #bad: number | null = null;
   #phases = 0;
+  #precision: number | null;
 
-  constructor(opts: { start: number; max: number; maxPhases: number }) {
+  constructor(opts: { start: number; max: number; maxPhases: number; precision?: number }) {
     if (!(opts.start >= 1 && opts.max >= opts.start && opts.maxPhases >= 1)) {
       throw new RangeError(
         `ramp needs 1 ≤ start ≤ max and maxPhases ≥ 1, got start ${opts.start}, max ${opts.max}, maxPhases ${opts.maxPhases}`,
       );
     }
+    if (
+      opts.precision !== undefined && !(Number.isInteger(opts.precision) && opts.precision >= 1)
+    ) {
+      throw new RangeError(
+        `ramp precision must be a whole number of streams ≥ 1, got ${opts.precision}`,
+      );
+    }
+    this.#precision = opts.precision ?? null;
     this.#max = opts.max;
     this.#maxPhases = opts.maxPhases;
     this.#next = opts.start;
@@ -47,7 +56,7 @@ export class RampSearch {
       return;
     }
     const lo = this.#good, hi = this.#bad;
-    const precision = Math.max(1, Math.floor(lo / 10));
+    const precision = this.#precision ?? Math.max(1, Math.floor(lo / 10));
     this.#next = hi - lo <= precision ? null : Math.floor((lo + hi) / 2);
     if (this.#next !== null && this.#next <= lo) this.#next = null;
   }

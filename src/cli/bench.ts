@@ -38,6 +38,8 @@ Options:
   --ramp-start N     first load of the ramp (default 1)
   --max-streams N    largest load the ramp tries (default 256)
   --max-phases N     most loads the ramp runs (default 10)
+  --ramp-precision N stop bisecting when the loads that held and missed are N streams apart
+                     (default: 10% of the load that held, at least 1)
   --json             the report as one JSON object on stdout
   -h, --help         this help
 
@@ -65,6 +67,7 @@ export async function benchCommand(args: string[]): Promise<number> {
         "ramp-start": { type: "string", default: "1" },
         "max-streams": { type: "string", default: "256" },
         "max-phases": { type: "string", default: "10" },
+        "ramp-precision": { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -82,6 +85,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   const rampStart = intOption(values["ramp-start"], "--ramp-start", 1, 1024);
   const maxStreams = intOption(values["max-streams"], "--max-streams", 1, 1024);
   const maxPhases = intOption(values["max-phases"], "--max-phases", 1, 50);
+  const precision = values["ramp-precision"] === undefined
+    ? undefined
+    : intOption(values["ramp-precision"], "--ramp-precision", 1, 1024);
   if (values.ramp && rampStart > maxStreams) {
     throw new UsageError(
       `--ramp-start (${rampStart}) must not exceed --max-streams (${maxStreams})`,
@@ -111,7 +117,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   if (values.ramp) {
     ({ phases, ramp } = await runRamp(
       run,
-      { start: rampStart, max: maxStreams, maxPhases, targetMs },
+      { start: rampStart, max: maxStreams, maxPhases, targetMs, precision },
       (v) =>
         progress.print(`[ramp] ${v.streams} streams: ${v.held ? "held" : "missed"} (${v.why})`),
     ));

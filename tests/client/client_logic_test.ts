@@ -119,6 +119,21 @@ Deno.test("RampSearch doubles, then bisects to 10%, within its phase budget", ()
   assert.throws(() => new RampSearch({ start: 5, max: 4, maxPhases: 1 }), /start 5, max 4/);
 });
 
+Deno.test("RampSearch with a precision of 1 bisects to the last stream", () => {
+  const tenPercent = new RampSearch({ start: 1, max: 256, maxPhases: 20 });
+  const exact = new RampSearch({ start: 1, max: 256, maxPhases: 20, precision: 1 });
+  for (const s of [tenPercent, exact]) {
+    for (let n = s.next(); n !== null; n = s.next()) s.record(n, n <= 37);
+  }
+  assert.ok(tenPercent.firstFailure! - tenPercent.best > 1, "10% stops short of one stream");
+  assert.equal(exact.best, 37);
+  assert.equal(exact.firstFailure, 38);
+  assert.throws(
+    () => new RampSearch({ start: 1, max: 4, maxPhases: 1, precision: 0 }),
+    /precision must be a whole number of streams ≥ 1, got 0/,
+  );
+});
+
 Deno.test("parseWsUrl accepts ws/wss and names a bad value; httpUrlFor maps the scheme", () => {
   assert.equal(parseWsUrl("ws://127.0.0.1:8000/ws").port, "8000");
   assert.throws(() => parseWsUrl("http://x/ws"), /must start with ws:\/\/ or wss:\/\/, got "http/);
