@@ -23,6 +23,7 @@ import { spawnServer, stopServer } from "../src/bench/server_process.ts";
 import { barChartSvg } from "./chart.ts";
 import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
 import { shareOfLimit } from "../src/bench/limit_share.ts";
+import { FIXTURE_CLIPS_DIR, writeJoinedClipsWav } from "../src/bench/long_utterance.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
@@ -38,7 +39,10 @@ const { values } = parseArgs({
     "max-streams": { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
     "mid-model": { type: "string" },
-    /** The clip the streams send (default: a 2.9 s fixture, looped with an EOS per pass). */
+    /**
+     * The clip the streams send (default: a 2.9 s fixture, looped with an EOS per pass; for
+     * limit_share, the fixture clips joined into one 18.3 s utterance).
+     */
     clip: { type: "string" },
     /** Rounds of the interleaved limit_share section (each: encoder-only limit, then a ramp). */
     rounds: { type: "string", default: "3" },
@@ -245,6 +249,15 @@ await section("encoder_limit", () =>
  */
 await section("limit_share", async () => {
   await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
+  // Full windows, as the encoder-only limit prices them: one long utterance unless --clip says.
+  const clip = values.clip ?? await writeJoinedClipsWav(`${ROOT}${FIXTURE_CLIPS_DIR}`);
+  await using _clipFile = {
+    [Symbol.asyncDispose]: async () => {
+      if (values.clip === undefined) {
+        await Deno.remove(clip.slice(0, clip.lastIndexOf("/")), { recursive: true });
+      }
+    },
+  };
   const perRound = [];
   // The first ramp starts at half the encoder-only limit: what a server holds lies below the
   // limit, so doubling from there reaches a miss in one step and the phases go to bisecting.
@@ -271,7 +284,7 @@ await section("limit_share", async () => {
       "--url",
       s.url,
       "--file",
-      CLIP,
+      clip,
       "--ramp",
       "--ramp-start",
       String(start),
