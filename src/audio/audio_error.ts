@@ -14,7 +14,8 @@ export type AudioErrorCode =
   | "decoder-failed"
   | "unsupported-sample-rate"
   | "too-long"
-  | "decode-timeout";
+  | "decode-timeout"
+  | "decode-out-of-memory";
 
 /**
  * A file that is not readable audio. The message names the file, what was wrong and what was

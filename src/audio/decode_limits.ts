@@ -1,15 +1,27 @@
 /**
  * What a decoder may spend on one file, checked before the work it bounds: the sample rate from
  * the header before a resampling filter is designed, the duration from the header (WAV) or the
- * bytes coming out of ffmpeg before samples are kept, the wall clock while ffmpeg runs.
+ * bytes coming out of ffmpeg before samples are kept, the wall clock while ffmpeg runs, and the
+ * kernel's CPU-time and address-space limits on the ffmpeg process itself.
  */
 import { AudioFileError } from "./audio_error.ts";
+import { FFMPEG_MEMORY_MIB, type ProcessLimits } from "./limited_process.ts";
 
 export interface DecodeLimits {
   /** Longest decoded audio, in seconds; longer files are refused ("too-long"). */
   maxDurationS: number;
   /** Wall-clock time allowed to ffmpeg, in milliseconds ("decode-timeout"). */
   timeoutMs: number;
+  /**
+   * CPU seconds ffmpeg may use (RLIMIT_CPU; killed past it: "decode-timeout"). Default: the
+   * wall-clock limit's seconds, rounded up (see `ffmpegLimits`).
+   */
+  cpuSeconds?: number;
+  /**
+   * ffmpeg's address space in MiB (RLIMIT_AS; an allocation past it fails:
+   * "decode-out-of-memory"). Default FFMPEG_MEMORY_MIB.
+   */
+  memoryMiB?: number;
 }
 
 /**
@@ -23,11 +35,26 @@ export const MAX_SAMPLE_RATE = 384_000;
 /** Output samples per second (16 kHz mono float32: 64,000 bytes per second of audio). */
 export const OUTPUT_RATE = 16000;
 
+/**
+ * The kernel limits of one file's ffmpeg. Its CPU time is held to its wall-clock limit: it
+ * decodes with one thread, so it cannot usefully use more, and a process the server no longer
+ * watches (the server killed while ffmpeg loops on a file without output) still stops there.
+ */
+export function ffmpegLimits(limits: DecodeLimits): ProcessLimits {
+  return {
+    cpuSeconds: limits.cpuSeconds ?? Math.ceil(limits.timeoutMs / 1000),
+    memoryMiB: limits.memoryMiB ?? FFMPEG_MEMORY_MIB,
+  };
+}
+
+/** An upload's limits from the server's MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S. */
+export function uploadDecodeLimits(maxUploadS: number, decodeTimeoutS: number): DecodeLimits {
+  const limits = { maxDurationS: maxUploadS, timeoutMs: decodeTimeoutS * 1000 };
+  return { ...limits, ...ffmpegLimits(limits) };
+}
+
 /** The defaults of the server's MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S. */
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
-  maxDurationS: 10_800,
-  timeoutMs: 120_000,
-};
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = uploadDecodeLimits(10_800, 120);
 
 export function checkSampleRate(rate: number, file: string): void {
   if (rate < MIN_SAMPLE_RATE || rate > MAX_SAMPLE_RATE) {

@@ -1,14 +1,27 @@
 /**
  * One ffmpeg run over one uploaded file's bytes, on a short leash: the demuxer and protocol are
- * fixed (ffmpeg_input.ts), the output is counted as it arrives and the process is killed
- * (SIGKILL, then reaped) as soon as it passes the duration limit, at the wall-clock limit, or
- * when the caller's signal aborts (client gone, server draining). The samples are written into
- * one resizable buffer, so a long file is held once and never copied.
+ * fixed (ffmpeg_input.ts), the kernel holds the process to a CPU-time and an address-space limit
+ * (limited_process.ts), the output is counted as it arrives and the process is killed (SIGKILL,
+ * then reaped) as soon as it passes the duration limit, at the wall-clock limit, or when the
+ * caller's signal aborts (client gone, server draining). The samples are written into one
+ * resizable buffer, so a long file is held once and never copied.
  */
 import { AudioFileError } from "./audio_error.ts";
 import { withDecodeDir } from "./decode_temp.ts";
-import { type DecodeLimits, DEFAULT_DECODE_LIMITS, OUTPUT_RATE, tooLong } from "./decode_limits.ts";
+import {
+  type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
+  ffmpegLimits,
+  OUTPUT_RATE,
+  tooLong,
+} from "./decode_limits.ts";
 import { ffmpegArgs, type FfmpegInputSpec } from "./ffmpeg_input.ts";
+import {
+  cpuLimitSignal,
+  executableMissing,
+  limitedCommand,
+  outOfMemory,
+} from "./limited_process.ts";
 
 export interface FfmpegOptions {
   /** The ffmpeg executable; default `FFMPEG` from the environment, else "ffmpeg" on PATH. */
@@ -60,7 +73,8 @@ export async function ffmpegAvailable(ffmpegPath = defaultFfmpeg()): Promise<boo
  * Decodes `source.bytes` into mono float32 at 16 kHz. Throws AudioFileError "unsupported-format"
  * when ffmpeg is not installed, "decoder-failed" with ffmpeg's own message when it rejects the
  * file, "no-samples" when it decodes to nothing, "too-long" past `limits.maxDurationS`,
- * "decode-timeout" past `limits.timeoutMs`; the signal's reason when aborted.
+ * "decode-timeout" past `limits.timeoutMs` or its CPU-time limit, "decode-out-of-memory" when an
+ * allocation fails at its address-space limit; the signal's reason when aborted.
  */
 export async function decodeWithFfmpeg(
   source: FfmpegSource,
@@ -89,25 +103,8 @@ async function runFfmpeg(
   // One output sample past the limit is how "longer than allowed" shows; -t stops ffmpeg soon
   // after in case the bytes are not read fast enough to kill it first.
   const args = ffmpegArgs(source.spec, input, OUTPUT_RATE, limits.maxDurationS + 1);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(ffmpeg, {
-      args,
-      stdin: "pipe" in input ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new AudioFileError(
-        source.file,
-        "unsupported-format",
-        `unsupported format ${source.formatName} without ffmpeg ("${ffmpeg}" not found)`,
-        `a WAV file, or install ffmpeg to read it`,
-      );
-    }
-    throw err;
-  }
+  const stdin = "pipe" in input ? "piped" : "null";
+  const child = limitedCommand(ffmpeg, args, ffmpegLimits(limits), stdin).spawn();
 
   let stop: StopReason | null = null;
   let exited = false;
@@ -165,15 +162,7 @@ async function runFfmpeg(
     );
   }
   if (stop === "too-long") throw tooLong(source.file, null, limits);
-  if (!result.success) {
-    const msg = message.trim().split("\n").slice(-3).join(" | ");
-    throw new AudioFileError(
-      source.file,
-      "decoder-failed",
-      `ffmpeg could not decode it as ${source.formatName} (exit code ${result.code}: ${msg})`,
-      "a readable audio file",
-    );
-  }
+  if (!result.success) throw ffmpegFailure(source, ffmpeg, limits, result, message);
   const n = used >> 2;
   if (n === 0) {
     throw new AudioFileError(
@@ -185,6 +174,51 @@ async function runFfmpeg(
   }
   out.resize(n * 4);
   return new Float32Array(out, 0, n);
+}
+
+/** Why ffmpeg exited unsuccessfully on its own (none of this module's kills). */
+function ffmpegFailure(
+  source: FfmpegSource,
+  ffmpeg: string,
+  limits: DecodeLimits,
+  status: Deno.CommandStatus,
+  stderr: string,
+): AudioFileError {
+  const { file, formatName } = source;
+  if (executableMissing(status, stderr)) {
+    return new AudioFileError(
+      file,
+      "unsupported-format",
+      `unsupported format ${formatName} without ffmpeg ("${ffmpeg}" not found)`,
+      `a WAV file, or install ffmpeg to read it`,
+    );
+  }
+  const { cpuSeconds, memoryMiB } = ffmpegLimits(limits);
+  // Killed, and not by us (our kills set `stop`): the kernel, at the CPU-time limit.
+  if (cpuLimitSignal(status)) {
+    return new AudioFileError(
+      file,
+      "decode-timeout",
+      `ffmpeg was killed (${status.signal}) decoding this ${formatName} file: it used up its CPU-time limit of ${cpuSeconds} s (UPLOAD_DECODE_TIMEOUT_S)`,
+      "a file that decodes within the limit",
+    );
+  }
+  const said = stderr.trim().split("\n").slice(-3).join(" | ");
+  if (outOfMemory(stderr)) {
+    return new AudioFileError(
+      file,
+      "decode-out-of-memory",
+      `ffmpeg ran out of memory decoding this ${formatName} file, held to ${memoryMiB} MiB of address space (${said})`,
+      "a file that decodes within the limit",
+    );
+  }
+  const how = status.signal === null ? `exit code ${status.code}` : `killed by ${status.signal}`;
+  return new AudioFileError(
+    file,
+    "decoder-failed",
+    `ffmpeg could not decode it as ${formatName} (${how}: ${said})`,
+    "a readable audio file",
+  );
 }
 
 /** Writes the bytes to ffmpeg's stdin; ffmpeg stopping early (EPIPE) is not an error here. */

@@ -9,6 +9,7 @@
  */
 import { defaultFfmpeg } from "./ffmpeg.ts";
 import { FFMPEG_INPUTS } from "./ffmpeg_input.ts";
+import { cpuLimitSignal, limitedCommand, type ProcessLimits } from "./limited_process.ts";
 
 /** The containers a stream may declare. */
 export type StreamContainer = "ogg" | "webm" | "mp3";
@@ -19,13 +20,9 @@ export const STREAM_CODECS = "opus,libopus,vorbis,libvorbis,mp3,mp3float";
 /** Bytes of s16le output per second of audio (16 kHz mono). */
 export const STREAM_OUTPUT_BYTES_PER_S = 32_000;
 
-export interface FfmpegStreamLimits {
+export interface FfmpegStreamLimits extends ProcessLimits {
   /** Output past this many seconds kills the process ("too-long"). */
   maxOutputS: number;
-  /** CPU seconds the process may use in all (RLIMIT_CPU); then the kernel kills it. */
-  cpuSeconds: number;
-  /** Address space of the process in MiB (RLIMIT_AS). */
-  memoryMiB: number;
 }
 
 /** How a stream's decoding ended. */
@@ -97,22 +94,6 @@ export function ffmpegStreamArgs(container: StreamContainer, maxOutputS: number)
   ];
 }
 
-/**
- * The shell line that sets the limits and then becomes ffmpeg (`exec`: same pid, nothing left
- * between the server and ffmpeg).
- */
-function limitedCommand(ffmpeg: string, args: string[], limits: FfmpegStreamLimits) {
-  const script = `ulimit -t ${Math.ceil(limits.cpuSeconds)} && ulimit -v ${
-    Math.ceil(limits.memoryMiB) * 1024
-  } && exec "$0" "$@"`;
-  return new Deno.Command("/bin/sh", {
-    args: ["-c", script, ffmpeg, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
 type Stop = "too-long" | "killed" | "failed";
 
 /**
@@ -142,7 +123,7 @@ export class FfmpegStream {
     this.#onPcm = options.onPcm;
     this.#maxBytes = Math.floor(limits.maxOutputS * STREAM_OUTPUT_BYTES_PER_S);
     const args = ffmpegStreamArgs(options.container, limits.maxOutputS);
-    this.#child = limitedCommand(ffmpeg, args, limits).spawn();
+    this.#child = limitedCommand(ffmpeg, args, limits, "piped").spawn();
     this.#writer = this.#child.stdin.getWriter();
     const status = this.#child.status.finally(() => (this.#exited = true));
     this.ended = this.#run(status);
@@ -240,7 +221,7 @@ export class FfmpegStream {
       return { kind: "failed", message: lastLines(tail) || this.#stopMessage };
     }
     if (!result.success) {
-      const why = result.signal === "SIGXCPU" || result.signal === "SIGKILL"
+      const why = cpuLimitSignal(result)
         ? `killed by ${result.signal} (the decode's CPU-time budget)`
         : `exit code ${result.code}`;
       return { kind: "failed", message: lastLines(tail) || why };

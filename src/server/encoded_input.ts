@@ -15,6 +15,7 @@ import {
   STREAM_OUTPUT_BYTES_PER_S,
   type StreamContainer,
 } from "../audio/ffmpeg_stream.ts";
+import { FFMPEG_MEMORY_MIB } from "../audio/limited_process.ts";
 import type { ClientMessage } from "../protocol/protocol.ts";
 import type { WireErrorCode } from "../protocol/wire_errors.ts";
 import { startsAsContainer, wrongContainerMessage } from "./first_frame.ts";
@@ -27,8 +28,6 @@ import { CONTAINER_NAMES } from "./stream_encoding.ts";
  */
 const CPU_S_PER_AUDIO_S = 0.1;
 const CPU_FLOOR_S = 10;
-/** Address space of a stream's ffmpeg: its libraries map about 300 MiB before it decodes. */
-const ENCODED_MEMORY_MIB = 512;
 
 export interface EncodedInputLimits {
   /** Decoded audio the whole connection may produce, in seconds (SESSION_MAX_S). */
@@ -136,7 +135,7 @@ export class EncodedInput {
         limits: {
           maxOutputS: Math.max(0, leftS),
           cpuSeconds: CPU_FLOOR_S + CPU_S_PER_AUDIO_S * this.#limits.maxOutputS,
-          memoryMiB: ENCODED_MEMORY_MIB,
+          memoryMiB: FFMPEG_MEMORY_MIB,
         },
         onPcm: (bytes) => {
           if (this.#current !== proc || this.#closed) return;

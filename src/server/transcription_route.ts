@@ -7,7 +7,7 @@
  * needs.
  */
 import { type AudioErrorCode, AudioFileError } from "../audio/audio_error.ts";
-import type { DecodeLimits } from "../audio/decode_limits.ts";
+import { type DecodeLimits, uploadDecodeLimits } from "../audio/decode_limits.ts";
 import { decodeAudio } from "../audio/read_audio.ts";
 import {
   renderTranscript,
@@ -35,7 +35,7 @@ export interface TranscriptionDeps extends UploadSessions {
   /** The served model's name, reported as every transcript's `model`. */
   servedModel: string;
   maxUploadBytes: number;
-  /** MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S. */
+  /** MAX_UPLOAD_S and UPLOAD_DECODE_TIMEOUT_S, and ffmpeg's kernel limits. */
   limits: DecodeLimits;
 }
 
@@ -54,7 +54,8 @@ export function apiError(
 /**
  * The status and code of each reader error. Content no decoder here reads, or reads at that
  * rate, is an unsupported media type; audio longer than the limit is too large; a file ffmpeg
- * cannot finish in time is unprocessable; a broken file of a known type is a bad request.
+ * cannot finish in time, or within its memory, is unprocessable; a broken file of a known type is
+ * a bad request.
  */
 const AUDIO_ERRORS: Partial<Record<AudioErrorCode, [number, string]>> = {
   "unsupported-format": [415, "unsupported_format"],
@@ -63,6 +64,7 @@ const AUDIO_ERRORS: Partial<Record<AudioErrorCode, [number, string]>> = {
   "unsupported-sample-rate": [415, "unsupported_sample_rate"],
   "too-long": [413, "audio_too_long"],
   "decode-timeout": [422, "decode_timeout"],
+  "decode-out-of-memory": [422, "decode_out_of_memory"],
 };
 
 function shuttingDown(): Response {
@@ -270,10 +272,7 @@ export function transcriptionRoute(
   const deps: TranscriptionDeps = {
     servedModel,
     maxUploadBytes: config.maxUploadBytes,
-    limits: {
-      maxDurationS: config.maxUploadS,
-      timeoutMs: config.uploadDecodeTimeoutS * 1000,
-    },
+    limits: uploadDecodeLimits(config.maxUploadS, config.uploadDecodeTimeoutS),
     openSession: (send) => {
       const s = new StreamSession(core.nextId(), uploadContext, send);
       s.background = true;

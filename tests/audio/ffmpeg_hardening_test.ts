@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { AudioFileError } from "../../src/audio/audio_error.ts";
 import { sweepStaleDecodeDirs } from "../../src/audio/decode_temp.ts";
+import {
+  type DecodeLimits,
+  DEFAULT_DECODE_LIMITS,
+  uploadDecodeLimits,
+} from "../../src/audio/decode_limits.ts";
 import { decodeWithFfmpeg } from "../../src/audio/ffmpeg.ts";
 import { FFMPEG_INPUTS, ffmpegArgs } from "../../src/audio/ffmpeg_input.ts";
 import { decodeAudio } from "../../src/audio/read_audio.ts";
@@ -157,6 +162,106 @@ Deno.test("aborting the signal kills ffmpeg at once and rejects with the signal'
   await assert.rejects(decoding, (e: unknown) => e === reason);
   // Reaped, not a zombie: the pid is gone from /proc.
   assert.equal(exists(pid), false, "ffmpeg killed and reaped");
+});
+
+/** A stand-in for ffmpeg named `ffmpeg` (so the process checks find it), running `body`. */
+async function fakeFfmpeg(name: string, body: string): Promise<string> {
+  const path = `${dir}/${name}/ffmpeg`;
+  await Deno.mkdir(`${dir}/${name}`);
+  await Deno.writeTextFile(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+const mp3Source = async () => ({
+  file: "upload",
+  formatName: "MP3",
+  spec: FFMPEG_INPUTS.mp3,
+  bytes: await Deno.readFile(SECRET_MP3),
+});
+
+Deno.test("ffmpeg starts under the upload's kernel limits: CPU time from the decode timeout, 512 MiB", async () => {
+  // It reports the limits it was started with, then fails: its words are in the error.
+  const report = await fakeFfmpeg("report", `echo "cpu=$(ulimit -t) as=$(ulimit -v)" >&2; exit 1`);
+  const cases: [string, DecodeLimits, RegExp][] = [
+    ["defaults", DEFAULT_DECODE_LIMITS, /\(exit code 1: cpu=120 as=524288\)/],
+    ["MAX_UPLOAD_S=60, UPLOAD_DECODE_TIMEOUT_S=30", uploadDecodeLimits(60, 30), /cpu=30 as=524288/],
+    ["given", { maxDurationS: 60, timeoutMs: 2500, memoryMiB: 600 }, /cpu=3 as=614400/],
+  ];
+  for (const [what, limits, said] of cases) {
+    await assert.rejects(
+      decodeWithFfmpeg(await mp3Source(), { ffmpegPath: report, limits }),
+      (e: unknown) => {
+        assert.ok(e instanceof AudioFileError, what);
+        assert.equal(e.code, "decoder-failed", what);
+        assert.match(e.message, said, what);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("ffmpeg past its address-space limit fails as decode-out-of-memory; no process or folder left", async () => {
+  const root = `${dir}/memory`;
+  const m4a = `${dir}/memory.m4a`;
+  await ffmpegEncode(["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", m4a]);
+  const limits = { maxDurationS: 600, timeoutMs: 60_000, memoryMiB: 64 };
+  // The same files decode under the default limits (the other tests): here only the cap differs.
+  for (const path of [SECRET_MP3, m4a]) {
+    await assert.rejects(
+      decodeAudio(await Deno.readFile(path), "upload", { limits, tempRoot: root }),
+      (e: unknown) => {
+        assert.ok(e instanceof AudioFileError, path);
+        assert.equal(e.code, "decode-out-of-memory", `${path}: ${e.message}`);
+        assert.match(e.message, /ran out of memory .* held to 64 MiB of address space/, path);
+        return true;
+      },
+    );
+    assert.equal(noFfmpegLeft(), true, "no ffmpeg left running");
+  }
+  assert.deepEqual([...Deno.readDirSync(root)], [], "the M4A's private folder removed");
+});
+
+Deno.test("ffmpeg past its CPU-time limit is killed by the kernel: decode-timeout, soon, reaped", async () => {
+  // A decoder stuck in a loop on hostile input, with the wall-clock limit far away.
+  const spin = await fakeFfmpeg("spin", "while :; do :; done");
+  const t0 = performance.now();
+  await assert.rejects(
+    decodeWithFfmpeg(await mp3Source(), {
+      ffmpegPath: spin,
+      limits: { maxDurationS: 600, timeoutMs: 60_000, cpuSeconds: 1 },
+    }),
+    (e: unknown) => {
+      assert.ok(e instanceof AudioFileError);
+      assert.equal(e.code, "decode-timeout", e.message);
+      assert.match(e.message, /killed \(SIGKILL\) .* CPU-time limit of 1 s/);
+      return true;
+    },
+  );
+  const ms = performance.now() - t0;
+  assert.ok(ms < 10_000, `ended after ${Math.round(ms)} ms`);
+  assert.equal(noFfmpegLeft(), true, "no ffmpeg left running");
+});
+
+Deno.test("an ffmpeg not on PATH, or not at its path, is 'not installed'", async () => {
+  for (const ffmpegPath of [NO_FFMPEG, "no-such-ffmpeg-anywhere"]) {
+    await assert.rejects(decodeWithFfmpeg(await mp3Source(), { ffmpegPath }), (e: unknown) => {
+      assert.ok(e instanceof AudioFileError);
+      assert.equal(e.code, "unsupported-format", e.message);
+      assert.match(e.message, new RegExp(`without ffmpeg \\("${ffmpegPath}" not found\\)`));
+      return true;
+    });
+  }
+});
+
+Deno.test("an hour of FLAC decodes whole under the default limits", async () => {
+  const samples = await decodeWithFfmpeg({
+    file: "upload",
+    formatName: "FLAC",
+    spec: FFMPEG_INPUTS.flac,
+    bytes: await Deno.readFile(HOUR_FLAC),
+  });
+  assert.equal(samples.length, 3600 * 16000);
+  assert.ok(samples.every((x) => x === 0), "silence");
 });
 
 Deno.test("the start-up sweep removes decode folders whose server is gone, and only those", async () => {

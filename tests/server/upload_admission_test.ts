@@ -134,6 +134,60 @@ Deno.test("a request whose signal aborts while ffmpeg decodes: ffmpeg killed and
   assert.equal(exists(pid), false, "ffmpeg killed and reaped");
 });
 
+Deno.test("an upload whose ffmpeg runs out of memory or CPU time gets 422 in OpenAI's shape, its slot released", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "upload_ffmpeg_limits_" });
+  const before = Deno.env.get("FFMPEG");
+  try {
+    const mp3 = `${dir}/clip.mp3`;
+    const made = await new Deno.Command("ffmpeg", {
+      args: ["-nostdin", "-loglevel", "error", "-i", `${CLIPS_DIR}/digits_pi.wav`, mp3],
+    }).output();
+    assert.ok(made.success);
+    // A decoder looping on hostile input, named ffmpeg so the process check finds it.
+    await Deno.mkdir(`${dir}/spin`);
+    const spin = `${dir}/spin/ffmpeg`;
+    await Deno.writeTextFile(spin, "#!/bin/sh\nwhile :; do :; done\n", { mode: 0o755 });
+    const cases: [string, { memoryMiB?: number; cpuSeconds?: number }, string | null, string][] = [
+      ["64 MiB of address space", { memoryMiB: 64 }, null, "decode_out_of_memory"],
+      ["1 s of CPU time", { cpuSeconds: 1 }, spin, "decode_timeout"],
+    ];
+    for (const [what, limits, ffmpeg, code] of cases) {
+      if (ffmpeg === null) Deno.env.delete("FFMPEG");
+      else Deno.env.set("FFMPEG", ffmpeg);
+      let released = 0;
+      const deps: TranscriptionDeps = {
+        servedModel: "tiny-tdt",
+        maxUploadBytes: 1 << 20,
+        limits: { maxDurationS: 600, timeoutMs: 60_000, ...limits },
+        openSession: () => {
+          throw new Error("a failed decode must not reach inference");
+        },
+        closeSession: () => {},
+        wake: () => {},
+      };
+      const req = new Request("http://local/v1/audio/transcriptions", {
+        method: "POST",
+        body: clipForm("clip.mp3", await Deno.readFile(mp3)),
+      });
+      const t0 = performance.now();
+      const res = await handleTranscription(req, deps, () => released++);
+      assert.ok(performance.now() - t0 < 10_000, what);
+      const body = await res.json();
+      assert.equal(res.status, 422, `${what}: ${JSON.stringify(body)}`);
+      assert.deepEqual(Object.keys(body.error).sort(), ["code", "message", "param", "type"], what);
+      assert.equal(body.error.type, "invalid_request_error", what);
+      assert.equal(body.error.code, code, what);
+      assert.match(body.error.message, /^Cannot read audio file "upload": ffmpeg /, what);
+      assert.equal(released, 1, `${what}: slot released once`);
+      assert.deepEqual(childrenNamed(Deno.pid, "ffmpeg"), [], `${what}: no ffmpeg left`);
+    }
+  } finally {
+    if (before === undefined) Deno.env.delete("FFMPEG");
+    else Deno.env.set("FFMPEG", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a client that leaves halfway through its body gets its slot released", async () => {
   await using srv = await startTestServer({ MAX_UPLOADS: "1" });
   const abort = new AbortController();
