@@ -15,13 +15,7 @@ export async function joinedClipsPcm16(dir: string): Promise<Uint8Array> {
     .map((e) => e.name).sort();
   if (names.length === 0) throw new Error(`no .wav clips in ${dir}`);
   const parts = await Promise.all(names.map(async (n) => (await loadClipPcm16(`${dir}/${n}`)).pcm));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
 }
 
 /** PCM16 LE mono 16 kHz wrapped in a 44-byte WAV header. */
