@@ -62,6 +62,7 @@ export interface ServerConfig {
   wyomingPort: number | null;
   wyomingHost: string | null;
   wyomingMaxConnections: number;
+  wyomingMaxConnectionsPerClient: number;
   wyomingLanguages: string;
 }
 
@@ -138,6 +139,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "WYOMING_PORT", key: "wyomingPort", kind: "int", default: null, min: 0, max: 65535, help: "TCP port of the Wyoming protocol listener, for Home Assistant's voice pipeline (unset: off; 0: any free port); no token is asked on it" },
   { env: "WYOMING_HOST", key: "wyomingHost", kind: "string", default: null, help: "address the Wyoming listener binds (default: HOST)" },
   { env: "WYOMING_MAX_CONNECTIONS", key: "wyomingMaxConnections", kind: "int", default: 16, min: 1, max: 100_000, help: "open Wyoming connections, counted apart from MAX_STREAMS; more are told error (capacity) and closed" },
+  { env: "WYOMING_MAX_CONNECTIONS_PER_CLIENT", key: "wyomingMaxConnectionsPerClient", kind: "int", default: 4, min: 1, max: 100_000, help: "open Wyoming connections per peer address (the protocol has no token); over it: error capacity" },
   { env: "WYOMING_LANGUAGES", key: "wyomingLanguages", kind: "string", default: "en", help: "comma list of language tags the Wyoming info announces for the model" },
   { env: "SHUTDOWN_TIMEOUT_S", key: "shutdownTimeoutS", kind: "int", default: 30, min: 1, max: 3600, help: "on SIGTERM, SIGINT or SIGHUP: finals flushed, requests answered 503, exit within this (0; 1 if cut off)" },
 ];

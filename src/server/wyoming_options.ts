@@ -2,6 +2,7 @@ import type { BatchScheduler } from "../stream/batch_scheduler.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
 import { DEFAULT_FRAMING_LIMITS } from "../wyoming/event_framing.ts";
 import type { WyomingListenerOptions } from "../wyoming/wyoming_listener.ts";
+import { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface WyomingWiring {
@@ -28,6 +29,7 @@ export function wyomingListenerOptions(w: WyomingWiring): WyomingListenerOptions
     hostname: config.wyomingHost ?? config.host,
     port: config.wyomingPort,
     maxConnections: config.wyomingMaxConnections,
+    perAddress: new ClientSlots(config.wyomingMaxConnectionsPerClient),
     // An audio chunk is capped like a /ws binary message.
     framing: { ...DEFAULT_FRAMING_LIMITS, maxPayloadBytes: config.maxFrameBytes },
     connection: {

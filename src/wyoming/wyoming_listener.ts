@@ -13,6 +13,16 @@ export interface WyomingListenerOptions {
   port: number;
   /** Open Wyoming connections; more are told `error` (code "capacity") and closed. */
   maxConnections: number;
+  /**
+   * Open connections per peer address (the protocol has no token, so the address is all there
+   * is to tell peers apart): one address cannot take every connection. Over it, `error` (code
+   * "capacity") and closed.
+   */
+  perAddress: {
+    readonly maxPerClient: number;
+    tryAcquire(a: string): boolean;
+    release(a: string): void;
+  };
   framing: FramingLimits;
   connection: WyomingConnectionLimits;
   /** Unsent bytes past which a peer that does not read is dropped. */
@@ -62,14 +72,19 @@ export function startWyomingListener(opts: WyomingListenerOptions): WyomingListe
       { maxUnsentBytes: opts.maxUnsentBytes, lingerMs: LINGER_MS },
       () => conn.release(),
     );
-    if (draining || open.size >= opts.maxConnections) {
+    const address = (tcp.remoteAddr as Deno.NetAddr).hostname;
+    const full = open.size >= opts.maxConnections;
+    const admitted = !draining && !full && opts.perAddress.tryAcquire(address);
+    if (!admitted) {
       if (refusing >= opts.maxConnections) {
         sink.destroy();
         return;
       }
       const text = draining
         ? "The server is shutting down"
-        : `The server holds ${opts.maxConnections} Wyoming connections already; retry later`;
+        : full
+        ? `The server holds ${opts.maxConnections} Wyoming connections already; retry later`
+        : `This address holds ${opts.perAddress.maxPerClient} Wyoming connections already; close one first`;
       refusing++;
       try {
         sink.write(encodeEvent("error", { text, code: draining ? "shutting_down" : "capacity" }));
@@ -85,7 +100,10 @@ export function startWyomingListener(opts: WyomingListenerOptions): WyomingListe
       opts.sessions,
       opts.model,
       opts.connection,
-      (c) => open.delete(c),
+      (c) => {
+        open.delete(c);
+        opts.perAddress.release(address);
+      },
     );
     open.add(conn);
     const reader = new WyomingEventReader(opts.framing);

@@ -193,14 +193,16 @@ Deno.test("wyoming: an absurd audio format is refused with unsupported_audio", a
   });
 });
 
-Deno.test("wyoming: over WYOMING_MAX_CONNECTIONS a connection is told capacity; a slot frees on close", async () => {
-  await withServer({ WYOMING_MAX_CONNECTIONS: "1" }, async (_srv, port) => {
+/** Over a cap a second connection is told capacity (its text matching `told`); closing frees it. */
+async function capOfOne(knobs: Record<string, string>, told: RegExp): Promise<void> {
+  await withServer(knobs, async (_srv, port) => {
     const first = await Peer.open(port);
     await first.send("describe");
     assert.equal((await first.next())?.type, "info");
     const second = await Peer.open(port);
     const e = await second.next();
     assert.equal(e?.data.code, "capacity");
+    assert.match(String(e?.data.text), told);
     await second.closedByServer();
     second.close();
     first.close();
@@ -217,6 +219,17 @@ Deno.test("wyoming: over WYOMING_MAX_CONNECTIONS a connection is told capacity; 
       await new Promise((r) => setTimeout(r, 20));
     }
   });
+}
+
+Deno.test("wyoming: over WYOMING_MAX_CONNECTIONS a connection is told capacity; a slot frees on close", async () => {
+  await capOfOne({ WYOMING_MAX_CONNECTIONS: "1" }, /holds 1 Wyoming connections already/);
+});
+
+Deno.test("wyoming: over WYOMING_MAX_CONNECTIONS_PER_CLIENT one address is told capacity, though the server has room", async () => {
+  await capOfOne(
+    { WYOMING_MAX_CONNECTIONS: "16", WYOMING_MAX_CONNECTIONS_PER_CLIENT: "1" },
+    /This address holds 1 Wyoming connections already/,
+  );
 });
 
 Deno.test("wyoming: ping gets pong; unknown events are dropped; neither keeps the connection", async () => {
