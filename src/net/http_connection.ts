@@ -279,7 +279,7 @@ export class HttpConnection {
       this.#state = "upgraded";
       this.#endSocket = (code, reason) => upgrade.socket.terminate(code, reason, "aborted");
       try {
-        await this.#writeRaw(switchingProtocols(upgrade.accept));
+        await this.#writeRaw(switchingProtocols(upgrade.accept, upgrade.protocol));
       } catch (err) {
         upgrade.socket.terminate(1006, "connection gone before the upgrade");
         throw err;

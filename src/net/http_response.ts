@@ -112,10 +112,19 @@ export function reasonPhrase(status: number): string {
 /** The interim answer to `Expect: 100-continue`, sent when the handler first reads the body. */
 export const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
-/** The 101 that hands the connection to a WebSocket. */
-export function switchingProtocols(accept: string): Uint8Array {
+/**
+ * The 101 that hands the connection to a WebSocket, naming the subprotocol the route chose
+ * (one the client offered; browsers fail a handshake that names none when they offered some).
+ */
+export function switchingProtocols(accept: string, protocol?: string): Uint8Array {
+  if (protocol !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(protocol)) {
+    throw new RangeError(
+      `a WebSocket subprotocol must be an HTTP token, got ${JSON.stringify(protocol)}`,
+    );
+  }
   return encoder.encode(
     "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
-      `sec-websocket-accept: ${accept}\r\n\r\n`,
+      `sec-websocket-accept: ${accept}\r\n` +
+      (protocol !== undefined ? `sec-websocket-protocol: ${protocol}\r\n` : "") + "\r\n",
   );
 }

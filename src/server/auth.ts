@@ -5,6 +5,7 @@
  * WebSocket upgrade, before an upload is read. A token is never logged, echoed or put in a
  * message; comparisons take the same time wherever the first differing byte is.
  */
+import { offeredProtocols } from "../net/ws_upgrade.ts";
 import { ConfigError } from "./config.ts";
 import type { RefusalReason } from "./refusals.ts";
 
@@ -136,6 +137,8 @@ export interface AccessRefusal {
 }
 
 const REALM = 'Bearer realm="parakeet-server"';
+/** The subprotocol prefix OpenAI's browser Realtime clients carry their key in. */
+const KEY_SUBPROTOCOL = "openai-insecure-api-key.";
 
 /**
  * Null when the request may go on, else why not. `publicPath` requests (the demo page's own
@@ -205,6 +208,12 @@ export function isSameOrigin(origin: string, host: string | null): boolean {
 export function checkToken(policy: AccessPolicy, req: Request, url: URL): AccessRefusal | null {
   const header = req.headers.get("authorization");
   const query = url.searchParams.getAll("token");
+  // A browser cannot set headers on a WebSocket: OpenAI's browser Realtime clients send the key
+  // as a subprotocol instead. Only upgrades carry one.
+  const offered = req.headers.get("upgrade")?.toLowerCase() === "websocket"
+    ? offeredProtocols(req).filter((p) => p.startsWith(KEY_SUBPROTOCOL))
+      .map((p) => p.slice(KEY_SUBPROTOCOL.length))
+    : [];
   const unauthorized = (message: string, detail: string, error?: string): AccessRefusal => ({
     status: 401,
     reason: "unauthorized",
@@ -214,15 +223,17 @@ export function checkToken(policy: AccessPolicy, req: Request, url: URL): Access
     headers: { "www-authenticate": error ? `${REALM}, error="${error}"` : REALM },
   });
   let given: string;
-  if (header !== null && query.length > 0) {
+  const ways = (header !== null ? 1 : 0) + (query.length > 0 ? 1 : 0) +
+    (offered.length > 0 ? 1 : 0);
+  if (ways > 1) {
     return unauthorized(
-      "Send the token once: in Authorization: Bearer <token> or in ?token=<token>, not both",
+      "Send the token once: in Authorization: Bearer <token>, in ?token=<token> or as the openai-insecure-api-key.<token> subprotocol, not several",
       "token sent twice",
       "invalid_request",
     );
-  } else if (query.length > 1) {
+  } else if (query.length > 1 || offered.length > 1) {
     return unauthorized(
-      "Send one ?token= parameter, not several",
+      "Send one token, not several",
       "several tokens",
       "invalid_request",
     );
@@ -238,6 +249,8 @@ export function checkToken(policy: AccessPolicy, req: Request, url: URL): Access
     given = m[1];
   } else if (query.length === 1) {
     given = query[0];
+  } else if (offered.length === 1) {
+    given = offered[0];
   } else {
     return unauthorized(
       "This server needs a token: send Authorization: Bearer <token> (or ?token=<token> from a browser)",

@@ -7,7 +7,7 @@
  * MAX_STREAMS_PER_CLIENT.
  */
 import { streamConnectionLimits } from "./connection_watch.ts";
-import { upgradeWebSocket } from "../net/ws_upgrade.ts";
+import { offeredProtocols, upgradeWebSocket } from "../net/ws_upgrade.ts";
 import { CAPACITY_RETRY_AFTER_S } from "./capacity.ts";
 import { DEFAULT_SILENCE_MS, type ServerVad } from "../realtime/realtime_events.ts";
 import { type StreamContext, StreamSession } from "../stream/stream_session.ts";
@@ -15,6 +15,9 @@ import type { ClientSlots } from "./client_slots.ts";
 import type { ServerConfig } from "./config.ts";
 import { RealtimeConnection } from "./realtime_connection.ts";
 import type { RefusalReason } from "./refusals.ts";
+
+/** The subprotocol OpenAI's browser Realtime clients offer and expect back. */
+const REALTIME_SUBPROTOCOL = "realtime";
 import { inferenceFailedMessage } from "./ws_connection.ts";
 
 export interface RealtimeRouteDeps {
@@ -92,11 +95,17 @@ export class RealtimeRoute {
     // An append carries at most MAX_FRAME_BYTES of audio, as a /ws binary frame does.
     const maxAppendBytes = config.maxFrameBytes;
     const maxEventBytes = Math.ceil(maxAppendBytes / 3) * 4 + EVENT_ENVELOPE_BYTES;
-    const upgrade = upgradeWebSocket(req, {
-      maxBinaryBytes: config.maxFrameBytes,
-      maxTextBytes: maxEventBytes,
-      idleTimeoutMs: config.idleTimeoutS * 1000,
-    });
+    // OpenAI's browser clients offer the "realtime" subprotocol (beside their key) and fail a
+    // handshake that does not answer with it; the SDKs' server-side clients offer none.
+    const upgrade = upgradeWebSocket(
+      req,
+      {
+        maxBinaryBytes: config.maxFrameBytes,
+        maxTextBytes: maxEventBytes,
+        idleTimeoutMs: config.idleTimeoutS * 1000,
+      },
+      offeredProtocols(req).includes(REALTIME_SUBPROTOCOL) ? REALTIME_SUBPROTOCOL : undefined,
+    );
     if (!upgrade.ok) {
       return refuse("bad_handshake", 400, `Bad WebSocket handshake: ${upgrade.reason}`);
     }

@@ -1,3 +1,4 @@
+import { switchingProtocols } from "../../src/net/http_response.ts";
 import assert from "node:assert/strict";
 import {
   bodyFraming,
@@ -56,4 +57,16 @@ Deno.test("keep-alive: HTTP/1.1 unless Connection: close; HTTP/1.0 only when ask
   assert.equal(wantsKeepAlive(1, new Headers({ connection: "Close" })), false);
   assert.equal(wantsKeepAlive(0, new Headers()), false);
   assert.equal(wantsKeepAlive(0, new Headers({ connection: "keep-alive" })), true);
+});
+
+Deno.test("switchingProtocols: names the chosen subprotocol; refuses one that is not an HTTP token", () => {
+  const head = new TextDecoder().decode(switchingProtocols("a2V5", "realtime"));
+  assert.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.match(head, /\r\nsec-websocket-protocol: realtime\r\n\r\n$/);
+  assert.ok(
+    !new TextDecoder().decode(switchingProtocols("a2V5")).includes("sec-websocket-protocol"),
+  );
+  for (const bad of ["", "real time", "x\r\nset-cookie: a=b", "a,b"]) {
+    assert.throws(() => switchingProtocols("a2V5", bad), /must be an HTTP token/, bad);
+  }
 });

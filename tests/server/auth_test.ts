@@ -354,3 +354,35 @@ Deno.test({
     assert.deepEqual(e.at(-1), { type: "closed", code: 1000 });
   },
 });
+
+Deno.test("checkToken: a WebSocket upgrade may carry the token as the openai-insecure-api-key subprotocol", () => {
+  const policy = loadAccessPolicy({ authToken: TOKEN, authTokenFile: null, allowedOrigins: null });
+  const check = (headers: Record<string, string>, path = "/v1/realtime") => {
+    const url = new URL(`http://h${path}`);
+    return checkAccess(policy, new Request(url, { headers }), url, false);
+  };
+  const upgrade = { upgrade: "websocket", connection: "Upgrade" };
+  const offer = (p: string) => ({ ...upgrade, "sec-websocket-protocol": p });
+  assert.equal(check(offer(`realtime, openai-insecure-api-key.${TOKEN}`)), null);
+  assert.match(
+    check(offer("realtime, openai-insecure-api-key.nope"))!.headers["www-authenticate"],
+    /error="invalid_token"/,
+  );
+  assert.equal(check(offer("realtime"))?.status, 401, "no key among the subprotocols");
+  assert.equal(
+    check({ ...offer(`openai-insecure-api-key.${TOKEN}`), authorization: `Bearer ${TOKEN}` })
+      ?.status,
+    401,
+    "a token sent twice is refused",
+  );
+  assert.equal(
+    check(offer(`openai-insecure-api-key.${TOKEN}, openai-insecure-api-key.${TOKEN}`))?.status,
+    401,
+    "two keys",
+  );
+  // A plain request is no WebSocket: the header means nothing there.
+  assert.equal(
+    check({ "sec-websocket-protocol": `openai-insecure-api-key.${TOKEN}` }, "/v1/status")?.status,
+    401,
+  );
+});

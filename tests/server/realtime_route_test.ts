@@ -272,3 +272,27 @@ Deno.test("realtime: at the idle limit a server-VAD turn in progress is transcri
   }
   assert.equal(closes(), 1);
 });
+
+Deno.test("realtime from a browser: the key as a subprotocol is checked, and `realtime` is answered", async () => {
+  const token = "s3cret-realtime-key";
+  await using srv = await startTestServer({ AUTH_TOKEN: token });
+  const url = `${srv.url.replace(/\/ws$/, "/v1/realtime")}?intent=transcription`;
+  // What OpenAI's browser client offers: the protocol, then its key.
+  const open = (protocols: string[]) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, protocols);
+      ws.onopen = () => resolve(ws);
+      ws.onerror = () => reject(new Error(`refused with ${protocols.join(", ")}`));
+    });
+  const ws = await open(["realtime", `openai-insecure-api-key.${token}`]);
+  assert.equal(ws.protocol, "realtime");
+  const first = await new Promise<{ type: string }>((
+    r,
+  ) => (ws.onmessage = (m) => r(JSON.parse(m.data))));
+  assert.equal(first.type, "session.created");
+  const closed = new Promise((r) => (ws.onclose = r));
+  ws.close();
+  await closed;
+  await assert.rejects(open(["realtime", "openai-insecure-api-key.wrong"]));
+  await assert.rejects(open(["realtime"]), "no key, no session");
+});
