@@ -2,7 +2,7 @@
  * Audio with no speech in it, for checking that a model hears nothing there: white, pink and
  * brown noise and mains hum at several levels and lengths. Deterministic (seeded), 16 kHz.
  */
-import { mulberry32 } from "./seeded_random.ts";
+import { mulberry32 } from "../src/bench/seeded_random.ts";
 
 export type NonSpeechKind = "white" | "pink" | "brown" | "hum";
 

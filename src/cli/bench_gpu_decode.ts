@@ -8,6 +8,7 @@
  *
  * Used by `bench gpu` and by bench/decode_step.ts.
  */
+import { mulberry32 } from "../bench/seeded_random.ts";
 import { transferStats } from "../../ffi/mod.ts";
 import type { DecodeStep } from "../decode/decode_step.ts";
 import type { Joiner, TdtSpec } from "../decode/joiner.ts";
@@ -213,18 +214,6 @@ function same(a: TdtRowResult[], b: TdtRowResult[]): boolean {
     JSON.stringify([x.tokens, x.frames, x.durations, x.state.frameSkip]) ===
       JSON.stringify([b[i].tokens, b[i].frames, b[i].durations, b[i].state.frameSkip])
   );
-}
-
-/** Mulberry32, as bench/seeded_random.ts: the same frames on every run and host. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function round(x: number, digits: number): number {

@@ -1,4 +1,4 @@
-import { mulberry32 } from "../../bench/seeded_random.ts";
+import { mulberry32 } from "../../src/bench/seeded_random.ts";
 import type { Joiner, JoinInput, JoinOutput, TdtSpec } from "../../src/decode/joiner.ts";
 
 /** What the scripted model says on frame `frameId` after `emittedSoFar` tokens. */
