@@ -3,7 +3,7 @@
  * them and names a bad key or value), appended to session options, released.
  */
 import type { OrtApi } from "./api_table.ts";
-import { NativeHandle } from "./handle.ts";
+import { NativeHandle, NativeOwner } from "./handle.ts";
 import { cString, cStringArray, outSlot, requirePointer } from "./native.ts";
 import { check } from "./status.ts";
 
@@ -36,14 +36,15 @@ export function cudaOptionPairs(opts: CudaOptions): [string, string][] {
   return pairs;
 }
 
-export class CudaProviderOptions implements Disposable {
-  #handle: NativeHandle;
+export class CudaProviderOptions extends NativeOwner {
+  protected readonly handle: NativeHandle;
 
   constructor(api: OrtApi, opts: CudaOptions) {
+    super();
     const out = outSlot();
     check(api, api.CreateCUDAProviderOptions.call(out), "CreateCUDAProviderOptions");
     const p = requirePointer(out, "OrtCUDAProviderOptionsV2");
-    this.#handle = new NativeHandle(
+    this.handle = new NativeHandle(
       "cudaProviderOptions",
       p,
       (q) => api.ReleaseCUDAProviderOptions.call(q),
@@ -66,17 +67,5 @@ export class CudaProviderOptions implements Disposable {
       this.close();
       throw e;
     }
-  }
-
-  get pointer(): Deno.PointerObject {
-    return this.#handle.pointer;
-  }
-
-  close(): void {
-    this.#handle.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

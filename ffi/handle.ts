@@ -78,3 +78,23 @@ export class NativeHandle {
 export function nativeHandleStats(): Record<HandleKind, number> & { finalized: number } {
   return { ...live, finalized: finalizedCount };
 }
+
+/**
+ * A wrapper that owns one NativeHandle: its pointer for calls made inside ffi/, an idempotent
+ * `close()`, and `using`. The subclass creates the handle in its constructor.
+ */
+export abstract class NativeOwner implements Disposable {
+  protected abstract readonly handle: NativeHandle;
+
+  get pointer(): Deno.PointerObject {
+    return this.handle.pointer;
+  }
+
+  close(): void {
+    this.handle.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -15,7 +15,7 @@
  * `IoBinding` and `MemoryInfo` each own one native handle, released by close()/dispose.
  */
 import type { OrtApi } from "./api_table.ts";
-import { NativeHandle } from "./handle.ts";
+import { NativeHandle, NativeOwner } from "./handle.ts";
 import { cString, outSlot, requirePointer } from "./native.ts";
 import { ResidentValue, type RunValue, VALUE_POINTER } from "./resident_value.ts";
 import { check, OrtError, statusToError } from "./status.ts";
@@ -31,13 +31,14 @@ const ORT_MEM_TYPE_DEFAULT = 0;
 const CUDA_ALLOCATOR_NAME = "Cuda";
 
 /** An OrtMemoryInfo: names a device's memory for `bindOutputTo`. */
-export class MemoryInfo implements Disposable {
+export class MemoryInfo extends NativeOwner {
   readonly device: MemoryDevice;
   readonly deviceId: number;
-  #handle: NativeHandle;
+  protected readonly handle: NativeHandle;
 
   /** @internal Built by InferenceSession.memoryInfo. */
   constructor(api: OrtApi, device: MemoryDevice, deviceId = 0) {
+    super();
     if (device !== "cpu" && device !== "cuda") {
       throw new RangeError(`memory device must be cpu or cuda, got "${device}"`);
     }
@@ -66,24 +67,11 @@ export class MemoryInfo implements Disposable {
     }
     this.device = device;
     this.deviceId = deviceId;
-    this.#handle = new NativeHandle(
+    this.handle = new NativeHandle(
       "memoryInfo",
       requirePointer(out, "OrtMemoryInfo"),
       (p) => api.ReleaseMemoryInfo.call(p),
     );
-  }
-
-  /** @internal */
-  get pointer(): Deno.PointerObject {
-    return this.#handle.pointer;
-  }
-
-  close(): void {
-    this.#handle.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -5,7 +5,7 @@
  * right after.
  */
 import type { OrtApi } from "./api_table.ts";
-import { NativeHandle } from "./handle.ts";
+import { NativeHandle, NativeOwner } from "./handle.ts";
 import { outSlot, requirePointer } from "./native.ts";
 import { check, OrtError } from "./status.ts";
 import {
@@ -20,13 +20,14 @@ import {
 } from "./tensor.ts";
 
 /** An OrtValue over a caller's typed array. Owns the value and pins the array and shape. */
-export class InputValue implements Disposable {
-  #handle: NativeHandle;
+export class InputValue extends NativeOwner {
+  protected readonly handle: NativeHandle;
   // ORT reads these while the value lives: holding them here is what keeps them alive.
   readonly data: TensorData;
   readonly shape: BigInt64Array;
 
   constructor(api: OrtApi, memoryInfo: Deno.PointerObject, name: string, t: Tensor) {
+    super();
     validateTensor(name, t);
     this.data = t.data;
     this.shape = BigInt64Array.from(t.dims, (d) => BigInt(d));
@@ -47,19 +48,7 @@ export class InputValue implements Disposable {
       `CreateTensorWithDataAsOrtValue for input "${name}"`,
     );
     const value = requirePointer(out, "OrtValue");
-    this.#handle = new NativeHandle("value", value, (p) => api.ReleaseValue.call(p));
-  }
-
-  get pointer(): Deno.PointerObject {
-    return this.#handle.pointer;
-  }
-
-  close(): void {
-    this.#handle.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+    this.handle = new NativeHandle("value", value, (p) => api.ReleaseValue.call(p));
   }
 }
 

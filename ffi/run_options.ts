@@ -4,28 +4,25 @@
  * thread. ORT checks the flag between kernels and inside loops; the Run then fails.
  */
 import type { OrtApi } from "./api_table.ts";
-import { NativeHandle } from "./handle.ts";
+import { NativeHandle, NativeOwner } from "./handle.ts";
 import { outSlot, requirePointer } from "./native.ts";
 import { check } from "./status.ts";
 
-export class RunOptions implements Disposable {
-  #handle: NativeHandle;
+export class RunOptions extends NativeOwner {
+  protected readonly handle: NativeHandle;
   #api: OrtApi;
   #terminated = false;
 
   constructor(api: OrtApi) {
+    super();
     this.#api = api;
     const out = outSlot();
     check(api, api.CreateRunOptions.call(out), "CreateRunOptions");
-    this.#handle = new NativeHandle(
+    this.handle = new NativeHandle(
       "runOptions",
       requirePointer(out, "OrtRunOptions"),
       (p) => api.ReleaseRunOptions.call(p),
     );
-  }
-
-  get pointer(): Deno.PointerObject {
-    return this.#handle.pointer;
   }
 
   get terminated(): boolean {
@@ -34,20 +31,12 @@ export class RunOptions implements Disposable {
 
   /** Asks ORT to stop the Run using these options. Safe to call more than once. */
   terminate(): void {
-    if (this.#terminated || this.#handle.closed) return;
+    if (this.#terminated || this.handle.closed) return;
     this.#terminated = true;
     check(
       this.#api,
-      this.#api.RunOptionsSetTerminate.call(this.#handle.pointer),
+      this.#api.RunOptionsSetTerminate.call(this.handle.pointer),
       "RunOptionsSetTerminate",
     );
-  }
-
-  close(): void {
-    this.#handle.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

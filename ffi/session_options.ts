@@ -5,7 +5,7 @@
  */
 import type { OrtApi } from "./api_table.ts";
 import { type CudaOptions, CudaProviderOptions } from "./cuda_options.ts";
-import { NativeHandle } from "./handle.ts";
+import { NativeHandle, NativeOwner } from "./handle.ts";
 import { cString, outSlot, requirePointer } from "./native.ts";
 import { check } from "./status.ts";
 
@@ -52,10 +52,11 @@ function threadCount(name: string, value: number | undefined): number | undefine
   return value | 0; // FFI integer parameters reject -0
 }
 
-export class NativeSessionOptions implements Disposable {
-  #handle: NativeHandle;
+export class NativeSessionOptions extends NativeOwner {
+  protected readonly handle: NativeHandle;
 
   constructor(api: OrtApi, opts: SessionOptions) {
+    super();
     const intra = threadCount("intraOpThreads", opts.intraOpThreads);
     const inter = threadCount("interOpThreads", opts.interOpThreads);
     const level = opts.graphOptimization ?? "all";
@@ -70,7 +71,7 @@ export class NativeSessionOptions implements Disposable {
     const out = outSlot();
     check(api, api.CreateSessionOptions.call(out), "CreateSessionOptions");
     const p = requirePointer(out, "OrtSessionOptions");
-    this.#handle = new NativeHandle("sessionOptions", p, (q) => api.ReleaseSessionOptions.call(q));
+    this.handle = new NativeHandle("sessionOptions", p, (q) => api.ReleaseSessionOptions.call(q));
     try {
       if (intra !== undefined) {
         check(api, api.SetIntraOpNumThreads.call(p, intra), "SetIntraOpNumThreads");
@@ -113,17 +114,5 @@ export class NativeSessionOptions implements Disposable {
       this.close();
       throw e;
     }
-  }
-
-  get pointer(): Deno.PointerObject {
-    return this.#handle.pointer;
-  }
-
-  close(): void {
-    this.#handle.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
