@@ -24,6 +24,7 @@ import { barChartSvg } from "./chart.ts";
 import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
 import { shareOfLimit } from "../src/bench/limit_share.ts";
 import { FIXTURE_CLIPS_DIR, writeJoinedClipsWav } from "../src/bench/long_utterance.ts";
+import { readCounters, servedCost, shareParts } from "../src/bench/served_cost.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
@@ -247,6 +248,42 @@ await section("encoder_limit", () =>
  * starts at half the encoder-only limit, each later one at the previous round's answer. The
  * median share and the spread over the rounds are reported.
  */
+function medianParts(parts: ReturnType<typeof shareParts>[]) {
+  if (parts.length === 0) return null;
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  return {
+    busy_pct: mid(parts.map((p) => p.busy_pct)),
+    encoder_speed_pct: mid(parts.map((p) => p.encoder_speed_pct)),
+    predicted_share_pct: mid(parts.map((p) => p.predicted_share_pct)),
+  };
+}
+
+/**
+ * `streams` streams for `seconds` against the server at `url`, with its counters read between
+ * the staggered starts (the first two seconds) and the EOS finals (the last second).
+ */
+async function servedPhase(url: string, clip: string, streams: number, seconds: number) {
+  if (!(seconds >= 5)) throw new Error(`the served-cost phase needs --phase-s ≥ 5, got ${seconds}`);
+  const metrics = url.replace(/^ws/, "http").replace(/\/ws$/, "/metrics");
+  const read = async () => readCounters(await (await fetch(metrics)).text());
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "bench", "--url", url, "--file", clip, "--streams", String(streams)]
+      .concat(["--duration", String(seconds), "--json"]),
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const t0 = performance.now();
+    const before = await read();
+    await new Promise((r) => setTimeout(r, (seconds - 3) * 1000));
+    const after = await read();
+    return servedCost(before, after, performance.now() - t0);
+  } finally {
+    await child.status;
+  }
+}
+
 await section("limit_share", async () => {
   await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
   // Full windows, as the encoder-only limit prices them: one long utterance unless --clip says.
@@ -300,19 +337,39 @@ await section("limit_share", async () => {
       "--json",
     ]);
     const ramp = rep.ramp as { best_streams: number; first_failure: number | null };
+    // Where the rest of the limit went: one more phase at the load held, read from the server's
+    // own counters (src/bench/served_cost.ts).
+    const aloneMsPerWindow = (enc.rows as { ms_per_call: number; batch: number }[])
+      .map((row) => row.ms_per_call / row.batch)[0];
+    const served = ramp.best_streams > 0
+      ? await servedPhase(s.url, clip, ramp.best_streams, phaseS)
+      : null;
     perRound.push({
       encoder_limit: limit,
       streams_held: ramp.best_streams,
       first_failure: ramp.first_failure,
+      encoder_ms_per_window_alone: Math.round(aloneMsPerWindow * 100) / 100,
+      served,
+      parts: served && shareParts(aloneMsPerWindow, served),
       load_average: loadAverage(),
     });
-    log(`round ${r + 1}: held ${ramp.best_streams} of the encoder-only ${limit}`);
+    log(
+      `round ${r + 1}: held ${ramp.best_streams} of the encoder-only ${limit}${
+        served
+          ? `; device busy ${served.inference_busy_pct}%, encoder ${served.encoder_ms_per_window} ms a window served against ${
+            aloneMsPerWindow.toFixed(2)
+          } alone`
+          : ""
+      }`,
+    );
     start = Math.max(1, ramp.best_streams);
   }
   return {
     model: computeModel === TINY ? "tiny" : "mid",
     phase_s: phaseS,
     ...shareOfLimit(perRound),
+    // The median round's two parts: the device's busy time and the encoder's speed served.
+    parts_median: medianParts(perRound.flatMap((r) => r.parts ? [r.parts] : [])),
     rounds: perRound,
   };
 });
