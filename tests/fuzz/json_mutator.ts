@@ -13,11 +13,21 @@ class Raw {
   constructor(readonly text: string) {}
 }
 
-/** A nest of arrays or objects `depth` deep, as text (a value no serializer recursion builds). */
-function deep(depth: number, object: boolean): Raw {
-  return object
-    ? new Raw('{"a":'.repeat(depth) + "1" + "}".repeat(depth))
-    : new Raw("[".repeat(depth) + "]".repeat(depth));
+/**
+ * A nest of arrays or objects `depth` deep, as text (a value no serializer recursion builds).
+ * Objects are keyed "a" or "0": V8's JSON.stringify recurses into objects with index keys.
+ */
+function deep(rng: Rng, depth: number): Raw {
+  switch (rng.int(4)) {
+    case 0:
+      return new Raw("[".repeat(depth) + "]".repeat(depth));
+    case 1:
+      return new Raw('{"a":'.repeat(depth) + "1" + "}".repeat(depth));
+    case 2:
+      return new Raw('{"0":'.repeat(depth) + "1" + "}".repeat(depth));
+    default:
+      return new Raw('{"0":0,"nest":' + "[".repeat(depth) + "]".repeat(depth) + "}");
+  }
 }
 
 /** A JSON object with the given own fields, `__proto__` among them if asked (as JSON.parse makes). */
@@ -33,6 +43,8 @@ function own(
 
 /** A value of the wrong type or on an edge. */
 export function weirdValue(rng: Rng): unknown {
+  // Deep nests more often than the rest: the one value that breaks recursive code.
+  if (rng.int(20) === 0) return deep(rng, 1000 + rng.int(20_000));
   switch (rng.int(34)) {
     case 0:
       return null;
@@ -71,9 +83,9 @@ export function weirdValue(rng: Rng): unknown {
     case 13:
       return [1, "2", null, {}];
     case 14:
-      return deep(1 + rng.int(64), rng.next() < 0.5);
+      return deep(rng, 1 + rng.int(64));
     case 15:
-      return deep(1000 + rng.int(20_000), rng.next() < 0.5);
+      return deep(rng, 1000 + rng.int(20_000));
     case 16:
       return { toString: 1 };
     case 17:
@@ -244,12 +256,12 @@ export function mutateJson(rng: Rng, text: string): string {
 
 /**
  * JSON text of a value holding raw tokens; own `__proto__` keys are written as keys. Below the
- * depth mutations reach (`slots`), JSON.stringify writes the rest: it does not recurse, so a
- * nest parsed from an earlier mutation cannot overflow the stack here.
+ * depth mutations reach (`slots`), `flatJsonText` writes the rest without recursing, so a nest
+ * parsed from an earlier mutation cannot overflow the stack here.
  */
 export function toJsonText(value: unknown, depth = 0): string {
   if (value instanceof Raw) return value.text;
-  if (depth > 32) return JSON.stringify(value) ?? "null";
+  if (depth > 32) return flatJsonText(value);
   if (Array.isArray(value)) {
     return "[" + value.map((v) => toJsonText(v, depth + 1)).join(",") + "]";
   }
