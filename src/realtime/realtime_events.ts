@@ -95,8 +95,10 @@ export function parseClientEvent(text: string, limits: EventLimits): ParsedEvent
       if (typeof audio !== "string") {
         return bad("missing_required_parameter", "Missing required parameter: 'audio'.", "audio");
       }
-      const maxChars = Math.ceil(limits.maxAppendBytes / 3) * 4;
-      if (audio.length > maxChars) {
+      // The decoded length to the byte (4 characters carry 3 bytes, padding none): a bound on
+      // the characters alone let through 2 bytes more than a cap that is not a multiple of 3.
+      const padding = audio.endsWith("==") ? 2 : audio.endsWith("=") ? 1 : 0;
+      if (Math.floor(((audio.length - padding) * 3) / 4) > limits.maxAppendBytes) {
         return bad(
           "audio_too_large",
           `Cannot append more than ${limits.maxAppendBytes} bytes of audio in one event`,
@@ -120,9 +122,11 @@ export function parseClientEvent(text: string, limits: EventLimits): ParsedEvent
     default:
       return bad(
         "invalid_value",
-        `Invalid value: ${JSON.stringify(String(json.type).slice(0, 60))}. Supported values are: ${
-          CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(", ")
-        }.`,
+        `Invalid value: ${
+          JSON.stringify(
+            (typeof json.type === "object" ? shown(json.type) : String(json.type)).slice(0, 60),
+          )
+        }. Supported values are: ${CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(", ")}.`,
         "type",
       );
   }
@@ -175,7 +179,7 @@ function parseFormat(value: unknown): Parsed<AudioFormat> {
     case "audio/pcm":
       if (value.rate !== undefined && value.rate !== 24000) {
         return {
-          error: `audio/pcm is read at 24000 Hz only, got rate ${JSON.stringify(value.rate)}`,
+          error: `audio/pcm is read at 24000 Hz only, got rate ${shown(value.rate)}`,
           param: `${FORMAT_PARAM}.rate`,
         };
       }
@@ -186,7 +190,7 @@ function parseFormat(value: unknown): Parsed<AudioFormat> {
     default:
       return {
         error: `Invalid value: ${
-          JSON.stringify(value.type)
+          shown(value.type)
         }. Supported values are: 'audio/pcm', 'audio/pcmu', 'audio/pcma'.`,
         param: `${FORMAT_PARAM}.type`,
       };
@@ -204,7 +208,7 @@ function parseTurnDetection(value: unknown): Parsed<ServerVad> | null {
   if (value.type !== "server_vad") {
     return {
       error: `Invalid value: ${
-        JSON.stringify(value.type)
+        shown(value.type)
       }. Supported values are: 'server_vad' (or turn_detection null).`,
       param: `${TURN_PARAM}.type`,
     };
@@ -236,6 +240,18 @@ export function decodeBase64(text: string): Uint8Array | null {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+/**
+ * A client's value as an error message quotes it: JSON for a string, number, boolean or null;
+ * an object or array by its brackets alone. String() of one runs a "toString" the client sent
+ * (a number, so it throws), and String() or JSON.stringify of one nested a few thousand deep
+ * (V8's JSON.stringify recurses once an object has an index key like "0") overflows the stack.
+ */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return "[…]";
+  if (typeof value === "object" && value !== null) return "{…}";
+  return JSON.stringify(value) ?? "undefined";
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -96,7 +96,9 @@ export class WyomingEventReader {
 
   #fail(error: FramingError, out: ReadResult[]): void {
     this.#failed = error;
+    // Nothing of the dropped line remains: `midEvent` must not depend on where the bytes were cut.
     this.#line = [];
+    this.#lineBytes = 0;
     this.#body = null;
     this.#pending = null;
     out.push({ ok: false, error });

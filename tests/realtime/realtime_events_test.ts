@@ -162,3 +162,58 @@ Deno.test("base64: padding optional, anything else refused", () => {
   assert.equal(decodeBase64("AQ-_"), null);
   assert.equal(decodeBase64("AQ==AQ=="), null);
 });
+
+Deno.test("a type, format or turn detection the client nests or gives a toString is refused, never thrown", () => {
+  // Quoting these threw out of parseClientEvent (a TypeError from String() of the client's
+  // "toString"; the stack overflowed on the nests), which ended the server process.
+  const deep = "[".repeat(12_000) + "]".repeat(12_000);
+  const nest = `{"0":0,"nest":${deep}}`;
+  const session = (input: string) =>
+    `{"type":"session.update","event_id":"e","session":{"type":"transcription","audio":{"input":${input}}}}`;
+  for (
+    const [text, param] of [
+      ['{"type":{"toString":1},"event_id":"e"}', "type"],
+      ['{"type":[{"toString":1}],"event_id":"e"}', "type"],
+      [`{"type":${deep},"event_id":"e"}`, "type"],
+      [session(`{"format":{"type":${nest}}}`), "session.audio.input.format.type"],
+      [
+        session(`{"format":{"type":"audio/pcm","rate":${nest}}}`),
+        "session.audio.input.format.rate",
+      ],
+      [session(`{"turn_detection":{"type":${nest}}}`), "session.audio.input.turn_detection.type"],
+    ]
+  ) {
+    const e = errorOf(text, { maxEventBytes: 1 << 20, maxAppendBytes: 300 });
+    assert.deepEqual(
+      [e.code, e.param, e.event_id],
+      ["invalid_value", param, "e"],
+      text.slice(0, 60),
+    );
+  }
+  assert.match(errorOf('{"type":{"toString":1}}').message, /^Invalid value: "\{…\}"\. /);
+  // Strings and numbers are quoted as before.
+  assert.match(errorOf('{"type":5}').message, /^Invalid value: "5"\. /);
+});
+
+Deno.test("append: the cap holds to the byte when it is not a multiple of 3", () => {
+  // 1000 bytes take 1336 base64 characters, as do 1001 and 1002: those were let through.
+  const limits = { maxEventBytes: 4096, maxAppendBytes: 1000 };
+  for (const n of [1001, 1002]) {
+    const audio = b64(new Array(n).fill(7));
+    assert.equal(audio.length, 1336);
+    const e = errorOf({ type: "input_audio_buffer.append", audio }, limits);
+    assert.equal(e.code, "audio_too_large", `${n} bytes`);
+    assert.equal(
+      errorOf({ type: "input_audio_buffer.append", audio: audio.replace(/=+$/, "") }, limits).code,
+      "audio_too_large",
+      `${n} bytes unpadded`,
+    );
+  }
+  const at = parse(
+    { type: "input_audio_buffer.append", audio: b64(new Array(1000).fill(7)) },
+    limits,
+  );
+  assert.ok(
+    at.ok && at.event.type === "input_audio_buffer.append" && at.event.audio.length === 1000,
+  );
+});

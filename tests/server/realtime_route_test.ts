@@ -178,6 +178,15 @@ Deno.test("realtime: bad events are answered and the session goes on; binary is 
   rt.ws.send("{not json");
   rt.ws.send(new Uint8Array([1, 2, 3]));
   rt.send({ type: "response.create", event_id: "r1" });
+  // Quoting these in the error threw (a TypeError from the client's "toString"; the stack
+  // overflowed on the nests), out of the socket's message handler: the server process exited.
+  rt.ws.send('{"type":{"toString":1},"event_id":"t1"}');
+  const deep = "[".repeat(12_000) + "]".repeat(12_000);
+  rt.ws.send(`{"type":${deep},"event_id":"t2"}`);
+  const format = `{"type":{"0":0,"nest":${deep}}}`;
+  rt.ws.send(
+    `{"type":"session.update","event_id":"t3","session":{"type":"transcription","audio":{"input":{"format":${format}}}}}`,
+  );
   rt.send(manual);
   await rt.next("session.updated");
   const errors = rt.events.filter((e) => e.type === "error").map((e) =>
@@ -187,6 +196,9 @@ Deno.test("realtime: bad events are answered and the session goes on; binary is 
     ["invalid_json", null],
     ["invalid_json", null],
     ["invalid_value", "r1"],
+    ["invalid_value", "t1"],
+    ["invalid_value", "t2"],
+    ["invalid_value", "t3"],
   ]);
   assert.equal(rt.ws.readyState, WebSocket.OPEN);
   rt.ws.close();

@@ -76,6 +76,23 @@ Deno.test("audio format: rates, widths and channels outside the bounds are refus
   }
 });
 
+Deno.test("audio format: a value nested thousands deep is refused, not a stack overflow", () => {
+  // 24 KB of data (the cap is 64 KiB): JSON.stringify recursed through it and threw RangeError,
+  // so the client got no unsupported_audio and the connection just dropped.
+  const deep = "[".repeat(12_000) + "]".repeat(12_000);
+  for (const field of ["rate", "width", "channels"]) {
+    const data = JSON.parse(
+      `{"rate":16000,"width":2,"channels":1,"${field}":{"0":0,"nest":${deep}}}`,
+    );
+    const r = parseAudioFormat(data);
+    assert.equal(r.ok, false, field);
+    assert.equal(!r.ok && r.message.startsWith(`Unsupported ${field} {…}: expected `), true, field);
+  }
+  // Values that are not objects are still quoted as sent.
+  const r = parseAudioFormat({ rate: "16000", width: 2, channels: 1 });
+  assert.equal(!r.ok && r.message.startsWith('Unsupported rate "16000": '), true);
+});
+
 Deno.test("pcm converter: 16 kHz 16-bit mono passes through byte for byte", () => {
   const c = new PcmConverter({ rate: 16000, width: 2, channels: 1 }, 16000);
   const bytes = new Uint8Array([1, 2, 3, 4, 5]);

@@ -89,6 +89,19 @@ Deno.test("framing: a header line over the cap fails before its newline arrives"
   assert.ok(reader.failed);
 });
 
+Deno.test("framing: a failed reader holds no part of an event, however the bytes were cut", () => {
+  const line = enc.encode('{"type":"' + "a".repeat(300));
+  const whole = new WyomingEventReader(LIMITS);
+  whole.push(line);
+  const cut = new WyomingEventReader(LIMITS);
+  cut.push(line.subarray(0, 200));
+  const r = cut.push(line.subarray(200));
+  assert.equal(!r[0].ok && r[0].error.code, "header_too_large");
+  // The 200 bytes before the cap was passed were dropped with the line: midEvent said true.
+  assert.equal(cut.midEvent, false);
+  assert.equal(whole.midEvent, false);
+});
+
 Deno.test("framing: data_length and payload_length over their caps fail on the header alone", () => {
   for (
     const [header, code] of [

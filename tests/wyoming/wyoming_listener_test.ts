@@ -190,6 +190,19 @@ Deno.test("wyoming: an absurd audio format is refused with unsupported_audio", a
       await peer.closedByServer();
       peer.close();
     }
+    // A rate nested 12,000 deep (24 KB of data, under the cap): quoting it in the refusal
+    // overflowed the stack, and the connection was dropped without a word.
+    const deep = "[".repeat(12_000) + "]".repeat(12_000);
+    const data = enc.encode(`{"rate":{"0":0,"nest":${deep}},"width":2,"channels":1}`);
+    const peer = await Peer.open(port);
+    await peer.write(enc.encode(`{"type":"audio-start","data_length":${data.length}}\n`));
+    await peer.write(data);
+    const e = await peer.next();
+    assert.equal(e?.type, "error");
+    assert.equal(e?.data.code, "unsupported_audio");
+    assert.match(String(e?.data.text), /^Unsupported rate \{…\}: /);
+    await peer.closedByServer();
+    peer.close();
   });
 });
 
