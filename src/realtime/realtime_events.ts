@@ -8,6 +8,7 @@
  * Client events are JSON text frames; every one that cannot be applied is answered with an
  * `error` event in OpenAI's shape and the session goes on.
  */
+import { quotedValue } from "../protocol/quoted_value.ts";
 
 /** `audio.input.format`: PCM16 LE mono at 24 kHz, or G.711 μ-law / A-law at 8 kHz. */
 export type AudioFormat =
@@ -124,7 +125,10 @@ export function parseClientEvent(text: string, limits: EventLimits): ParsedEvent
         "invalid_value",
         `Invalid value: ${
           JSON.stringify(
-            (typeof json.type === "object" ? shown(json.type) : String(json.type)).slice(0, 60),
+            (typeof json.type === "object" ? quotedValue(json.type) : String(json.type)).slice(
+              0,
+              60,
+            ),
           )
         }. Supported values are: ${CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(", ")}.`,
         "type",
@@ -179,7 +183,7 @@ function parseFormat(value: unknown): Parsed<AudioFormat> {
     case "audio/pcm":
       if (value.rate !== undefined && value.rate !== 24000) {
         return {
-          error: `audio/pcm is read at 24000 Hz only, got rate ${shown(value.rate)}`,
+          error: `audio/pcm is read at 24000 Hz only, got rate ${quotedValue(value.rate)}`,
           param: `${FORMAT_PARAM}.rate`,
         };
       }
@@ -190,7 +194,7 @@ function parseFormat(value: unknown): Parsed<AudioFormat> {
     default:
       return {
         error: `Invalid value: ${
-          shown(value.type)
+          quotedValue(value.type)
         }. Supported values are: 'audio/pcm', 'audio/pcmu', 'audio/pcma'.`,
         param: `${FORMAT_PARAM}.type`,
       };
@@ -208,7 +212,7 @@ function parseTurnDetection(value: unknown): Parsed<ServerVad> | null {
   if (value.type !== "server_vad") {
     return {
       error: `Invalid value: ${
-        shown(value.type)
+        quotedValue(value.type)
       }. Supported values are: 'server_vad' (or turn_detection null).`,
       param: `${TURN_PARAM}.type`,
     };
@@ -240,18 +244,6 @@ export function decodeBase64(text: string): Uint8Array | null {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
-}
-
-/**
- * A client's value as an error message quotes it: JSON for a string, number, boolean or null;
- * an object or array by its brackets alone. String() of one runs a "toString" the client sent
- * (a number, so it throws), and String() or JSON.stringify of one nested a few thousand deep
- * (V8's JSON.stringify recurses once an object has an index key like "0") overflows the stack.
- */
-function shown(value: unknown): string {
-  if (Array.isArray(value)) return "[…]";
-  if (typeof value === "object" && value !== null) return "{…}";
-  return JSON.stringify(value) ?? "undefined";
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { quotedValue } from "../protocol/quoted_value.ts";
 import { StreamingResampler } from "./streaming_resampler.ts";
 
 /** What `audio-start` announces (wyoming/audio.py AudioFormat). */
@@ -27,14 +28,14 @@ export function parseAudioFormat(
     return {
       ok: false,
       message: `Unsupported rate ${
-        shown(rate)
+        quotedValue(rate)
       }: expected a whole number of Hz from ${b.minRate} to ${b.maxRate}`,
     };
   }
   if (!b.widths.includes(width as number)) {
     return {
       ok: false,
-      message: `Unsupported width ${shown(width)}: expected 1, 2 or 4 bytes per sample`,
+      message: `Unsupported width ${quotedValue(width)}: expected 1, 2 or 4 bytes per sample`,
     };
   }
   if (
@@ -42,25 +43,13 @@ export function parseAudioFormat(
   ) {
     return {
       ok: false,
-      message: `Unsupported channels ${shown(channels)}: expected 1 to ${b.maxChannels}`,
+      message: `Unsupported channels ${quotedValue(channels)}: expected 1 to ${b.maxChannels}`,
     };
   }
   return {
     ok: true,
     format: { rate: rate as number, width: width as number, channels: channels as number },
   };
-}
-
-/**
- * A client's value as a refusal quotes it: JSON for a string, number, boolean or null; an object
- * or array by its brackets alone. JSON.stringify of one can recurse (V8 does once an object has
- * an index key like "0"), and a nest a few thousand deep, well within an event's data, then
- * overflows the stack.
- */
-function shown(value: unknown): string {
-  if (Array.isArray(value)) return "[…]";
-  if (typeof value === "object" && value !== null) return "{…}";
-  return JSON.stringify(value) ?? "undefined";
 }
 
 /**
