@@ -8,7 +8,8 @@
  *   which answers and closes (1009 if it has no handler);
  * - a peer silent for half of `idleTimeoutMs` is pinged; one that sends nothing at all, not
  *   even a pong, for `idleTimeoutMs` (+1 s) is closed with 1001 (ws_liveness.ts);
- * - our close waits a moment for the peer's close frame, then ends the TCP connection.
+ * - our close waits a moment for the peer's close frame, then ends the TCP connection;
+ * - a handler that throws closes its own connection with 1011 (`onHandlerError` hears of it).
  */
 import type { ConnReader } from "./conn_reader.ts";
 import {
@@ -25,12 +26,30 @@ import {
 import { Assembly } from "./ws_assembly.ts";
 import { Liveness } from "./ws_liveness.ts";
 import { FrameWriter } from "./ws_writer.ts";
+import { RateLimitedLog } from "./rate_limited_log.ts";
 
 export interface SocketOptions extends MessageLimits {
   /** Silence (no frame, no pong) after which the peer is taken for dead: close 1001. */
   idleTimeoutMs: number;
   /** How long our close waits for the peer's close frame before the TCP connection ends. */
   closeWaitMs?: number;
+  /**
+   * Told when one of the application's handlers throws; the socket then closes with 1011.
+   * (Default: one log line a minute on stderr, with the count of the others.)
+   */
+  onHandlerError?: (type: string, error: unknown) => void;
+}
+
+/** The default `onHandlerError`: a fault a client can find again and again logs once a minute. */
+const handlerErrorLog = new RateLimitedLog((line) => console.error(line));
+function logHandlerError(type: string, error: unknown): void {
+  const what = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  handlerErrorLog.note(
+    "websocket handler",
+    `${new Date().toISOString()} websocket ${type} handler threw, connection closed 1011: ${
+      what.slice(0, 2000)
+    }`,
+  );
 }
 
 /** How a socket ended, for the connection layer's counters. */
@@ -84,7 +103,7 @@ export class ServerWebSocket extends EventTarget {
 
   constructor(options: SocketOptions) {
     super();
-    this.#options = { closeWaitMs: 500, ...options };
+    this.#options = { closeWaitMs: 500, onHandlerError: logHandlerError, ...options };
     this.#guard = new MessageGuard(options);
     this.#writer = new FrameWriter((frame) => {
       if ((frame[0] & 0x0f) === OP.pong) this.#pongQueued = false;
@@ -334,7 +353,10 @@ export class ServerWebSocket extends EventTarget {
     try {
       handler?.call(this, event);
     } catch (err) {
-      reportError(err);
+      // Not reportError, the platform's way: an uncaught error ends the process, so a fault
+      // one client's message finds in a handler would end every client's connection.
+      this.#options.onHandlerError(type, err);
+      if (this.readyState === OPEN) this.close(1011, "internal error");
     }
     this.dispatchEvent(event);
   }

@@ -191,3 +191,35 @@ Deno.test("a message in a thousand one-byte fragments is assembled whole and in 
   assert.ok(echo!.payload.every((b, i) => b === (i & 255)));
   raw.close();
 });
+
+Deno.test("a handler that throws closes its own connection with 1011; the server and other connections go on", async () => {
+  const faults: string[] = [];
+  await using srv = startHttp((req) => {
+    const up = upgradeWebSocket(req, {
+      ...LIMITS,
+      idleTimeoutMs: 10_000,
+      onHandlerError: (type, err) => faults.push(`${type}: ${(err as Error).message}`),
+    });
+    if (!up.ok) return new Response(up.reason, { status: 400 });
+    up.socket.onmessage = (e) => {
+      if (e.data === "boom") throw new TypeError("a fault the message found");
+      up.socket.send(e.data);
+    };
+    return up.response;
+  });
+  const bystander = await open(`ws://127.0.0.1:${srv.port}/`);
+  const victim = await RawWebSocket.open(srv.port, "/");
+  await victim.sendFrame(0x1, new TextEncoder().encode("boom"));
+  const close = await victim.readFrame();
+  assert.equal(close?.opcode, 0x8);
+  assert.equal(new DataView(close!.payload.buffer, close!.payload.byteOffset).getUint16(0), 1011);
+  victim.close();
+  assert.deepEqual(faults, ["message: a fault the message found"]);
+  // The process is alive (reportError would have ended this test run) and so is the neighbour.
+  const echoed = new Promise<string>((r) => (bystander.onmessage = (e) => r(e.data)));
+  bystander.send("still here");
+  assert.equal(await echoed, "still here");
+  const closed = new Promise((r) => (bystander.onclose = r));
+  bystander.close();
+  await closed;
+});
