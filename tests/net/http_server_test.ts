@@ -199,6 +199,45 @@ Deno.test("malformed heads get 400, heads over the size cap 431, both counted an
   assert.equal(srv.count("head_too_large"), 1);
 });
 
+Deno.test("a complete head over the size cap that arrives in one piece gets 431 too", async () => {
+  await using srv = startHttp(hello, { maxHeadBytes: 1024 });
+  const c = await connect(srv.port);
+  await send(c, GET("/", `X: ${"a".repeat(1500)}\r\n`));
+  assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 431 /);
+  assert.equal(srv.count("head_too_large"), 1);
+});
+
+Deno.test("a request Fetch cannot represent (TRACE, CONNECT, a body on gEt) gets 400, not a silent close", async () => {
+  await using srv = startHttp(hello);
+  for (
+    const bad of [
+      "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n",
+      "gEt / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody",
+    ]
+  ) {
+    const c = await connect(srv.port);
+    await send(c, bad);
+    const end = await readToEnd(c, 5000);
+    assert.match(end.text, /^HTTP\/1\.1 400 /, JSON.stringify(bad));
+    assert.ok(end.closed);
+  }
+  assert.equal(srv.count("bad_request"), 3);
+});
+
+Deno.test("a Host that would change the path the routes see gets 400", async () => {
+  await using srv = startHttp((req) => new Response(new URL(req.url).pathname));
+  for (const host of ["a/metrics?", "a, b", "a#", "a\\b"]) {
+    const c = await connect(srv.port);
+    await send(c, `GET /ws HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 400 /, host);
+  }
+  const c = await connect(srv.port);
+  await send(c, "GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 400 /, "two Host lines");
+  assert.equal(srv.count("bad_request"), 5);
+});
+
 Deno.test("req.signal aborts when the client goes away while the handler works on its body", async () => {
   const aborted = Promise.withResolvers<number>();
   await using srv = startHttp(async (req) => {
