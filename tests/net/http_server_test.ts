@@ -177,6 +177,30 @@ Deno.test("chunked request bodies are read, streamed responses are sent chunked,
   assert.equal(await head.text(), "");
 });
 
+Deno.test("a chunk-size line over 4096 bytes is refused even when it arrives in one piece", async () => {
+  await using srv = startHttp(async (req) => {
+    try {
+      return new Response(await req.text());
+    } catch (err) {
+      return new Response((err as Error).name, { status: 400 });
+    }
+  });
+  const post = (ext: number) =>
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+    `1;${"e".repeat(ext)}\r\nx\r\n0\r\n\r\n`;
+  // "1;" and the extension: 4096 bytes is the longest line taken, 4097 one too many.
+  for (
+    const [ext, answer] of [[4094, /^HTTP\/1\.1 200 [^]*\r\n\r\nx$/], [
+      4095,
+      /^HTTP\/1\.1 400 [^]*BodyFormatError$/,
+    ]] as const
+  ) {
+    const c = await connect(srv.port);
+    await send(c, post(ext));
+    assert.match((await readToEnd(c, 5000)).text, answer, `a line of ${ext + 2} bytes`);
+  }
+});
+
 Deno.test("malformed heads get 400, heads over the size cap 431, both counted and closed", async () => {
   await using srv = startHttp(hello, { maxHeadBytes: 1024 });
   for (
