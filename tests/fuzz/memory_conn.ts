@@ -42,6 +42,11 @@ export class MemoryConn {
     return out;
   }
 
+  /** Bytes of the input read so far. */
+  get position(): number {
+    return this.#at;
+  }
+
   /** A read is waiting at the end of the input (`holdOpen`). */
   get parked(): boolean {
     return this.#parked !== null;
@@ -105,5 +110,10 @@ export function randomCuts(rng: Rng, length: number, max = 8): number[] {
 
 /** A cut after every byte: the slowest peer. */
 export function everyByte(length: number): number[] {
-  return Array.from({ length: Math.max(0, length - 1) }, (_, i) => i + 1);
+  return every(1, length);
+}
+
+/** A cut every `n` bytes. */
+export function every(n: number, length: number): number[] {
+  return Array.from({ length: Math.max(0, Math.ceil(length / n) - 1) }, (_, i) => (i + 1) * n);
 }
