@@ -4,7 +4,7 @@
  * found, the same for any chunking, or BodyTooLarge past the limit; `parseMultipart` gives a
  * form or throws BadMultipart, the same with the delimiters readBody found as without, and a
  * form whose file is a view of the body, delimited as the format says, with headers within the
- * 16 KiB cap. Each input is a content type, a NUL, then the body.
+ * 16 KiB cap and at most 1000 parts. Each input is a content type, a NUL, then the body.
  */
 import assert from "node:assert/strict";
 import {
@@ -22,6 +22,7 @@ import { randomCuts } from "../fuzz/memory_conn.ts";
 /** MAX_UPLOAD_BYTES here; each case also tries the body's own length and just under it. */
 const LIMIT = 24 * 1024;
 const MAX_PART_HEADERS = 16 * 1024;
+const MAX_PARTS = 1000;
 const B = "fuzzBoundary7MA4YWxkTrZu0gW";
 const bytes = (s: string) => new TextEncoder().encode(s);
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
@@ -156,6 +157,7 @@ async function check(inputBytes: Uint8Array, rng: Rng): Promise<"form" | "bad" |
   let values = 0;
   for (const list of fields.values()) values += list.length;
   assert.ok(values + (file ? 1 : 0) <= all.length + 1, "no more parts than delimiters");
+  assert.ok(values + (file ? 1 : 0) <= MAX_PARTS, "no more parts than the cap");
   if (file) {
     assert.equal(file.buffer, read.bytes.buffer, "a view of the body, not a copy");
     const start = file.byteOffset - read.bytes.byteOffset;
