@@ -88,12 +88,16 @@ export function chunkedBody(
     for (;;) {
       const b = src.reader.buffered;
       const at = indexOfCrlf(b);
+      // The cap holds however the line arrives: found whole in one read, or still without its
+      // CRLF (past `max + 1` bytes: a line of `max` and its CR may wait for the LF).
+      if (at > max || (at < 0 && b.length > max + 1)) {
+        throw new BodyFormatError("a chunk line is too long");
+      }
       if (at >= 0) {
         const text = new TextDecoder("latin1").decode(b.subarray(0, at));
         src.reader.consume(at + 2);
         return text;
       }
-      if (b.length > max) throw new BodyFormatError("a chunk line is too long");
       if (!(await src.fill())) {
         throw new BodyFormatError("the client closed before the end of the body");
       }

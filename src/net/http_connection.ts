@@ -144,6 +144,11 @@ export class HttpConnection {
       const end = findHeadEnd(b, searched);
       if (end >= 0) {
         this.#disarm();
+        // One read can bring a whole head past the cap: refused as the same head sent slowly is.
+        if (end > maxHeadBytes) {
+          await this.#refuse(431, "head_too_large", `request head over ${maxHeadBytes} bytes`);
+          return null;
+        }
         const parsed = parseRequestHead(b.subarray(0, end));
         this.#reader.consume(end);
         if (!parsed.ok) {
@@ -206,10 +211,7 @@ export class HttpConnection {
       await this.#refuse(400, "bad_request", framing.error);
       return "close";
     }
-    this.#state = "handler";
-    this.#responseStarted = false;
     const abort = new AbortController();
-    this.#abort = abort;
     const { bodyTimeoutMs, bodyMinBytesPerS } = this.#server.options;
     // An object, not a variable: it is set from the body stream's callbacks.
     const bodyState: { end: BodyEnd | "none" | "pending" } = {
@@ -244,17 +246,27 @@ export class HttpConnection {
       body = framing.kind === "length"
         ? lengthBody(paced, framing.length, onBodyEnd, continueFirst)
         : chunkedBody(paced, onBodyEnd, continueFirst);
-    } else if (framing.kind === "none") {
-      this.#watchForHangUp(abort);
     }
-    const req = new Request(url, {
-      method: head.method,
-      headers,
-      body,
-      signal: abort.signal,
-      // @ts-ignore: `duplex` is required for stream bodies but missing from Deno's RequestInit
-      duplex: "half",
-    });
+    let req: Request;
+    try {
+      req = new Request(url, {
+        method: head.method,
+        headers,
+        body,
+        signal: abort.signal,
+        // @ts-ignore: `duplex` is required for stream bodies but missing from Deno's RequestInit
+        duplex: "half",
+      });
+    } catch {
+      // Fetch forbids CONNECT, TRACE and TRACK, and a body on GET or HEAD in any letter case
+      // ("gEt" is GET to it): such a request is answered, not dropped without a word.
+      await this.#refuse(400, "bad_request", `a ${head.method} request Deno cannot represent`);
+      return "close";
+    }
+    this.#state = "handler";
+    this.#responseStarted = false;
+    this.#abort = abort;
+    if (framing.kind === "none") this.#watchForHangUp(abort);
     allowUpgrade(req);
 
     let res: Response;

@@ -103,11 +103,20 @@ export function wantsKeepAlive(minor: 0 | 1, headers: Headers): boolean {
   return minor === 1 || tokens.includes("keep-alive");
 }
 
+/**
+ * A Host value (RFC 9112 §3.2: uri-host [ ":" port ]). Anything else is refused, not handed to
+ * the URL parser: a "/", "?", "#" or "\" there would move the path the routes see (an "@" the
+ * host), and two Host lines join into a value with a space.
+ */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::\d*)?$/;
+
 /** The request's URL from its target (origin or absolute form) and Host; null when malformed. */
 export function requestUrl(target: string, headers: Headers, local: Deno.NetAddr): URL | null {
   try {
     if (target.startsWith("/")) {
-      const host = headers.get("host") || `${local.hostname}:${local.port}`;
+      const field = headers.get("host");
+      if (field && !HOST.test(field)) return null;
+      const host = field || `${local.hostname}:${local.port}`;
       return new URL(`http://${host}${target}`);
     }
     if (/^https?:\/\//i.test(target)) return new URL(target);

@@ -4,6 +4,7 @@ import {
   bodyFraming,
   findHeadEnd,
   parseRequestHead,
+  requestUrl,
   wantsKeepAlive,
 } from "../../src/net/http_head.ts";
 
@@ -50,6 +51,21 @@ Deno.test("body framing: length, chunked, none, and the smuggling shapes refused
     ]
   ) assert.equal(bodyFraming(h(bad)).kind, "invalid", JSON.stringify(bad));
   assert.deepEqual(bodyFraming(h({ "content-length": "7, 7" })), { kind: "length", length: 7 });
+});
+
+Deno.test("requestUrl: the path is the target's; a Host that is not uri-host[:port] makes no URL", () => {
+  const local: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 8000 };
+  const url = (host: string | null, target = "/ws?x=1") =>
+    requestUrl(target, new Headers(host === null ? {} : { host }), local);
+  for (const host of ["example.com:8080", "[::1]:8000", "127.0.0.1", "my_host.local:", ""]) {
+    assert.equal(url(host)?.pathname, "/ws", host);
+  }
+  assert.equal(url(null)?.host, "127.0.0.1:8000");
+  assert.equal(url("a", "http://b/c")?.href, "http://b/c", "absolute form: Host ignored");
+  // Each of these moved the path (or the host) the routes see: "x/metrics?" made /ws /metrics.
+  for (const host of ["x/metrics?", "x?", "x#", "x\\y", "user@x", "a, b", "a b", "[::1"]) {
+    assert.equal(url(host), null, host);
+  }
 });
 
 Deno.test("keep-alive: HTTP/1.1 unless Connection: close; HTTP/1.0 only when asked", () => {

@@ -177,6 +177,30 @@ Deno.test("chunked request bodies are read, streamed responses are sent chunked,
   assert.equal(await head.text(), "");
 });
 
+Deno.test("a chunk-size line over 4096 bytes is refused even when it arrives in one piece", async () => {
+  await using srv = startHttp(async (req) => {
+    try {
+      return new Response(await req.text());
+    } catch (err) {
+      return new Response((err as Error).name, { status: 400 });
+    }
+  });
+  const post = (ext: number) =>
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+    `1;${"e".repeat(ext)}\r\nx\r\n0\r\n\r\n`;
+  // "1;" and the extension: 4096 bytes is the longest line taken, 4097 one too many.
+  for (
+    const [ext, answer] of [[4094, /^HTTP\/1\.1 200 [^]*\r\n\r\nx$/], [
+      4095,
+      /^HTTP\/1\.1 400 [^]*BodyFormatError$/,
+    ]] as const
+  ) {
+    const c = await connect(srv.port);
+    await send(c, post(ext));
+    assert.match((await readToEnd(c, 5000)).text, answer, `a line of ${ext + 2} bytes`);
+  }
+});
+
 Deno.test("malformed heads get 400, heads over the size cap 431, both counted and closed", async () => {
   await using srv = startHttp(hello, { maxHeadBytes: 1024 });
   for (
@@ -197,6 +221,45 @@ Deno.test("malformed heads get 400, heads over the size cap 431, both counted an
   assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 431 /);
   assert.equal(srv.count("bad_request"), 4);
   assert.equal(srv.count("head_too_large"), 1);
+});
+
+Deno.test("a complete head over the size cap that arrives in one piece gets 431 too", async () => {
+  await using srv = startHttp(hello, { maxHeadBytes: 1024 });
+  const c = await connect(srv.port);
+  await send(c, GET("/", `X: ${"a".repeat(1500)}\r\n`));
+  assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 431 /);
+  assert.equal(srv.count("head_too_large"), 1);
+});
+
+Deno.test("a request Fetch cannot represent (TRACE, CONNECT, a body on gEt) gets 400, not a silent close", async () => {
+  await using srv = startHttp(hello);
+  for (
+    const bad of [
+      "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n",
+      "gEt / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody",
+    ]
+  ) {
+    const c = await connect(srv.port);
+    await send(c, bad);
+    const end = await readToEnd(c, 5000);
+    assert.match(end.text, /^HTTP\/1\.1 400 /, JSON.stringify(bad));
+    assert.ok(end.closed);
+  }
+  assert.equal(srv.count("bad_request"), 3);
+});
+
+Deno.test("a Host that would change the path the routes see gets 400", async () => {
+  await using srv = startHttp((req) => new Response(new URL(req.url).pathname));
+  for (const host of ["a/metrics?", "a, b", "a#", "a\\b"]) {
+    const c = await connect(srv.port);
+    await send(c, `GET /ws HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 400 /, host);
+  }
+  const c = await connect(srv.port);
+  await send(c, "GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  assert.match((await readToEnd(c, 5000)).text, /^HTTP\/1\.1 400 /, "two Host lines");
+  assert.equal(srv.count("bad_request"), 5);
 });
 
 Deno.test("req.signal aborts when the client goes away while the handler works on its body", async () => {
