@@ -15,6 +15,12 @@ import { connectionFlood, idleKeepAlive, idleTcp, slowloris } from "./connection
 import { fetchFrom } from "./fetch_from.ts";
 import { type AttackKnobs, knob } from "./knobs.ts";
 import { clipPcm, prepareMedia } from "./media_files.ts";
+import {
+  hostMovesPath,
+  realtimeHostileValues,
+  tinyPartsForm,
+  unrepresentableMethod,
+} from "./parser_attacks.ts";
 import { type NeighbourReport, startNeighbour, streamAlone } from "./neighbour.ts";
 import {
   hlsPlaylist,
@@ -59,10 +65,11 @@ export const PHASES: readonly (readonly Attack[])[] = [
     unauthenticatedLargePost,
   ],
   [connectionFlood, missingKey, foreignOrigin, compressedAudio, closeCodes],
+  [hostMovesPath, unrepresentableMethod, realtimeHostileValues],
   [fragmentedMessage],
   [declaredHugeFrame],
   // Uploads last: a bomb the server does not refuse keeps it busy after the attack gives up.
-  [oddFilenames],
+  [oddFilenames, tinyPartsForm],
   [uploadsAtOnce],
   [hlsPlaylist, hugeRateWav, slowRateWav, longSilentFlac],
 ];
