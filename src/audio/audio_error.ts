@@ -10,6 +10,7 @@ export type AudioErrorCode =
   | "no-channels"
   | "no-sample-rate"
   | "no-samples"
+  | "non-finite-sample"
   | "unsupported-format"
   | "decoder-failed"
   | "unsupported-sample-rate"

@@ -4,10 +4,18 @@
  * going away is the same read the next request waits on.
  */
 const FILL_BYTES = 16 * 1024;
+const EMPTY = new Uint8Array(0);
 
 export class ConnReader {
   readonly #conn: Deno.Conn;
-  #pending: Uint8Array = new Uint8Array(0);
+  /**
+   * Bytes read and not consumed are `#buf[#start, #end)`; past `#end` is room for the next
+   * reads. Bytes before `#end` are never written again (a view handed out stays what it was):
+   * a buffer that runs out of room is replaced, not compacted in place.
+   */
+  #buf: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
   #inflight: Promise<boolean> | null = null;
   #eof = false;
 
@@ -17,7 +25,7 @@ export class ConnReader {
 
   /** Bytes read and not consumed yet. */
   get buffered(): Uint8Array {
-    return this.#pending;
+    return this.#buf.subarray(this.#start, this.#end);
   }
 
   get eof(): boolean {
@@ -29,13 +37,18 @@ export class ConnReader {
   }
 
   consume(n: number): void {
-    this.#pending = this.#pending.subarray(n);
+    this.#start = Math.min(this.#start + n, this.#end);
+    // Nothing left to hold: an idle connection keeps no buffer.
+    if (this.#start === this.#end) {
+      this.#buf = EMPTY;
+      this.#start = this.#end = 0;
+    }
   }
 
   /** Takes up to `n` buffered bytes. */
   take(n: number): Uint8Array {
-    const out = this.#pending.subarray(0, n);
-    this.#pending = this.#pending.subarray(out.length);
+    const out = this.buffered.subarray(0, n);
+    this.consume(out.length);
     return out;
   }
 
@@ -50,8 +63,7 @@ export class ConnReader {
           this.#eof = true;
           return false;
         }
-        // A small read is copied out so a trickling peer does not pin a whole buffer per byte.
-        this.#append(n < FILL_BYTES / 4 ? chunk.slice(0, n) : chunk.subarray(0, n));
+        this.#append(chunk, n);
         return true;
       } finally {
         this.#inflight = null;
@@ -66,9 +78,9 @@ export class ConnReader {
    */
   async readInto(target: Uint8Array): Promise<number | null> {
     if (this.#inflight) await this.#inflight;
-    if (this.#pending.length > 0) {
-      const n = Math.min(target.length, this.#pending.length);
-      target.set(this.#pending.subarray(0, n));
+    if (this.#end > this.#start) {
+      const n = Math.min(target.length, this.#end - this.#start);
+      target.set(this.#buf.subarray(this.#start, this.#start + n));
       this.consume(n);
       return n;
     }
@@ -78,14 +90,26 @@ export class ConnReader {
     return n;
   }
 
-  #append(bytes: Uint8Array): void {
-    if (this.#pending.length === 0) {
-      this.#pending = bytes;
+  /** Adds the first `n` bytes of `chunk`, a buffer of its own the reader may keep. */
+  #append(chunk: Uint8Array, n: number): void {
+    const held = this.#end - this.#start;
+    if (held === 0) {
+      // A small read is copied out so a trickling peer does not pin a whole buffer per byte.
+      this.#buf = n < FILL_BYTES / 4 ? chunk.slice(0, n) : chunk;
+      this.#start = 0;
+      this.#end = n;
       return;
     }
-    const next = new Uint8Array(this.#pending.length + bytes.length);
-    next.set(this.#pending);
-    next.set(bytes, this.#pending.length);
-    this.#pending = next;
+    if (this.#end + n > this.#buf.length) {
+      // Room for as much again as is held: a peer sending a byte at a time costs each byte a
+      // few copies, not a copy of everything before it.
+      const next = new Uint8Array(2 * held + n);
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#start = 0;
+      this.#end = held;
+    }
+    this.#buf.set(chunk.subarray(0, n), this.#end);
+    this.#end += n;
   }
 }

@@ -9,6 +9,17 @@ const CHUNK_BYTES = 64 * 1024;
 const MAX_LINE_BYTES = 4096;
 const MAX_TRAILER_BYTES = 16 * 1024;
 
+const TOKEN = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.source;
+/** Lines are decoded as windows-1252 (TextDecoder's "latin1"): obs-text is any non-ASCII. */
+const QUOTED = /"(?:[\t !\x23-\x5b\x5d-\x7e\x80-\uffff]|\\[\t\x20-\x7e\x80-\uffff])*"/.source;
+const EXTENSION = String.raw`[ \t]*;[ \t]*${TOKEN}(?:[ \t]*=[ \t]*(?:${TOKEN}|${QUOTED}))?`;
+/**
+ * A chunk-size line as RFC 9112 §7.1 writes it, and nothing else: hex digits (12 at most, so the
+ * size stays an exact number), then extensions with spaces or tabs only around `;` and `=`. A
+ * proxy that read a lenient form (" 5", "5 ", "5\xa0") another way would see another request.
+ */
+const CHUNK_SIZE_LINE = new RegExp(`^([0-9A-Fa-f]{1,12})(?:${EXTENSION})*$`);
+
 /** How a body ended: read to its end (the connection may carry another request) or not. */
 export type BodyEnd = "complete" | "abandoned";
 
@@ -107,11 +118,12 @@ export function chunkedBody(
     async () => {
       if (finished) return null;
       if (left === 0) {
-        const sizeLine = (await line(MAX_LINE_BYTES)).split(";")[0].trim();
-        if (!/^[0-9a-fA-F]{1,12}$/.test(sizeLine)) {
-          throw new BodyFormatError(`malformed chunk size "${sizeLine.slice(0, 20)}"`);
+        const sizeLine = await line(MAX_LINE_BYTES);
+        const size = CHUNK_SIZE_LINE.exec(sizeLine);
+        if (!size) {
+          throw new BodyFormatError(`malformed chunk size line "${sizeLine.slice(0, 20)}"`);
         }
-        left = parseInt(sizeLine, 16);
+        left = parseInt(size[1], 16);
         if (left === 0) {
           let trailers = 0;
           for (;;) {

@@ -172,11 +172,18 @@ export function parseClosePayload(p: Uint8Array): CloseInfo {
   }
 }
 
-/** A close frame's payload: the code, then the reason cut to fit 125 bytes. */
+/**
+ * A close frame's payload: the code, then the reason cut to fit 125 bytes, at a character
+ * boundary (a peer refuses a reason that is not UTF-8 with 1007).
+ */
 export function closePayload(code: number, reason: string): Uint8Array {
   if (code === 1005) return new Uint8Array(0);
   let r = new TextEncoder().encode(reason);
-  if (r.length > 123) r = r.subarray(0, 123);
+  if (r.length > 123) {
+    let end = 123;
+    while (end > 0 && (r[end] & 0xc0) === 0x80) end--; // its character began before the cut
+    r = r.subarray(0, end);
+  }
   const out = new Uint8Array(2 + r.length);
   out[0] = code >> 8;
   out[1] = code & 255;

@@ -43,7 +43,8 @@ export interface ReadBody {
 
 /**
  * The body, read into one buffer of its exact length; more than `limit` bytes throws
- * BodyTooLarge. With a boundary, each new chunk is searched for its delimiter as it lands.
+ * BodyTooLarge. With a boundary, each new chunk is searched for its delimiter as it lands, and
+ * more delimiters than a form of MAX_PARTS parts has throws BadMultipart.
  */
 export async function readBody(
   body: ReadableStream<Uint8Array> | null,
@@ -74,6 +75,9 @@ export async function readBody(
       if (delimiter && skip) {
         const view = new Uint8Array(buf, 0, used);
         for (let at = findBytes(view, delimiter, scanned, skip); at >= 0;) {
+          // A form of MAX_PARTS parts has at most MAX_PARTS + 1 delimiters: past them the rest
+          // of the body is neither read nor indexed (100 MB of tiny parts is 8 million offsets).
+          if (delimiters.length > MAX_PARTS) throw new BadMultipart(`more than ${MAX_PARTS} parts`);
           delimiters.push(at);
           at = findBytes(view, delimiter, at + 1, skip);
         }

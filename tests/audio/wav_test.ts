@@ -180,3 +180,43 @@ Deno.test("parseWav reads RF64 with the data size from the ds64 chunk", () => {
   assert.deepEqual([...wav.samples], [0.5, -0.5, 0.25]);
   assert.deepEqual(wav.warnings, []);
 });
+
+Deno.test("parseWav refuses float samples that are NaN or infinite; huge finite ones are kept", () => {
+  const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
+  const f64 = (values: number[]) => new Uint8Array(new Float64Array(values).buffer);
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    assertAudioError(
+      () =>
+        parseWav(
+          buildWav({ formatTag: 3, bitsPerSample: 32, data: f32([0.5, bad, 0]) }),
+          "bad.wav",
+        ),
+      "non-finite-sample",
+      `sample frame 1 decodes to ${bad}`,
+    );
+    assertAudioError(
+      () => parseWav(buildWav({ formatTag: 3, bitsPerSample: 64, data: f64([bad]) }), "bad.wav"),
+      "non-finite-sample",
+      `decodes to ${bad}`,
+    );
+    // One bad channel spoils its frame's mix.
+    const stereo = buildWav({
+      formatTag: 3,
+      bitsPerSample: 32,
+      channels: 2,
+      data: f32([0, 0, 1, bad]),
+    });
+    assertAudioError(() => parseWav(stereo, "bad.wav"), "non-finite-sample", "sample frame 1");
+  }
+  // A float64 sample past float32's range would be stored as Infinity.
+  assertAudioError(
+    () => parseWav(buildWav({ formatTag: 3, bitsPerSample: 64, data: f64([1e300]) }), "bad.wav"),
+    "non-finite-sample",
+    "decodes to Infinity",
+  );
+  const huge = [1e30, -1e30, 3.4e38, -3.4e38, 0.5];
+  const w32 = parseWav(buildWav({ formatTag: 3, bitsPerSample: 32, data: f32(huge) }));
+  assert.deepEqual([...w32.samples], huge.map(Math.fround));
+  const w64 = parseWav(buildWav({ formatTag: 3, bitsPerSample: 64, data: f64(huge) }));
+  assert.deepEqual([...w64.samples], huge.map(Math.fround));
+});

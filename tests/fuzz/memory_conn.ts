@@ -14,6 +14,8 @@ export class MemoryConn {
   /** Sorted offsets where one read stops and the next begins. */
   readonly #cuts: number[];
   #at = 0;
+  /** Index of the first cut past `#at`. */
+  #nextCut = 0;
   #written: Uint8Array[] = [];
   #closed = false;
   #writeClosed = false;
@@ -67,7 +69,10 @@ export class MemoryConn {
       this.#parked = Promise.withResolvers<null>();
       return await this.#parked.promise;
     }
-    const cut = this.#cuts.find((c) => c > this.#at) ?? this.#input.length;
+    while (this.#nextCut < this.#cuts.length && this.#cuts[this.#nextCut] <= this.#at) {
+      this.#nextCut++;
+    }
+    const cut = this.#cuts[this.#nextCut] ?? this.#input.length;
     const n = Math.min(p.length, cut - this.#at);
     p.set(this.#input.subarray(this.#at, this.#at + n));
     this.#at += n;

@@ -112,7 +112,7 @@ Deno.test("fuzz: a chunked body decodes to its data or a BodyFormatError, the sa
         assert.equal(whole.end, "abandoned");
       }
       // One byte a time is the slowest peer; longer inputs come in some 300 small reads (each
-      // read copies what the ConnReader holds: byte by byte, 16 KiB would take seconds here).
+      // read allocates a 16 KiB buffer: 16 KiB byte by byte would slow every case down).
       const slow = input.length <= 1500
         ? everyByte(input.length)
         : every(Math.ceil(input.length / 300) + rng.int(4), input.length);

@@ -201,6 +201,34 @@ Deno.test("a chunk-size line over 4096 bytes is refused even when it arrives in 
   }
 });
 
+Deno.test("a chunk-size line is hex digits and extensions, nothing else: lenient forms get 400", async () => {
+  await using srv = startHttp(async (req) => {
+    try {
+      return new Response(await req.text());
+    } catch (err) {
+      return new Response((err as Error).name, { status: 400 });
+    }
+  });
+  // Byte for byte (latin1): "\xa0" is the single byte 0xa0, not its UTF-8 form.
+  const post = (sizeLine: string) =>
+    Uint8Array.from(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+        `${sizeLine}\r\nhello\r\n0\r\n\r\n`,
+      (c) => c.charCodeAt(0),
+    );
+  const accepted = ["5", "5;ext=1", "5 ; a = b", '5;q="x \\" y";n', "5\t;a", "00005"];
+  const refused = [" 5", "5\xa0", "\x0b5 \t", "5 ", "+5", "0x5", "-1", "5;", "5;a=", "5;a ", "5,a"];
+  refused.push("1" + "0".repeat(12)); // past the 12 hex digits a size may have
+  for (const sizeLine of [...accepted, ...refused]) {
+    const c = await connect(srv.port);
+    await send(c, post(sizeLine));
+    const answer = accepted.includes(sizeLine)
+      ? /^HTTP\/1\.1 200 [^]*\r\n\r\nhello$/
+      : /^HTTP\/1\.1 400 [^]*BodyFormatError$/;
+    assert.match((await readToEnd(c, 5000)).text, answer, JSON.stringify(sizeLine));
+  }
+});
+
 Deno.test("malformed heads get 400, heads over the size cap 431, both counted and closed", async () => {
   await using srv = startHttp(hello, { maxHeadBytes: 1024 });
   for (

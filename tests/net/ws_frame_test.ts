@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { acceptKey, checkHandshake } from "../../src/net/ws_handshake.ts";
 import {
+  closePayload,
   encodeFrame,
   type FrameHeader,
   MessageGuard,
@@ -89,6 +90,17 @@ Deno.test("close payloads: codes checked, reason UTF-8; server frames unmasked",
   });
   assert.deepEqual([...encodeFrame(1, new TextEncoder().encode("ok"))], [0x81, 2, 0x6f, 0x6b]);
   assert.equal(encodeFrame(2, new Uint8Array(70_000))[1], 127);
+});
+
+Deno.test("a close reason over 123 bytes is cut at a character boundary, never mid-character", () => {
+  for (const reason of ["é".repeat(100), "a" + "é".repeat(100), "🎙".repeat(40), "x".repeat(200)]) {
+    const p = closePayload(1000, reason);
+    assert.ok(p.length <= 125, `${p.length} bytes`);
+    const cut = new TextDecoder("utf-8", { fatal: true }).decode(p.subarray(2));
+    assert.ok(reason.startsWith(cut) && cut.length > 0, cut);
+    assert.ok(new TextEncoder().encode(cut).length > 119, "at most one character dropped");
+    assert.deepEqual(parseClosePayload(p), { ok: true, code: 1000, reason: cut });
+  }
 });
 
 Deno.test("handshake: RFC 6455's example key; missing pieces are reasons, not exceptions", () => {

@@ -1,10 +1,11 @@
 /**
  * Fuzz of the upload parser (`src/server/multipart_upload.ts`): for any content type and body,
  * `multipartBoundary` gives a boundary or null; `readBody` gives the body with every delimiter
- * found, the same for any chunking, or BodyTooLarge past the limit; `parseMultipart` gives a
- * form or throws BadMultipart, the same with the delimiters readBody found as without, and a
- * form whose file is a view of the body, delimited as the format says, with headers within the
- * 16 KiB cap and at most 1000 parts. Each input is a content type, a NUL, then the body.
+ * found, the same for any chunking, or BodyTooLarge past the limit, or BadMultipart past the
+ * delimiters a form of 1000 parts has; `parseMultipart` gives a form or throws BadMultipart, the
+ * same with the delimiters readBody found as without, and a form whose file is a view of the
+ * body, delimited as the format says, with headers within the 16 KiB cap and at most 1000 parts.
+ * Each input is a content type, a NUL, then the body.
  */
 import assert from "node:assert/strict";
 import {
@@ -131,21 +132,25 @@ async function check(inputBytes: Uint8Array, rng: Rng): Promise<"form" | "bad" |
   assert.ok(boundary.length >= 1 && boundary.length <= 70);
   const delimiter = bytes(`\r\n--${boundary}`);
 
+  const all: number[] = [];
+  for (let at = findBytes(body, delimiter); at >= 0; at = findBytes(body, delimiter, at + 1)) {
+    all.push(at);
+  }
   const limit = rng.pick([LIMIT, body.length, Math.max(0, body.length - 1 - rng.int(100))]);
   let read;
   try {
     read = await readBody(streamOf(body, randomCuts(rng, body.length, 12)), limit, boundary);
   } catch (err) {
+    if (err instanceof BadMultipart) {
+      assert.ok(all.length > MAX_PARTS + 1, `refused with ${all.length} delimiters`);
+      return "bad";
+    }
     assert.ok(err instanceof BodyTooLarge, `an undeclared ${(err as Error).name}: ${err}`);
     assert.ok(body.length > limit);
     return "large";
   }
   assert.ok(body.length <= limit);
   assert.deepEqual(read.bytes, body);
-  const all: number[] = [];
-  for (let at = findBytes(body, delimiter); at >= 0; at = findBytes(body, delimiter, at + 1)) {
-    all.push(at);
-  }
   assert.deepEqual(read.delimiters, all, "every delimiter, found as the chunks landed");
 
   const withFound = parse(read.bytes, boundary, read.delimiters);

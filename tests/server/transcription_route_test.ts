@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { clipPcmBytes, CLIPS_DIR, reference } from "../engine/fixtures.ts";
 import { wavOf } from "../audio/wav_header.ts";
+import { buildWav } from "../audio/wav_builder.ts";
 import { startTestServer } from "./harness.ts";
 import { StreamSocket } from "../../src/client/stream_socket.ts";
 
@@ -45,6 +46,11 @@ Deno.test("POST /v1/audio/transcriptions answers json, text, verbose_json, srt a
 
 Deno.test("POST /v1/audio/transcriptions: every bad request gets its status and OpenAI-shaped error", async () => {
   await using srv = await startTestServer({ MAX_UPLOAD_BYTES: "200000" });
+  const nanWav = new Uint8Array(buildWav({
+    formatTag: 3,
+    bitsPerSample: 32,
+    data: new Uint8Array(new Float32Array([0.5, NaN, 0]).buffer),
+  }));
   const cases: [FormData | string, number, string, string?][] = [
     [form(null, { model: "x" }), 400, "missing_file"],
     [form(clipBlob("digits_pi.wav"), { response_format: "mp3" }), 400, "invalid_response_format"],
@@ -55,13 +61,15 @@ Deno.test("POST /v1/audio/transcriptions: every bad request gets its status and 
       "unsupported_format",
     ],
     [form(new Blob([new TextEncoder().encode("RIFF\x04\x00\x00\x00WAVE")])), 400, "bad_audio"],
+    [form(new Blob([nanWav])), 400, "bad_audio", "sample frame 1 decodes to NaN"],
     ["not a form", 400, "invalid_body"],
   ];
-  for (const [body, status, code] of cases) {
+  for (const [body, status, code, detail] of cases) {
     const r = await post(srv.http, body);
     assert.equal(r.status, status, `${code}: ${r.text}`);
     const err = JSON.parse(r.text).error;
     assert.equal(err.code, code);
+    if (detail) assert.ok(err.message.includes(detail), err.message);
     assert.ok(err.message.length > 10);
     assert.doesNotMatch(err.message, /\/tmp\//, "no server paths in messages");
   }
