@@ -7,6 +7,7 @@
  * resizable buffer, so a long file is held once and never copied.
  */
 import { AudioFileError } from "./audio_error.ts";
+import { checkFiniteSamples } from "./finite_samples.ts";
 import { withDecodeDir } from "./decode_temp.ts";
 import {
   type DecodeLimits,
@@ -173,7 +174,10 @@ async function runFfmpeg(
     );
   }
   out.resize(n * 4);
-  return new Float32Array(out, 0, n);
+  const samples = new Float32Array(out, 0, n);
+  // ffmpeg hands float samples through as they are (float PCM in Matroska, MP4, AIFF-C, CAF).
+  checkFiniteSamples(samples, source.file);
+  return samples;
 }
 
 /** Why ffmpeg exited unsuccessfully on its own (none of this module's kills). */

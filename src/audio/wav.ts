@@ -1,4 +1,5 @@
 import { AudioFileError } from "./audio_error.ts";
+import { checkFiniteSamples } from "./finite_samples.ts";
 import { checkDuration, checkSampleRate, type DecodeLimits } from "./decode_limits.ts";
 import { resample } from "./resample.ts";
 
@@ -105,26 +106,8 @@ export function parseWav(bytes: Uint8Array, file = "<memory>", limits?: DecodeLi
   if (limits) checkWavLimits(layout, file, limits);
   const { view, dataStart, frames, fmt, width, isFloat, encoding, warnings } = layout;
   const samples = decodeSamples(view, dataStart, frames, fmt.channels, width, isFloat);
-  if (isFloat) checkFinite(samples, file);
+  if (isFloat) checkFiniteSamples(samples, file);
   return { samples, sampleRate: fmt.sampleRate, channels: fmt.channels, encoding, warnings };
-}
-
-/**
- * Float data can hold NaN and infinities (and float64 values past float32's range, infinite once
- * stored): they would reach the features and the model as they are, so the file is refused.
- * Huge finite samples are kept: the features are computed in float64, where they stay finite.
- */
-function checkFinite(samples: Float32Array, file: string): void {
-  for (let i = 0; i < samples.length; i++) {
-    if (!Number.isFinite(samples[i])) {
-      throw new AudioFileError(
-        file,
-        "non-finite-sample",
-        `sample frame ${i} decodes to ${samples[i]}`,
-        "finite IEEE float samples",
-      );
-    }
-  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { AudioFileError } from "../../src/audio/audio_error.ts";
 import { ffmpegAvailable } from "../../src/audio/ffmpeg.ts";
 import { readAudioFile } from "../../src/audio/read_audio.ts";
 import { sniffFormat } from "../../src/audio/sniff.ts";
+import { buildWav } from "./wav_builder.ts";
 
 const FIX = new URL("../fixtures/audio/", import.meta.url);
 const HAVE_FFMPEG = await ffmpegAvailable();
@@ -178,6 +179,44 @@ Deno.test({
         assert.ok(e instanceof AudioFileError);
         assert.equal(e.code, "decoder-failed");
         assert.match(e.message, /ffmpeg could not decode it as FLAC \(exit code \d+: .+\)/);
+        return true;
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "readAudioFile refuses float audio with NaN or infinite samples that ffmpeg passes through" +
+    (HAVE_FFMPEG ? "" : " (ignored: ffmpeg is not installed)"),
+  ignore: !HAVE_FFMPEG,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const floats = new Float32Array(1600).map((_, i) => Math.sin(i / 10) / 2);
+      floats[800] = NaN;
+      const wav = `${dir}/nan.wav`;
+      await Deno.writeFile(
+        wav,
+        buildWav({
+          formatTag: 3,
+          bitsPerSample: 32,
+          sampleRate: 16000,
+          data: new Uint8Array(floats.buffer),
+        }),
+      );
+      // Float PCM copied as it is into Matroska: read by ffmpeg, not by our WAV parser.
+      const mkv = `${dir}/nan.mkv`;
+      const made = await new Deno.Command("ffmpeg", {
+        args: ["-loglevel", "error", "-i", wav, "-c:a", "copy", mkv],
+        stderr: "piped",
+      }).output();
+      assert.ok(made.success, new TextDecoder().decode(made.stderr));
+      await assert.rejects(readAudioFile(mkv), (e: unknown) => {
+        assert.ok(e instanceof AudioFileError, String(e));
+        assert.equal(e.code, "non-finite-sample");
         return true;
       });
     } finally {
