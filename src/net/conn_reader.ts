@@ -16,6 +16,8 @@ export class ConnReader {
   #buf: Uint8Array = EMPTY;
   #start = 0;
   #end = 0;
+  /** A read buffer whose bytes were copied out, ready for the next read (none while one runs). */
+  #spare: Uint8Array | null = null;
   #inflight: Promise<boolean> | null = null;
   #eof = false;
 
@@ -57,13 +59,15 @@ export class ConnReader {
     if (this.#eof) return Promise.resolve(false);
     this.#inflight ??= (async () => {
       try {
-        const chunk = new Uint8Array(FILL_BYTES);
+        // A peer sending a byte at a time must not cost a fresh 16 KiB per byte either.
+        const chunk = this.#spare ?? new Uint8Array(FILL_BYTES);
+        this.#spare = null;
         const n = await this.#conn.read(chunk);
         if (n === null) {
           this.#eof = true;
           return false;
         }
-        this.#append(chunk, n);
+        if (!this.#append(chunk, n)) this.#spare = chunk;
         return true;
       } finally {
         this.#inflight = null;
@@ -90,15 +94,19 @@ export class ConnReader {
     return n;
   }
 
-  /** Adds the first `n` bytes of `chunk`, a buffer of its own the reader may keep. */
-  #append(chunk: Uint8Array, n: number): void {
+  /**
+   * Adds the first `n` bytes of `chunk`, a buffer of its own the reader may keep. True when it
+   * kept it; false when the bytes were copied out and `chunk` is free again.
+   */
+  #append(chunk: Uint8Array, n: number): boolean {
     const held = this.#end - this.#start;
     if (held === 0) {
       // A small read is copied out so a trickling peer does not pin a whole buffer per byte.
-      this.#buf = n < FILL_BYTES / 4 ? chunk.slice(0, n) : chunk;
+      const keep = n >= FILL_BYTES / 4;
+      this.#buf = keep ? chunk : chunk.slice(0, n);
       this.#start = 0;
       this.#end = n;
-      return;
+      return keep;
     }
     if (this.#end + n > this.#buf.length) {
       // Room for as much again as is held: a peer sending a byte at a time costs each byte a
@@ -111,5 +119,6 @@ export class ConnReader {
     }
     this.#buf.set(chunk.subarray(0, n), this.#end);
     this.#end += n;
+    return false;
   }
 }
