@@ -22,7 +22,7 @@ import {
 } from "../../src/audio/wav.ts";
 import { concat, fuzz, randomBytes, type Rng, seededRng } from "../fuzz/mutator.ts";
 import { fuzzStructured } from "../fuzz/json_mutator.ts";
-import { buildWav, chunk, int16Bytes } from "./wav_builder.ts";
+import { buildWav, chunk, int16Bytes, rf64Wav } from "./wav_builder.ts";
 import { wavOf } from "./wav_header.ts";
 
 const FILE = "f.wav";
@@ -45,24 +45,6 @@ const CODES = [
 ];
 /** Rates readWav is run at: each new rate designs a filter, so a few the cache keeps. */
 const RESAMPLED_RATES = new Set([8000, 16000, 22050, 48000]);
-
-function rf64(): Uint8Array {
-  const riff = buildWav({ data: int16Bytes([16384, -16384, 8192]) });
-  const ds64 = new Uint8Array(8 + 28);
-  const dv = new DataView(ds64.buffer);
-  ds64.set([0x64, 0x73, 0x36, 0x34]);
-  dv.setUint32(4, 28, true);
-  dv.setBigUint64(8, BigInt(riff.length + ds64.length - 8), true);
-  dv.setBigUint64(16, 6n, true);
-  dv.setBigUint64(24, 3n, true);
-  const out = new Uint8Array(riff.length + ds64.length + 4);
-  out.set(riff.subarray(0, 12));
-  out.set([0x52, 0x46, 0x36, 0x34, 0xff, 0xff, 0xff, 0xff]);
-  out.set(ds64, 12);
-  out.set(riff.subarray(12), 12 + ds64.length);
-  new DataView(out.buffer).setUint32(out.length - 4 - 6 - 4, 0xffffffff, true);
-  return out;
-}
 
 function corpus(): Uint8Array[] {
   const rng = seededRng(11);
@@ -93,7 +75,7 @@ function corpus(): Uint8Array[] {
     buildWav({ data: int16Bytes([1, 2, 3, 4]), declaredDataSize: 0xffffffff }),
     buildWav({ data: randomBytes(rng, 40), channels: 6, bitsPerSample: 16 }),
     buildWav({ data: randomBytes(rng, 9), formatTag: 6, bitsPerSample: 8 }),
-    rf64(),
+    rf64Wav([16384, -16384, 8192]),
     wavOf(randomBytes(rng, 200)),
     wavOf(randomBytes(rng, 64), 16000, 8, 2),
     ...["sine_alaw_8k.wav", "sine_u8_48k.wav", "sine_f64_22k05_list.wav"].map((f) =>

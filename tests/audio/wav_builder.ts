@@ -101,3 +101,26 @@ export function int16Bytes(values: number[]): Uint8Array {
   values.forEach((x, i) => v.setInt16(i * 2, x, true));
   return b;
 }
+
+/**
+ * A mono 16-bit RF64 file of `samples`: a plain WAV re-labelled, a ds64 chunk first with the real
+ * sizes, the data chunk's 32-bit size set to 0xFFFFFFFF, and 4 trailing bytes past the data.
+ */
+export function rf64Wav(samples: number[]): Uint8Array {
+  const data = int16Bytes(samples);
+  const riff = buildWav({ data });
+  const ds64 = new Uint8Array(8 + 28);
+  const dv = new DataView(ds64.buffer);
+  ds64.set([0x64, 0x73, 0x36, 0x34]);
+  dv.setUint32(4, 28, true);
+  dv.setBigUint64(8, BigInt(riff.length + ds64.length - 8), true);
+  dv.setBigUint64(16, BigInt(data.length), true);
+  dv.setBigUint64(24, BigInt(samples.length), true);
+  const out = new Uint8Array(riff.length + ds64.length + 4);
+  out.set(riff.subarray(0, 12));
+  out.set([0x52, 0x46, 0x36, 0x34, 0xff, 0xff, 0xff, 0xff]);
+  out.set(ds64, 12);
+  out.set(riff.subarray(12), 12 + ds64.length);
+  new DataView(out.buffer).setUint32(out.length - 4 - data.length - 4, 0xffffffff, true);
+  return out;
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AudioFileError } from "../../src/audio/audio_error.ts";
 import { parseWav, readWav } from "../../src/audio/wav.ts";
-import { buildWav, chunk, int16Bytes } from "./wav_builder.ts";
+import { buildWav, chunk, int16Bytes, rf64Wav } from "./wav_builder.ts";
 
 const FIX = new URL("../fixtures/audio/", import.meta.url);
 
@@ -160,22 +160,7 @@ Deno.test("parseWav reads WAV variants written by sox and ffmpeg", () => {
 });
 
 Deno.test("parseWav reads RF64 with the data size from the ds64 chunk", () => {
-  const riff = buildWav({ data: int16Bytes([16384, -16384, 8192]) });
-  // Re-label as RF64: ds64 first, the data chunk's 32-bit size set to 0xFFFFFFFF.
-  const ds64 = new Uint8Array(8 + 28);
-  const dv = new DataView(ds64.buffer);
-  ds64.set([0x64, 0x73, 0x36, 0x34]);
-  dv.setUint32(4, 28, true);
-  dv.setBigUint64(8, BigInt(riff.length + ds64.length - 8), true);
-  dv.setBigUint64(16, 6n, true);
-  dv.setBigUint64(24, 3n, true);
-  const out = new Uint8Array(riff.length + ds64.length + 4); // 4 trailing bytes past the data
-  out.set(riff.subarray(0, 12));
-  out.set([0x52, 0x46, 0x36, 0x34, 0xff, 0xff, 0xff, 0xff]);
-  out.set(ds64, 12);
-  out.set(riff.subarray(12), 12 + ds64.length);
-  const dataSizeAt = out.length - 4 - 6 - 4;
-  new DataView(out.buffer).setUint32(dataSizeAt, 0xffffffff, true);
+  const out = rf64Wav([16384, -16384, 8192]);
   const wav = parseWav(out);
   assert.deepEqual([...wav.samples], [0.5, -0.5, 0.25]);
   assert.deepEqual(wav.warnings, []);

@@ -123,7 +123,7 @@ Deno.test("fuzz: a chunked body decodes to its data or a BodyFormatError, the sa
           `cut at ${cuts.slice(0, 16)}`,
         );
       }
-      assert.ok(performance.now() - t0 < 250, "bounded time");
+      assert.ok(performance.now() - t0 < 2000, "bounded time");
     },
   );
   assert.ok(seen.ok > 300 && seen.error > 300, JSON.stringify(seen));

@@ -111,7 +111,7 @@ Deno.test("fuzz: parseRequestHead gives a well-formed head or a reason for any b
         assert.ok(Number.isSafeInteger(framing.length) && framing.length > 0);
       } else if (framing.kind === "invalid") assert.ok(framing.error.length > 0);
       assert.equal(typeof wantsKeepAlive(minor, h), "boolean");
-      assert.ok(performance.now() - t0 < 250, "bounded time");
+      assert.ok(performance.now() - t0 < 2000, "bounded time");
     },
   );
 });
@@ -166,7 +166,7 @@ Deno.test("fuzz: over a connection, every complete head is answered, the same ho
       assert.deepEqual(split.statuses, held.statuses, `cut at ${cuts.slice(0, 12)}`);
       assert.deepEqual(split.drops, held.drops, `cut at ${cuts.slice(0, 12)}`);
     }
-    assert.ok(performance.now() - t0 < 250, "bounded time");
+    assert.ok(performance.now() - t0 < 2000, "bounded time");
   });
 });
 

@@ -102,7 +102,7 @@ Deno.test("fuzz: the server socket delivers messages within their limits, and th
       const split = await readSocket(input, cuts);
       assert.deepEqual(split, whole, `cut at ${cuts.slice(0, 16)}`);
     }
-    assert.ok(performance.now() - t0 < 250, "bounded time");
+    assert.ok(performance.now() - t0 < 2000, "bounded time");
   });
   for (const code of ["null", "1000", "1002", "1007", "1009"]) {
     assert.ok((seen.get(code) ?? 0) > 20, `close ${code}: ${seen.get(code)} cases`);

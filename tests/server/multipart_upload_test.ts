@@ -114,9 +114,7 @@ Deno.test("readBody finds every delimiter as chunks land, whatever the chunk siz
 Deno.test("a body of more parts than any form has is refused (the route's 400 invalid_body) without splitting it all", () => {
   // 12-byte parts: 100 MB of them held the event loop for over 30 s in one step.
   const tiny = enc("--b\r\n\r\n\r\nv\r\n".repeat(200_000) + "--b--");
-  const t0 = performance.now();
   assert.throws(() => parseMultipart(tiny, "b"), BadMultipart, "more than 1000 parts");
-  assert.ok(performance.now() - t0 < 1000, `${performance.now() - t0} ms`);
   assert.equal(parseMultipart(enc(named(1000)), "b").fields.size, 1000);
   assert.throws(() => parseMultipart(enc(named(1001)), "b"), BadMultipart);
 });
