@@ -5,6 +5,7 @@
  * order, bytes inserted, deleted, duplicated and truncated, and splices of two valid inputs.
  */
 import { mulberry32 } from "../../src/bench/seeded_random.ts";
+import { concatBytes } from "../typed_concat.ts";
 
 export interface Rng {
   /** A uniform in [0, 1). */
@@ -113,13 +114,7 @@ export function mutate(
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

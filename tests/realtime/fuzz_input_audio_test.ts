@@ -12,6 +12,7 @@ import { decodeAlaw, decodeMulaw } from "../../src/realtime/g711.ts";
 import { formatRate, InputAudio, MODEL_RATE } from "../../src/realtime/input_audio.ts";
 import type { AudioFormat } from "../../src/realtime/realtime_events.ts";
 import { fuzz, randomBytes, type Rng, seededRng } from "../fuzz/mutator.ts";
+import { concatFloats } from "../typed_concat.ts";
 
 const FORMATS: AudioFormat[] = [
   { type: "audio/pcm", rate: 24000 },
@@ -55,16 +56,6 @@ function appendCut(audio: InputAudio, bytes: Uint8Array, rng: Rng): Float32Array
   return out;
 }
 
-function joined(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 for (const format of FORMATS) {
   Deno.test(`fuzz input audio ${format.type}: appends cut anywhere give the whole input's samples`, async () => {
     const rate = formatRate(format);
@@ -83,18 +74,22 @@ for (const format of FORMATS) {
         const first = audio.push(input);
         assert.ok(first.length <= expected.length);
         assert.equal(audio.bufferedMs, (input.length / bytesPerSample / rate) * 1000);
-        const whole = joined([first, audio.flush()]);
+        const whole = concatFloats([first, audio.flush()]);
         assert.equal(audio.bufferedMs, 0, "a flush starts a new buffer");
         assert.deepEqual(whole, expected, "one append, then the commit");
 
-        const cut = joined(appendCut(new InputAudio(format), input, rng));
+        const cut = concatFloats(appendCut(new InputAudio(format), input, rng));
         assert.deepEqual(cut, expected, "appends cut at random points");
 
         // A dropped buffer's dangling byte (and everything else of it) is forgotten.
         const reset = new InputAudio(format);
         reset.push(randomBytes(rng, 1 + 2 * rng.int(50)));
         reset.reset();
-        assert.deepEqual(joined([reset.push(input), reset.flush()]), expected, "after a reset");
+        assert.deepEqual(
+          concatFloats([reset.push(input), reset.flush()]),
+          expected,
+          "after a reset",
+        );
       },
     );
   });

@@ -6,6 +6,7 @@ import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { clipPcmBytes, clipSamples, fixtureClips, TINY_MODEL } from "../engine/fixtures.ts";
 import { connect, record, startTestServer } from "./harness.ts";
 import { CTRL_EOS } from "../../src/protocol/protocol.ts";
+import { concatBytes } from "../typed_concat.ts";
 
 interface Word {
   word: string;
@@ -198,13 +199,3 @@ Deno.test("PARTIAL_MAX_WORDS bounds partials of a long utterance; text_offset pl
   const longest = Math.max(...all.filter((m) => m.type === "partial").map((m) => m.text!.length));
   assert.ok(longest > final.text!.length / 2, "PARTIAL_MAX_WORDS=0 repeats everything");
 });
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -3,6 +3,7 @@ import { resample } from "../../src/audio/resample.ts";
 import { pcm16ToFloat32 } from "../../src/audio/pcm16.ts";
 import { parseAudioFormat, PcmConverter } from "../../src/wyoming/audio_format.ts";
 import { StreamingResampler } from "../../src/wyoming/streaming_resampler.ts";
+import { concatFloats } from "../typed_concat.ts";
 
 /** A deterministic test signal: two tones and a little noise. */
 function signal(n: number, rate: number): Float32Array {
@@ -12,16 +13,6 @@ function signal(n: number, rate: number): Float32Array {
     s = (s * 1103515245 + 12345) % 2147483648;
     out[i] = 0.4 * Math.sin(2 * Math.PI * 440 * i / rate) +
       0.2 * Math.sin(2 * Math.PI * 3100 * i / rate) + 0.05 * (s / 2147483648 - 0.5);
-  }
-  return out;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -37,7 +28,7 @@ Deno.test("streaming resampler: pieces of any size give the whole-signal output 
         out.push(r.push(input.subarray(at, at + piece)));
       }
       out.push(r.end());
-      const got = concat(out);
+      const got = concatFloats(out);
       assert.equal(got.length, whole.length, `${from} Hz in pieces of ${piece}`);
       assert.deepEqual(got, whole, `${from} Hz in pieces of ${piece}`);
     }
