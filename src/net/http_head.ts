@@ -116,7 +116,10 @@ export function requestUrl(target: string, headers: Headers, local: Deno.NetAddr
     if (target.startsWith("/")) {
       const field = headers.get("host");
       if (field && !HOST.test(field)) return null;
-      const host = field || `${local.hostname}:${local.port}`;
+      // An HTTP/1.0 request may have no Host: the listener's address stands in (bracketed
+      // when it is IPv6, or it makes no URL).
+      const listener = local.hostname.includes(":") ? `[${local.hostname}]` : local.hostname;
+      const host = field || `${listener}:${local.port}`;
       return new URL(`http://${host}${target}`);
     }
     if (/^https?:\/\//i.test(target)) return new URL(target);

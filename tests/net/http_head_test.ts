@@ -61,6 +61,8 @@ Deno.test("requestUrl: the path is the target's; a Host that is not uri-host[:po
     assert.equal(url(host)?.pathname, "/ws", host);
   }
   assert.equal(url(null)?.host, "127.0.0.1:8000");
+  const v6: Deno.NetAddr = { transport: "tcp", hostname: "::1", port: 8000 };
+  assert.equal(requestUrl("/ws", new Headers(), v6)?.host, "[::1]:8000", "no Host on IPv6");
   assert.equal(url("a", "http://b/c")?.href, "http://b/c", "absolute form: Host ignored");
   // Each of these moved the path (or the host) the routes see: "x/metrics?" made /ws /metrics.
   for (const host of ["x/metrics?", "x?", "x#", "x\\y", "user@x", "a, b", "a b", "[::1"]) {
