@@ -6,13 +6,23 @@
  * valid protocol message; each EOS gets exactly one final, in order, holding exactly the tokens
  * its utterance was given; nothing follows about audio a RESET dropped, nor anything after the
  * close; accepted audio keeps the backlog within MAX_BACKLOG_S (audio past it is refused with
- * `rate_exceeded`); and once the stream is drained or closed no work or backlog is left.
+ * `rate_exceeded`); and once the stream is drained or closed no work or backlog is left. A second
+ * test puts the session behind its connection (`WsConnection` over a recording socket): any
+ * frames, malformed and oversized ones included, are answered in protocol messages; an error
+ * that closes is the last message and sets the close code; the connection is released once.
  */
 import assert from "node:assert/strict";
 import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { initialTdtState } from "../../src/decode/tdt_state.ts";
 import { Vocabulary } from "../../src/decode/vocabulary.ts";
-import { encodeServerMessage, type ServerMessage } from "../../src/protocol/protocol.ts";
+import {
+  CTRL_EOS,
+  CTRL_RESET,
+  encodeServerMessage,
+  type ServerMessage,
+} from "../../src/protocol/protocol.ts";
+import { closeCodeFor, WIRE_ERRORS } from "../../src/protocol/wire_errors.ts";
+import { type ConnectionLimits, WsConnection } from "../../src/server/ws_connection.ts";
 import {
   type SessionWork,
   type StreamContext,
@@ -350,7 +360,7 @@ function runCase(c: Case, rng: Rng): void {
 }
 
 Deno.test("fuzz: a stream session fed any sequence of audio, EOS, RESET and keepalive", async () => {
-  await fuzzStructured({ seed: 0x53545245, cases: 1500, make: makeCase, show }, runCase);
+  await fuzzStructured({ seed: 0x53545245, cases: 1200, make: makeCase, show }, runCase);
   for (
     const what of [
       "partial",
@@ -362,5 +372,141 @@ Deno.test("fuzz: a stream session fed any sequence of audio, EOS, RESET and keep
     ]
   ) {
     assert.ok((reached.get(what) ?? 0) >= 10, `${what}: ${JSON.stringify([...reached])}`);
+  }
+});
+
+/** A socket that records what the connection sends, and answers a close at once. */
+class FakeSocket {
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  binaryType: BinaryType = "blob";
+  sent: string[] = [];
+  closedWith: number | null = null;
+  onmessage: ((e: MessageEvent) => void) | null = null;
+  onclose: ((e: CloseEvent) => void) | null = null;
+  onerror: ((e: Event) => void) | null = null;
+  send(data: string) {
+    assert.equal(this.readyState, WebSocket.OPEN, "sent on an open socket only");
+    this.sent.push(data);
+  }
+  close(code: number) {
+    assert.equal(this.closedWith, null, "closed once");
+    this.closedWith = code;
+    this.readyState = WebSocket.CLOSED;
+    queueMicrotask(() => this.onclose?.(new CloseEvent("close", { code })));
+  }
+}
+
+const CONN_LIMITS: ConnectionLimits = {
+  maxBinaryBytes: 64_000,
+  maxTextBytes: 256,
+  maxMessagesPerS: 1_000_000,
+  idleTimeoutMs: 60_000,
+  sessionMaxMs: 60_000,
+  slowConsumerBytes: 1 << 20,
+  slowConsumerMs: 60_000,
+  closeTimeoutMs: 60_000,
+  closeLingerMs: 0,
+};
+
+/** A client frame: audio (sometimes a container's magic), a control message, or text of any kind. */
+function clientFrame(rng: Rng): string | ArrayBuffer {
+  switch (rng.int(12)) {
+    case 0:
+    case 1:
+    case 2:
+    case 3: {
+      const size = rng.int(30) === 0 ? 64_000 + rng.int(2) : rng.int(6400);
+      const bytes = randomBytes(rng, size);
+      if (rng.int(30) === 0) bytes.set(new TextEncoder().encode("OggS").subarray(0, size));
+      return bytes.buffer as ArrayBuffer;
+    }
+    case 4:
+      return rng.pick([CTRL_EOS, '{"type":"eos"}']);
+    case 5:
+      return rng.pick([CTRL_RESET, '{"type":"reset"}']);
+    case 6:
+      return '{"type":"keepalive"}';
+    case 7:
+      return new TextEncoder().encode(rng.pick([CTRL_EOS, CTRL_RESET])).buffer;
+    case 8:
+      return rng.pick(['{"type":"EOS"}', "{", "null", '{"type":{"toString":1}}', "", "é😀"]);
+    case 9:
+      return "x".repeat(200 + rng.int(100));
+    default:
+      return new ArrayBuffer(0);
+  }
+}
+
+Deno.test("fuzz: a /ws connection fed any frames answers in protocol messages and ends once", async () => {
+  const ctx: StreamContext = {
+    geometry: { chunkFrames: 8, leftFrames: 8, rightFrames: 8, subsampling: 8 },
+    extractor: EXTRACTOR,
+    spec: SPEC,
+    vocab: VOCAB,
+    maxBacklogFrames: 500,
+  };
+  const seen = new Map<string, number>();
+  await fuzzStructured({
+    seed: 0x57534353,
+    cases: 600,
+    make: (rng) => Array.from({ length: 1 + rng.int(40) }, () => clientFrame(rng)),
+    show: (frames) =>
+      JSON.stringify(
+        frames.map((f) => typeof f === "string" ? f.slice(0, 40) : `binary:${f.byteLength}`),
+      ),
+  }, async (frames, rng) => {
+    const socket = new FakeSocket();
+    let released = 0;
+    let session: StreamSession | null = null;
+    const conn = new WsConnection(
+      socket,
+      (send) => session = new StreamSession(1, ctx, send),
+      CONN_LIMITS,
+      { wake: () => {}, release: () => released++, log: () => {} },
+    );
+    let held: SessionWork | null = null;
+    for (const data of frames) {
+      socket.onmessage?.(new MessageEvent("message", { data }));
+      // The decoder runs between frames now and then.
+      if (rng.next() < 0.5) {
+        held ??= session!.takeWork(1 + rng.int(3));
+        if (held && rng.next() < 0.7) {
+          const { result } = randomResult(rng, held, false);
+          session!.completeWork(held, result);
+          held = null;
+        }
+      }
+      await Promise.resolve();
+    }
+    const messages = socket.sent.map((s) => JSON.parse(s) as ServerMessage);
+    const errors = messages.filter((m) => m.type === "error");
+    for (const [i, m] of messages.entries()) {
+      if (m.type === "error") {
+        assert.ok(m.code in WIRE_ERRORS, m.code);
+        assert.ok(m.message.length <= 600, `${m.code}: ${m.message.length} chars`);
+        seen.set(m.code, (seen.get(m.code) ?? 0) + 1);
+        // An error that closes is the last message.
+        if (closeCodeFor(m.code) !== null) {
+          assert.equal(i, messages.length - 1, `${m.code} is the last message`);
+          assert.equal(socket.closedWith, closeCodeFor(m.code));
+        }
+      } else checkMessage(m);
+    }
+    if (socket.closedWith !== null) {
+      assert.ok(errors.length > 0, "a close follows an error");
+      await new Promise((r) => setTimeout(r, 0));
+      assert.equal(released, 1, "released once the close was answered");
+      assert.equal(session!.closed, true);
+      seen.set("closed", (seen.get("closed") ?? 0) + 1);
+    }
+    conn.release();
+    conn.release();
+    assert.equal(released, 1, "released once");
+    assert.equal(session!.pending, false);
+    assert.equal(session!.takeWork(4), null);
+  });
+  for (const what of ["closed", "invalid_message", "message_too_large", "unsupported_audio"]) {
+    assert.ok((seen.get(what) ?? 0) >= 5, `${what}: ${JSON.stringify([...seen])}`);
   }
 });
