@@ -186,17 +186,17 @@ export class RealtimeSession {
   }
 
   /**
-   * The stream's endpointing serves the oldest server-VAD turn still pending (its segments are
-   * its items; endpointing under a manual turn is harmless, its segments are ignored), else the
-   * configuration the next buffer will open with.
+   * The stream's endpointing is the oldest pending turn's, the one being decoded (a server-VAD
+   * turn's segments are its items), else the configuration the next buffer will open with. A
+   * manual turn is decoded without it even when a server-VAD buffer waits behind it: each
+   * segment restarts the partials its deltas are read from, and they would no longer add up to
+   * its transcript.
    */
   #syncEndpoint(): void {
-    const vad = this.#turns.find((t) => t.vad);
-    this.#stream.endpointMs = vad
-      ? vad.silenceMs
-      : this.#open === null
-      ? this.#turnDetection?.silence_duration_ms ?? 0
-      : 0;
+    const oldest = this.#turns[0];
+    this.#stream.endpointMs = oldest
+      ? oldest.silenceMs
+      : this.#turnDetection?.silence_duration_ms ?? 0;
   }
 
   #append(bytes: Uint8Array): FatalError | null {

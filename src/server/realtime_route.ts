@@ -69,10 +69,13 @@ export class RealtimeRoute {
     }
     const intent = url.searchParams.get("intent");
     if (intent !== null && intent !== "transcription") {
+      // The client's value, as long as a request head allows: its start is enough to recognise.
       return refuse(
         "bad_request",
         400,
-        `This server runs transcription sessions only: intent must be "transcription", got "${intent}"`,
+        `This server runs transcription sessions only: intent must be "transcription", got "${
+          intent.slice(0, 50)
+        }"`,
       );
     }
     if (this.#deps.draining()) return refuse("shutting_down", 503, "The server is shutting down");

@@ -29,8 +29,9 @@ export function parseEncoding(value: string | null): StreamEncoding | null {
   return (STREAM_ENCODINGS as readonly string[]).includes(value) ? value as StreamEncoding : null;
 }
 
+/** Quotes the start of `value` only: it is the client's, as long as a request head allows. */
 export function badEncodingMessage(value: string): string {
-  return `encoding must be one of ${
-    STREAM_ENCODINGS.join(", ")
-  } (default ${PCM_ENCODING}), got "${value}"`;
+  return `encoding must be one of ${STREAM_ENCODINGS.join(", ")} (default ${PCM_ENCODING}), got "${
+    value.slice(0, 50)
+  }"`;
 }

@@ -197,10 +197,13 @@ async function answerTranscription(
     );
   }
   if (!TRANSCRIPT_FORMATS.includes(format as TranscriptFormat)) {
+    // A form field may be as large as the upload limit: only its start goes back.
     return apiError(
       400,
       "invalid_response_format",
-      `response_format must be one of ${TRANSCRIPT_FORMATS.join(", ")}, got "${format}"`,
+      `response_format must be one of ${TRANSCRIPT_FORMATS.join(", ")}, got "${
+        format.slice(0, 50)
+      }"`,
     );
   }
   if (form.stream && format !== "json" && format !== "text") {

@@ -231,17 +231,48 @@ Deno.test("turn detection changes with session.update, from the next buffer", ()
   session.receive(commit);
   assert.equal(take()[0].type, "input_audio_buffer.committed");
   session.receive(append(200));
-  assert.equal(stream.endpointMs, 800);
-  // Back to manual: the server-VAD turn still being decoded keeps its endpointing (its last
-  // segment is its last item) until its final; then the stream follows the manual buffer.
+  // The committed manual buffer is decoded first, without endpointing.
+  assert.equal(stream.endpointMs, 0);
+  // Back to manual: the server-VAD turn keeps its endpointing while it is decoded (its last
+  // segment is its last item), from the manual one's final to its own; then the stream
+  // follows the manual buffer.
   session.receive({ type: "session.update", session: { turnDetection: null } });
   session.receive(commit);
   session.receive(append(200));
-  assert.equal(stream.endpointMs, 800);
+  assert.equal(stream.endpointMs, 0);
   session.streamMessage({ type: "final", text: "manual one" });
   assert.equal(stream.endpointMs, 800);
   session.streamMessage({ type: "final", text: "vad one" });
   assert.equal(stream.endpointMs, 0);
+});
+
+Deno.test("a committed manual item is decoded without endpointing while a server-VAD buffer waits", () => {
+  const { session, stream, take } = setup();
+  session.receive(append(200));
+  session.receive(commit);
+  session.receive({
+    type: "session.update",
+    session: {
+      turnDetection: {
+        type: "server_vad",
+        silence_duration_ms: 500,
+        threshold: 0.5,
+        prefix_padding_ms: 300,
+      },
+    },
+  });
+  session.receive(append(200));
+  // Segments would restart the partials the manual item's deltas are read from.
+  assert.equal(stream.endpointMs, 0);
+  take();
+  session.streamMessage({ type: "partial", text: "Hello world", stable: "Hello world" });
+  session.streamMessage({ type: "final", text: "Hello world, how are you" });
+  const events = take();
+  const deltas = events.filter((e) => e.type.endsWith("transcription.delta")).map((e) => e.delta);
+  const completed = events.find((e) => e.type.endsWith("transcription.completed"))!;
+  assert.equal(deltas.join(""), completed.transcript);
+  // The server-VAD buffer is decoded next, with its endpointing.
+  assert.equal(stream.endpointMs, 500);
 });
 
 Deno.test("audio format: μ-law at 8 kHz; changing it with audio buffered is refused", () => {

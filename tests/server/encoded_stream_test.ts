@@ -10,6 +10,8 @@ import { childrenNamed, running, waitFor } from "../audio/proc_children.ts";
 import { clipPcmBytes, CLIPS_DIR } from "../engine/fixtures.ts";
 import { connect, record, startTestServer, streamAudio } from "./harness.ts";
 import { spawnServe } from "./serve_process.ts";
+import { wsRoute } from "../../src/server/ws_route.ts";
+import { fakeCore, ROUTE_CONTEXT, upgradeRequest } from "./route_doubles.ts";
 
 /**
  * Four of the fixture clips (the test runs each three ways plus twice as PCM): the two where
@@ -195,6 +197,16 @@ Deno.test("encoding is checked before the upgrade: an unknown value gets 400 nam
   assert.equal(pcm.finals.length, 1);
   const metrics = await (await fetch(`${srv.http}/metrics`)).text();
   assert.match(metrics, /^parakeet_refused_total\{reason="bad_request"\} 1$/m);
+});
+
+Deno.test("a refused encoding is quoted, at most 50 characters of it", async () => {
+  const { core, clientSlots, refused } = fakeCore();
+  const route = wsRoute(core, ROUTE_CONTEXT, clientSlots);
+  const req = upgradeRequest(`/ws?encoding=${"x".repeat(20_000)}`);
+  const res = await route.handle({ req, url: new URL(req.url), client: "10.0.0.1" });
+  assert.equal(res.status, 400);
+  assert.deepEqual(refused, ["bad_request"]);
+  assert.match(await res.text(), /^encoding must be one of .*, got "x{50}"\n$/);
 });
 
 Deno.test("a declared container's first frame must be that container, else unsupported_audio 1003", async () => {

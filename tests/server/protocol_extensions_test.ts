@@ -7,6 +7,8 @@ import { clipPcmBytes, clipSamples, fixtureClips, TINY_MODEL } from "../engine/f
 import { connect, record, startTestServer } from "./harness.ts";
 import { CTRL_EOS } from "../../src/protocol/protocol.ts";
 import { concatBytes } from "../typed_concat.ts";
+import { wsRoute } from "../../src/server/ws_route.ts";
+import { fakeCore, ROUTE_CONTEXT, upgradeRequest } from "./route_doubles.ts";
 
 interface Word {
   word: string;
@@ -165,6 +167,16 @@ Deno.test("endpoint_ms that is not a number of milliseconds is refused before th
     assert.equal(res.status, 400, bad);
     assert.match(await res.text(), /endpoint_ms must be a whole number/);
   }
+});
+
+Deno.test("a refused endpoint_ms is quoted, at most 50 characters of it", async () => {
+  const { core, clientSlots, refused } = fakeCore();
+  const route = wsRoute(core, ROUTE_CONTEXT, clientSlots);
+  const req = upgradeRequest(`/ws?endpoint_ms=${"9".repeat(20_000)}`);
+  const res = await route.handle({ req, url: new URL(req.url), client: "10.0.0.1" });
+  assert.equal(res.status, 400);
+  assert.deepEqual(refused, ["bad_request"]);
+  assert.match(await res.text(), /^endpoint_ms must be a whole number .*, got "9{50}"\n$/);
 });
 
 Deno.test("PARTIAL_MAX_WORDS bounds partials of a long utterance; text_offset places them in the final text", async () => {

@@ -9,6 +9,7 @@ import { decodeMulaw } from "../../src/realtime/g711.ts";
 import { clipSamples, longClipWav } from "../engine/fixtures.ts";
 import { connect, startTestServer } from "./harness.ts";
 import { StreamSocket } from "../../src/client/stream_socket.ts";
+import { fakeRealtimeRoute, upgradeRequest } from "./route_doubles.ts";
 
 type Event = { type: string; [field: string]: unknown };
 
@@ -78,6 +79,19 @@ Deno.test("realtime: only a WebSocket upgrade, only transcription sessions", asy
   await plain.body?.cancel();
   assert.equal(plain.status, 426);
   await assert.rejects(connect(`${srv.url.replace(/\/ws$/, "/v1/realtime")}?intent=conversation`));
+});
+
+Deno.test("realtime: a refused intent is quoted, at most 50 characters of it", async () => {
+  const { route, refused } = fakeRealtimeRoute();
+  const req = upgradeRequest(`/v1/realtime?intent=${"x".repeat(20_000)}`);
+  const res = route.handle(req, new URL(req.url), "10.0.0.1");
+  assert.equal(res.status, 400);
+  assert.deepEqual(refused, ["bad_request"]);
+  assert.match(
+    await res.text(),
+    /^This server runs transcription sessions only: .*, got "x{50}"\n$/,
+  );
+  assert.equal(route.size, 0);
 });
 
 Deno.test("realtime: manual commits of μ-law audio complete in order; clear drops the buffer", async () => {

@@ -4,6 +4,8 @@ import { wavOf } from "../audio/wav_header.ts";
 import { buildWav } from "../audio/wav_builder.ts";
 import { startTestServer } from "./harness.ts";
 import { StreamSocket } from "../../src/client/stream_socket.ts";
+import { handleTranscription } from "../../src/server/transcription_route.ts";
+import { uploadDecodeLimits } from "../../src/audio/decode_limits.ts";
 
 function form(file: Blob | null, fields: Record<string, string> = {}, name = "a.wav"): FormData {
   const f = new FormData();
@@ -75,6 +77,25 @@ Deno.test("POST /v1/audio/transcriptions: every bad request gets its status and 
   }
   const get = await post(srv.http, "", "GET");
   assert.equal(get.status, 405);
+});
+
+Deno.test("a refused response_format is quoted, at most 50 characters of it", async () => {
+  const body = form(new Blob(["not audio"]), { response_format: "x".repeat(1_000_000) });
+  const req = new Request("http://127.0.0.1/v1/audio/transcriptions", { method: "POST", body });
+  const res = await handleTranscription(req, {
+    servedModel: "parakeet-test",
+    maxUploadBytes: 8 << 20,
+    limits: uploadDecodeLimits(60, 5),
+    openSession: () => {
+      throw new Error("a refused form opens no session");
+    },
+    closeSession: () => {},
+    wake: () => {},
+  });
+  assert.equal(res.status, 400);
+  const { error } = await res.json();
+  assert.equal(error.code, "invalid_response_format");
+  assert.match(error.message, /^response_format must be one of .*, got "x{50}"$/);
 });
 
 Deno.test("a long upload beside a live stream leaves the stream's partials flowing", async () => {
