@@ -10,9 +10,7 @@
  * backlog within its cap; and once the client stops, every committed item completes.
  */
 import assert from "node:assert/strict";
-import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { initialTdtState } from "../../src/decode/tdt_state.ts";
-import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import {
   type ClientEvent,
   EventIds,
@@ -25,22 +23,11 @@ import type { ServerMessage } from "../../src/protocol/protocol.ts";
 import { type SessionWork, StreamSession } from "../../src/stream/stream_session.ts";
 import { fuzzStructured, mutateJson } from "../fuzz/json_mutator.ts";
 import { randomBytes, type Rng } from "../fuzz/mutator.ts";
+import { SCRIPTED_EXTRACTOR, SCRIPTED_SPEC, SCRIPTED_VOCAB } from "../fuzz/scripted_model.ts";
 
-const VOCAB = Vocabulary.parse(
-  ["▁Hello 0", "▁world 1", ". 2", "▁how 3", "▁are 4", "▁you 5", "? 6", "é 7", "<blk> 8"].join(
-    "\n",
-  ),
-);
-const SPEC = {
-  numClasses: 9,
-  blankId: 8,
-  durations: [0, 1, 2, 3, 4],
-  maxSymbolsPerFrame: 10,
-  encoderDim: 4,
-  stateLayers: 1,
-  stateHidden: 2,
-};
-const EXTRACTOR = new LogMelExtractor();
+const VOCAB = SCRIPTED_VOCAB;
+const SPEC = SCRIPTED_SPEC;
+const EXTRACTOR = SCRIPTED_EXTRACTOR;
 const LIMITS: EventLimits = { maxEventBytes: 1 << 20, maxAppendBytes: 256 * 1024 };
 const SECONDS_PER_FRAME = 0.01;
 

@@ -12,9 +12,7 @@
  * that closes is the last message and sets the close code; the connection is released once.
  */
 import assert from "node:assert/strict";
-import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { initialTdtState } from "../../src/decode/tdt_state.ts";
-import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import {
   CTRL_EOS,
   CTRL_RESET,
@@ -31,22 +29,11 @@ import {
 import type { Utterance } from "../../src/stream/utterance.ts";
 import { fuzzStructured } from "../fuzz/json_mutator.ts";
 import { randomBytes, type Rng } from "../fuzz/mutator.ts";
+import { SCRIPTED_EXTRACTOR, SCRIPTED_SPEC, SCRIPTED_VOCAB } from "../fuzz/scripted_model.ts";
 
-const VOCAB = Vocabulary.parse(
-  ["▁Hello 0", "▁world 1", ". 2", "▁how 3", "▁are 4", "▁you 5", "? 6", "é 7", "<blk> 8"].join(
-    "\n",
-  ),
-);
-const SPEC = {
-  numClasses: 9,
-  blankId: 8,
-  durations: [0, 1, 2, 3, 4],
-  maxSymbolsPerFrame: 10,
-  encoderDim: 4,
-  stateLayers: 1,
-  stateHidden: 2,
-};
-const EXTRACTOR = new LogMelExtractor();
+const VOCAB = SCRIPTED_VOCAB;
+const SPEC = SCRIPTED_SPEC;
+const EXTRACTOR = SCRIPTED_EXTRACTOR;
 /**
  * Frames an EOS adds without audio: those the extractor held back until the samples after them
  * came (half an FFT window, 256 samples).
