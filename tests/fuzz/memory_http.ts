@@ -9,6 +9,7 @@ import { type ConnectionHost, HttpConnection } from "../../src/net/http_connecti
 import type { Handler, HttpServerOptions } from "../../src/net/http_options.ts";
 import { setImmediate } from "node:timers";
 import { MemoryConn } from "./memory_conn.ts";
+import { TEST_HTTP_OPTIONS } from "../net/raw_http.ts";
 
 export interface Served {
   /** The status of every answer, in order (100 Continue and 101 included). */
@@ -24,14 +25,8 @@ export interface Served {
 }
 
 export const MEMORY_HTTP_OPTIONS: Required<HttpServerOptions> = {
-  hostname: "127.0.0.1",
+  ...TEST_HTTP_OPTIONS,
   port: 8000,
-  maxConnections: 100,
-  maxConnectionsPerClient: 100,
-  headerTimeoutMs: 10_000,
-  bodyTimeoutMs: 10_000,
-  bodyMinBytesPerS: 1,
-  keepAliveTimeoutMs: 10_000,
   maxHeadBytes: 32 * 1024,
   onDrop: () => {},
   onError: () => {},

@@ -12,18 +12,23 @@ export interface TestHttp extends AsyncDisposable {
   server: ReturnType<typeof serveHttp>;
 }
 
+/** Loopback, room for every test's connections, timeouts no test reaches unless it sets them. */
+export const TEST_HTTP_OPTIONS = {
+  hostname: "127.0.0.1",
+  maxConnections: 100,
+  maxConnectionsPerClient: 100,
+  headerTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  bodyMinBytesPerS: 1,
+  keepAliveTimeoutMs: 10_000,
+};
+
 /** Our HTTP layer on a free loopback port; short timeouts unless `options` says otherwise. */
 export function startHttp(handler: Handler, options: Partial<HttpServerOptions> = {}): TestHttp {
   const drops: { reason: DropReason; client: string }[] = [];
   const server = serveHttp({
-    hostname: "127.0.0.1",
+    ...TEST_HTTP_OPTIONS,
     port: 0,
-    maxConnections: 100,
-    maxConnectionsPerClient: 100,
-    headerTimeoutMs: 10_000,
-    bodyTimeoutMs: 10_000,
-    bodyMinBytesPerS: 1,
-    keepAliveTimeoutMs: 10_000,
     onDrop: (reason, client) => drops.push({ reason, client }),
     onError: () => {},
     ...options,

@@ -158,6 +158,15 @@ interface Item {
   stopped: boolean;
 }
 
+/** An item first heard of: nothing yet committed, decoded, cleared or stopped. */
+const newItem = (): Item => ({
+  committed: false,
+  done: null,
+  deltas: "",
+  dead: false,
+  stopped: false,
+});
+
 interface Turn {
   /** Still receiving audio: not committed. */
   open: boolean;
@@ -270,13 +279,7 @@ function runCase(c: Case, rng: Rng): void {
           break;
         case "input_audio_buffer.speech_started":
           assert.ok(!items.has(parsed.item_id));
-          items.set(parsed.item_id, {
-            committed: false,
-            done: null,
-            deltas: "",
-            dead: false,
-            stopped: false,
-          });
+          items.set(parsed.item_id, newItem());
           break;
         case "input_audio_buffer.speech_stopped": {
           const it = item(parsed.item_id);
@@ -286,13 +289,7 @@ function runCase(c: Case, rng: Rng): void {
         }
         case "input_audio_buffer.committed": {
           if (!items.has(parsed.item_id)) {
-            items.set(parsed.item_id, {
-              committed: false,
-              done: null,
-              deltas: "",
-              dead: false,
-              stopped: false,
-            });
+            items.set(parsed.item_id, newItem());
           }
           const it = item(parsed.item_id);
           assert.ok(!it.committed, "committed once");
