@@ -25,6 +25,7 @@ import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
 import { shareOfLimit } from "../src/bench/limit_share.ts";
 import { FIXTURE_CLIPS_DIR, writeJoinedClipsWav } from "../src/bench/long_utterance.ts";
 import { readCounters, servedCost, shareParts } from "../src/bench/served_cost.ts";
+import { inferenceLanes } from "../src/engine/inference_pool.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
@@ -60,6 +61,8 @@ if (!(Number.isInteger(rounds) && rounds >= 1)) {
 }
 const maxStreams = Number(values["max-streams"]);
 const log = (s: string) => console.error(`[bench] ${s}`);
+/** The inference lanes a server here runs by default (INFERENCE_LANES=0 on the CPU). */
+const LANES = inferenceLanes(0, "cpu", navigator.hardwareConcurrency);
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -229,8 +232,8 @@ await section("capacity", async () => {
   return { model: computeModel === TINY ? "tiny" : "mid", phase_s: phaseS, rows };
 });
 
-await section("encoder_limit", () =>
-  runJson([
+await section("encoder_limit", async () => ({
+  one_lane: await runJson([
     "run",
     "-A",
     `${ROOT}bench/encoder_limit.ts`,
@@ -239,7 +242,20 @@ await section("encoder_limit", () =>
     "240",
     "1,8,32",
     "3",
-  ]));
+  ]),
+  // As the server runs by default here (INFERENCE_LANES=0).
+  lanes: LANES === 1 ? null : await runJson([
+    "run",
+    "-A",
+    `${ROOT}bench/encoder_limit.ts`,
+    computeModel,
+    "2400",
+    "240",
+    `${LANES},${8 * LANES},32`,
+    "3",
+    String(LANES),
+  ]),
+}));
 
 /**
  * The share of the encoder-only limit held, in `rounds` rounds: each the encoder-only limit
@@ -262,7 +278,13 @@ function medianParts(parts: ReturnType<typeof shareParts>[]) {
  * `streams` streams for `seconds` against the server at `url`, with its counters read between
  * the staggered starts (the first two seconds) and the EOS finals (the last second).
  */
-async function servedPhase(url: string, clip: string, streams: number, seconds: number) {
+async function servedPhase(
+  url: string,
+  clip: string,
+  streams: number,
+  seconds: number,
+  lanes: number,
+) {
   if (!(seconds >= 5)) throw new Error(`the served-cost phase needs --phase-s ≥ 5, got ${seconds}`);
   const metrics = url.replace(/^ws/, "http").replace(/\/ws$/, "/metrics");
   const read = async () => readCounters(await (await fetch(metrics)).text());
@@ -278,7 +300,7 @@ async function servedPhase(url: string, clip: string, streams: number, seconds: 
     const before = await read();
     await new Promise((r) => setTimeout(r, (seconds - 3) * 1000));
     const after = await read();
-    return servedCost(before, after, performance.now() - t0);
+    return servedCost(before, after, performance.now() - t0, lanes);
   } finally {
     await child.status;
   }
@@ -310,6 +332,8 @@ await section("limit_share", async () => {
       "32",
       // A dozen calls (about 3 s on the mid model): five let one slow second move the limit 10%.
       "12",
+      // The lanes the server runs: 32 windows at once, shared among them.
+      String(LANES),
     ]);
     const limit = (enc.rows as { stream_limit: number }[])[0].stream_limit;
     if (start === 0) start = Math.max(1, Math.floor(limit / 2));
@@ -340,9 +364,9 @@ await section("limit_share", async () => {
     // Where the rest of the limit went: one more phase at the load held, read from the server's
     // own counters (src/bench/served_cost.ts).
     const aloneMsPerWindow = (enc.rows as { ms_per_call: number; batch: number }[])
-      .map((row) => row.ms_per_call / row.batch)[0];
+      .map((row) => row.ms_per_call / (row.batch / LANES))[0];
     const served = ramp.best_streams > 0
-      ? await servedPhase(s.url, clip, ramp.best_streams, phaseS)
+      ? await servedPhase(s.url, clip, ramp.best_streams, phaseS, LANES)
       : null;
     perRound.push({
       encoder_limit: limit,

@@ -22,6 +22,8 @@ export interface EncoderLimitOptions {
   reps: number;
   /** Called after each batch size is measured (for a progress line). */
   onRow?: (row: EncoderLimitRow) => void;
+  /** Called after each batch size's warm-up call, right before its timed calls (lanes meet here). */
+  beforeTimed?: (batch: number) => void;
   /** The clock, injectable for tests (ms). */
   now?: () => number;
 }
@@ -67,6 +69,7 @@ export function measureEncoderLimit(
     const feats = new Float32Array(batch * model.featuresSize * frames).map(() => Math.random());
     const lengths = new Array(batch).fill(frames);
     model.encode(feats, batch, frames, lengths); // warm-up (and, on a GPU, algorithm search)
+    opts.beforeTimed?.(batch);
     const t0 = now();
     for (let i = 0; i < reps; i++) model.encode(feats, batch, frames, lengths);
     const sPerCall = (now() - t0) / 1000 / reps;
@@ -88,4 +91,36 @@ export function measureEncoderLimit(
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * The limit of several inference lanes encoding at once (the server's INFERENCE_LANES), from
+ * each lane's own measurement of its share of the windows: rates add up. Each row's `batch` is
+ * the windows of all lanes together and `ms_per_call` the lanes' mean.
+ */
+export function combineLanes(lanes: readonly EncoderLimit[]): EncoderLimit & { lanes: number } {
+  if (lanes.length === 0) throw new RangeError("combining lanes needs at least one lane");
+  const first = lanes[0];
+  for (const lane of lanes) {
+    if (
+      lane.window_ms !== first.window_ms || lane.step_ms !== first.step_ms ||
+      lane.rows.length !== first.rows.length ||
+      lane.rows.some((r, i) => r.batch !== first.rows[i].batch)
+    ) {
+      throw new RangeError("lanes measured different windows or batch sizes");
+    }
+  }
+  const rows = first.rows.map((_, i) => {
+    const at = lanes.map((lane) => lane.rows[i]);
+    const sum = (k: "windows_per_s" | "window_audio_s_per_s" | "stream_limit") =>
+      at.reduce((n, r) => n + r[k], 0);
+    return {
+      batch: at.reduce((n, r) => n + r.batch, 0),
+      ms_per_call: round(at.reduce((n, r) => n + r.ms_per_call, 0) / at.length, 2),
+      windows_per_s: round(sum("windows_per_s"), 2),
+      window_audio_s_per_s: round(sum("window_audio_s_per_s"), 2),
+      stream_limit: round(sum("stream_limit"), 1),
+    };
+  });
+  return { ...first, rows, lanes: lanes.length };
 }

@@ -5,7 +5,9 @@
  * Hence share = busy × (alone ÷ served): the fraction of the time the device runs a batch, times
  * how fast a window encodes in the server against the encoder alone. The first is the
  * scheduler's (gaps between batches, the decoder's part); the second the machine's (other work
- * on the same cores slowing the encoder's threads, smaller batches).
+ * on the same cores slowing the encoder's threads, smaller batches). With several inference
+ * lanes both are per lane: each lane's busy time, and a lane's window against a lane alone
+ * while the others encode too (bench/encoder_limit.ts with LANES).
  */
 
 /** The counters read before and after the phase (Prometheus names, unlabelled). */
@@ -54,7 +56,7 @@ export interface ServedCost {
   encoder_ms_per_window: number;
   /** Decoder ms per window. */
   decoder_ms_per_window: number;
-  /** Encoder plus decoder time over the wall time, percent. */
+  /** Encoder plus decoder time over the wall time, percent (per lane: the lanes' mean). */
   inference_busy_pct: number;
 }
 
@@ -62,9 +64,14 @@ export function servedCost(
   before: ServedCostSample,
   after: ServedCostSample,
   wallMs: number,
+  /** Inference lanes: the counters add every lane's time, the busy share is per lane. */
+  lanes = 1,
 ): ServedCost {
   const d = (k: keyof ServedCostSample) => after[k] - before[k];
   const windows = d("parakeet_batch_windows_sum");
+  if (!(Number.isInteger(lanes) && lanes >= 1)) {
+    throw new RangeError(`lanes must be a whole number ≥ 1, got ${lanes}`);
+  }
   if (!(wallMs > 0 && windows > 0)) {
     throw new RangeError(`no windows were served in the phase (${windows} in ${wallMs} ms)`);
   }
@@ -75,8 +82,9 @@ export function servedCost(
     batches: d("parakeet_batch_windows_count"),
     encoder_ms_per_window: r2(1000 * d("parakeet_encoder_seconds_sum") / windows),
     decoder_ms_per_window: r2(1000 * d("parakeet_decoder_seconds_sum") / windows),
-    inference_busy_pct: Math.round(1000 * 1000 * d("parakeet_inference_seconds_total") / wallMs) /
-      10,
+    inference_busy_pct: Math.round(
+      1000 * 1000 * d("parakeet_inference_seconds_total") / wallMs / lanes,
+    ) / 10,
   };
 }
 

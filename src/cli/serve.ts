@@ -1,5 +1,5 @@
 import { ConfigError, knobHelp, loadServerConfig, type ServerConfig } from "../server/config.ts";
-import type { InferenceEngine } from "../engine/inference_engine.ts";
+import type { InferencePool } from "../engine/inference_pool.ts";
 import { launchServer, logLine } from "../server/launch.ts";
 import type { RunningServer } from "../server/server.ts";
 import { describePendingWork, SHUTDOWN_SIGNALS, ShutdownOnSignal } from "./shutdown_on_signal.ts";
@@ -33,7 +33,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     throw err;
   }
   const stop = new AbortController();
-  let running: { server: RunningServer; engine: InferenceEngine } | undefined;
+  let running: { server: RunningServer; engine: InferencePool } | undefined;
   // Listening from the start: a signal while the model loads stops the server once it is up,
   // within the same deadline, instead of killing the process mid-load.
   const shutdown = new ShutdownOnSignal({

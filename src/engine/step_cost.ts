@@ -78,6 +78,11 @@ export interface MeasureOptions {
    * of a step that holds the latency target, and on a slow device they would take minutes.
    */
   stopAboveMs: number;
+  /**
+   * Batches run at once (the inference lanes): each repetition runs this many together and
+   * times each, so the table holds what a batch costs while the other lanes run theirs.
+   */
+  concurrency?: number;
   /** The clock runs are timed by (tests give a device whose time they set). */
   now?: () => number;
 }
@@ -94,18 +99,25 @@ export async function measureStepCosts(
 ): Promise<MeasuredBatch[]> {
   const table: MeasuredBatch[] = [];
   const now = opts.now ?? (() => performance.now());
+  const concurrency = opts.concurrency ?? 1;
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new RangeError(`step costs need a whole concurrency ≥ 1, got ${concurrency}`);
+  }
   for (const batch of opts.batches) {
     const wall: number[] = [], enc: number[] = [], dec: number[] = [];
+    const together = (timed: boolean) =>
+      Promise.all(Array.from({ length: concurrency }, async () => {
+        const request = stepCostRequest(spec, featuresSize, batch, shape);
+        const t0 = now();
+        const { stats } = await runner.run(request);
+        if (!timed) return;
+        wall.push(now() - t0);
+        enc.push(stats.encodeMs);
+        dec.push(stats.decodeMs);
+      }));
     // One untimed run first: a shape's first run pays for its allocations and kernel choice.
-    await runner.run(stepCostRequest(spec, featuresSize, batch, shape));
-    for (let r = 0; r < opts.repetitions; r++) {
-      const request = stepCostRequest(spec, featuresSize, batch, shape);
-      const t0 = now();
-      const { stats } = await runner.run(request);
-      wall.push(now() - t0);
-      enc.push(stats.encodeMs);
-      dec.push(stats.decodeMs);
-    }
+    await together(false);
+    for (let r = 0; r < opts.repetitions; r++) await together(true);
     const encodeMs = median(enc), decodeMs = median(dec);
     table.push({
       batch,

@@ -29,6 +29,8 @@ export interface MeasuredCosts {
   at: number;
   /** One stream's host-side work per step, measured at start (stream/host_cost.ts). */
   host?: HostCost;
+  /** Inference lanes, each running one batch at a time; the table is per lane (default 1). */
+  lanes?: number;
 }
 
 /** A stream's host work per step, and whether it runs beside inference or between batches. */
@@ -39,7 +41,7 @@ export interface HostCost {
   socketMs: number;
   /** CPU cores the host sees (navigator.hardwareConcurrency). */
   cores: number;
-  /** ONNX Runtime intra-op threads (ORT_THREADS; 0 is one per core). */
+  /** ONNX Runtime intra-op threads of every inference lane together (0 is one per core). */
   ortThreads: number;
   /** Where inference runs: the CPU cores the host work also needs, or a GPU. */
   device: "cpu" | "gpu";
@@ -128,6 +130,7 @@ export class StreamCapacity {
       targetMs: knobs.stepMs + LATENCY_SLACK_MS,
       maxBatch: knobs.maxBatch,
       hardCap: Math.max(1, knobs.hardCap),
+      lanes: costs.lanes ?? 1,
       ...(costs.host
         ? {
           hostMsPerStep: costs.host.msPerStep,

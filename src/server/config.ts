@@ -12,6 +12,7 @@ export interface ServerConfig {
   ortLib: string | null;
   ortThreads: number;
   ortSpin: number;
+  inferenceLanes: number;
   cudaDeviceId: number;
   cudaTf32: number;
   cudaCudnnConvAlgoSearch: "EXHAUSTIVE" | "HEURISTIC" | "DEFAULT";
@@ -91,7 +92,8 @@ export const KNOBS: readonly Knob[] = [
   { env: "PRECISION", key: "precision", kind: "enum", default: "fp32", choices: ["fp32", "int8"], help: "model weights: fp32, or the int8 export" },
   { env: "DEVICE", key: "device", kind: "enum", default: "auto", choices: ["auto", "cuda", "cpu"], help: "auto tries CUDA, falls back to CPU with a warning" },
   { env: "ORT_LIB", key: "ortLib", kind: "string", default: null, help: "libonnxruntime.so.1 file or directory (default: .tools/lib, then the system)" },
-  { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads (0: one per core)" },
+  { env: "ORT_THREADS", key: "ortThreads", kind: "int", default: 0, min: 0, max: 256, help: "ONNX Runtime intra-op threads in all, shared out among the inference lanes (0: one per core)" },
+  { env: "INFERENCE_LANES", key: "inferenceLanes", kind: "int", default: 0, min: 0, max: 16, help: "inference workers, each with its own ONNX Runtime session and copy of the weights, each running one batch at a time (0: two on a CPU of two or more cores, one on a GPU; 1 halves the memory)" },
   { env: "ORT_SPIN", key: "ortSpin", kind: "int", default: 0, min: 0, max: 1, help: "1: ONNX Runtime's CPU threads spin while waiting for work (its default; a little faster alone, but they hold the cores the server's own work needs); 0: they sleep" },
   { env: "CUDA_DEVICE_ID", key: "cudaDeviceId", kind: "int", default: 0, min: 0, max: 255, help: "GPU ordinal with DEVICE=cuda or auto (one server process per GPU)" },
   { env: "CUDA_TF32", key: "cudaTf32", kind: "int", default: 1, min: 0, max: 1, help: "1: TF32 Tensor Core math for fp32 MatMuls and convolutions (ONNX Runtime's default); 0: full fp32, slower" },

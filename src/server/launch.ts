@@ -8,7 +8,7 @@ import { LogMelExtractor } from "../audio/log_mel.ts";
 import { sweepStaleDecodeDirs } from "../audio/decode_temp.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
 import { Vocabulary } from "../decode/vocabulary.ts";
-import { InferenceEngine } from "../engine/inference_engine.ts";
+import { inferenceLanes, InferencePool, threadsPerLane } from "../engine/inference_pool.ts";
 import { measureStepCosts, type StepShape } from "../engine/step_cost.ts";
 import { warmUp } from "../engine/warm_up.ts";
 import { defaultModelDir } from "../model/demo_model_dir.ts";
@@ -49,7 +49,7 @@ export async function launchServer(
      */
     wrapRunner?: (engine: BatchRunner) => BatchRunner;
   } = {},
-): Promise<{ server: RunningServer; engine: InferenceEngine }> {
+): Promise<{ server: RunningServer; engine: InferencePool }> {
   const log = opts.quiet ? () => {} : opts.log ?? logLine;
   // Before the model loads: a bad token file should stop the server at once.
   const access = loadAccessPolicy(config);
@@ -114,33 +114,52 @@ export async function launchServer(
   );
   if (tooLong) throw new ConfigError(tooLong);
   const vocab = Vocabulary.parse(Deno.readTextFileSync(files.vocab), files.vocab);
-  const engine = await InferenceEngine.start({
-    modelDir,
-    precision: config.precision,
-    device: config.device,
-    session: {
-      intraOpThreads: config.ortThreads || undefined,
-      intraOpSpinning: config.ortSpin === 1,
-      cuda: cudaOptions(config),
+  const cores = navigator.hardwareConcurrency;
+  // The threads are set before the device is known (DEVICE=auto): shared out as for a CPU.
+  const laneThreads = threadsPerLane(
+    config.ortThreads,
+    inferenceLanes(config.inferenceLanes, "cpu", cores),
+    cores,
+  );
+  const engine = await InferencePool.start(
+    {
+      modelDir,
+      precision: config.precision,
+      device: config.device,
+      session: {
+        intraOpThreads: laneThreads,
+        intraOpSpinning: config.ortSpin === 1,
+        cuda: cudaOptions(config),
+      },
+      libPath: config.ortLib ?? undefined,
     },
-    libPath: config.ortLib ?? undefined,
-  }, { deadlineMs: config.inferenceTimeoutS * 1000 });
+    (device) => inferenceLanes(config.inferenceLanes, device, cores),
+    {
+      deadlineMs: config.inferenceTimeoutS * 1000,
+    },
+  );
+  const lanes = engine.lanes.length;
   for (const w of engine.model.warnings) log(`WARNING: ${w}`);
   log(
-    `model ${files.dir} (${config.precision}) on ${engine.model.device}, ONNX Runtime ${engine.model.ortVersion}`,
+    `model ${files.dir} (${config.precision}) on ${engine.model.device}, ONNX Runtime ${engine.model.ortVersion}; ${lanes} inference lane(s) of ${laneThreads} thread(s)`,
   );
   const warmBatch = Math.min(config.warmupBatch, config.maxBatch);
   if (warmBatch > 0) {
     const columns = geometry.leftFrames + geometry.chunkFrames + geometry.rightFrames;
     try {
-      const ms = await warmUp(
-        engine,
-        engine.model.spec,
-        modelConfig.featuresSize,
-        warmBatch,
-        columns,
+      // Every lane: each holds its own session, whose memory is what the warm-up settles.
+      const ms = Math.max(
+        ...await Promise.all(
+          engine.lanes.map((lane) =>
+            warmUp(lane, engine.model.spec, modelConfig.featuresSize, warmBatch, columns)
+          ),
+        ),
       );
-      log(`warm-up: one batch of ${warmBatch} windows × ${columns} frames in ${Math.round(ms)} ms`);
+      log(
+        `warm-up: one batch of ${warmBatch} windows × ${columns} frames per lane in ${
+          Math.round(ms)
+        } ms`,
+      );
     } catch (err) {
       await engine.close();
       throw err;
@@ -156,6 +175,7 @@ export async function launchServer(
         modelConfig.featuresSize,
         geometry,
         config,
+        lanes,
         log,
       );
       stepCosts.host = await measureHost(
@@ -170,6 +190,7 @@ export async function launchServer(
         },
         config,
         engine.model.device === "cpu" ? "cpu" : "gpu",
+        lanes * laneThreads,
         log,
       );
     } catch (err) {
@@ -209,6 +230,7 @@ export async function launchServer(
     signal: opts.signal,
     access,
     stepCosts,
+    lanes,
     watchWorkerRestarts: (counted) => (engine.onRestart = counted),
   }).catch(async (err) => {
     await engine.close();
@@ -251,6 +273,7 @@ async function measureCapacity(
   featuresSize: number,
   geometry: StepGeometry,
   config: ServerConfig,
+  lanes: number,
   log: (line: string) => void,
 ): Promise<MeasuredCosts> {
   const t0 = performance.now();
@@ -263,14 +286,15 @@ async function measureCapacity(
       batches: batchSizesToMeasure(config.maxBatch),
       repetitions: 5,
       stopAboveMs: config.stepMs + LATENCY_SLACK_MS,
+      concurrency: lanes,
     },
   );
   log(
-    `step cost: ${
-      table.map((c) => `batch ${c.batch} ${Math.round(c.ms)} ms`).join(", ")
+    `step cost: ${table.map((c) => `batch ${c.batch} ${Math.round(c.ms)} ms`).join(", ")}${
+      lanes > 1 ? `, ${lanes} lanes at once` : ""
     } (measured in ${Math.round(performance.now() - t0)} ms)`,
   );
-  return { table, at: Date.now() };
+  return { table, at: Date.now(), lanes };
 }
 
 /**
@@ -282,6 +306,7 @@ async function measureHost(
   context: StreamContext,
   config: ServerConfig,
   device: "cpu" | "gpu",
+  ortThreads: number,
   log: (line: string) => void,
 ): Promise<HostCost> {
   const t0 = performance.now();
@@ -300,7 +325,7 @@ async function measureHost(
     sessionMs,
     socketMs,
     cores: navigator.hardwareConcurrency,
-    ortThreads: config.ortThreads,
+    ortThreads,
     device,
   };
   log(
@@ -308,7 +333,7 @@ async function measureHost(
       sessionMs.toFixed(2)
     } ms, socket ${
       socketMs.toFixed(2)
-    } ms), ${host.cores} cores, ORT_THREADS=${config.ortThreads} (measured in ${
+    } ms), ${host.cores} cores, ${ortThreads} ONNX Runtime threads (measured in ${
       Math.round(performance.now() - t0)
     } ms)`,
   );

@@ -68,6 +68,8 @@ export interface ServerDeps {
   access?: AccessPolicy;
   /** The step costs measured at start: required by MAX_STREAMS=auto. */
   stepCosts?: MeasuredCosts;
+  /** Inference lanes behind `runner`, each running one batch at a time (default 1). */
+  lanes?: number;
 }
 
 /** What the HTTP layer tells the handler about the connection a request came on. */
@@ -139,7 +141,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log } = deps;
   const scheduler = new BatchScheduler(deps.runner, {
     maxBatch: config.maxBatch,
-    maxInflight: config.maxInflightSteps,
+    maxInflight: config.maxInflightSteps * (deps.lanes ?? 1),
   });
   const maxConnections = connectionCap(config.maxConnections, log);
   const capacity = streamCapacity(deps, maxConnections);

@@ -7,10 +7,12 @@
  * - Every stream sends audio at real time, so in steady state each contributes one window per
  *   STEP_MS. Their phases are spread evenly (streams opened at different times), so while a
  *   cycle of length T runs, N·T/STEP_MS windows become ready; they make the next cycle.
- * - The device runs one batch at a time (ONNX Runtime already spreads one batch over every CPU
- *   core; a GPU session runs its batches in order), so MAX_INFLIGHT_STEPS > 1 only overlaps
- *   host-side work and is not credited. More ready windows than MAX_BATCH are split into
- *   equal batches that run one after another.
+ * - Each inference lane runs one batch at a time (ONNX Runtime already spreads one batch over
+ *   the lane's CPU threads; a GPU session runs its batches in order), so MAX_INFLIGHT_STEPS > 1
+ *   only overlaps host-side work and is not credited. With several lanes (`lanes`), the cost
+ *   table is what a batch costs while every lane runs one, and each lane serves an equal share
+ *   of the streams. More ready windows than MAX_BATCH are split into equal batches that run
+ *   one after another.
  * - The cycle T(N) is the least fixed point of T = cost(N·T/STEP_MS windows), found by iterating
  *   from the cost of one window. None below STEP_MS means the backlog grows: not held.
  * - A window waits at most one cycle for the batch in progress, then runs in the next, so its
@@ -57,6 +59,11 @@ export interface CapacityOptions {
   hostMsPerStep?: number;
   /** Whether that work runs beside a batch (a core left free) rather than between batches. */
   hostOverlapsInference?: boolean;
+  /**
+   * Inference lanes (default 1): each runs one batch at a time, all at once, and the cost table
+   * was measured with every lane busy. The ready windows are shared among them.
+   */
+  lanes?: number;
 }
 
 /** The latency allowance for a window's own way in and its partial's way out, when not told. */
@@ -175,16 +182,19 @@ export function holds(
   const costs = scaleCosts(monotoneCosts(table), scale);
   const room = opts.targetMs - (opts.overheadMs ?? DEFAULT_OVERHEAD_MS);
   const host = (opts.hostMsPerStep ?? 0) * scale;
+  // Each lane cycles through its share of the streams' windows.
+  const perLane = streams / (opts.lanes ?? 1);
   if (opts.hostOverlapsInference) {
     // The main isolate alone: its streams' host work must keep up with real time.
     if (streams * host >= opts.stepMs) return false;
-    const cycle = steadyCycleMs(costs, streams, opts);
+    const cycle = steadyCycleMs(costs, perLane, opts);
     if (cycle === null || 2 * cycle + host > room) return false;
-    return windowsCost(costs, streams, opts.maxBatch) + streams * host <= room;
+    return windowsCost(costs, perLane, opts.maxBatch) + streams * host <= room;
   }
-  const cycle = steadyCycleMs(costs, streams, opts, host);
+  // The host work takes the lanes' cores from them: each lane's cycle carries its own streams'.
+  const cycle = steadyCycleMs(costs, perLane, opts, host);
   if (cycle === null || 2 * cycle > room) return false;
-  const together = windowsCost(costs, streams, opts.maxBatch) + streams * host;
+  const together = windowsCost(costs, perLane, opts.maxBatch) + perLane * host;
   return together <= room;
 }
 

@@ -46,6 +46,11 @@ Deno.test("served cost: read from the server's own /metrics text, differenced ov
   assert.equal(cost.encoder_ms_per_window, 9);
   assert.equal(cost.decoder_ms_per_window, 0.5);
   assert.equal(cost.inference_busy_pct, 95, "285 ms of 300 ms");
+  // Two lanes add their time in the same counters: the busy share is per lane.
+  const laned = servedCost(before, readCounters(m.render()), 150, 2);
+  assert.equal(laned.inference_busy_pct, 95, "285 ms of two lanes' 2 × 150 ms");
+  assert.equal(laned.encoder_ms_per_window, 9, "a window's cost does not depend on the lanes");
+  assert.throws(() => servedCost(before, readCounters(m.render()), 150, 0), RangeError);
 });
 
 Deno.test("served cost: a missing counter fails instead of reading as zero", () => {

@@ -67,3 +67,42 @@ Deno.test("step costs: medians per size after an untimed run; stops past the slo
     assert.equal(c.computeMs, 25 * c.batch);
   }
 });
+
+Deno.test("step costs with lanes: each repetition runs as many batches at once and times each", async () => {
+  using runtime = OrtRuntime.load();
+  using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+  // Two lanes on a fake clock: a batch of b windows ends 40·b ms after it starts, whatever else
+  // runs (each lane has its own cores).
+  let clockMs = 0, running = 0, most = 0, calls = 0;
+  const runner = {
+    run: async (request: InferenceRequest): Promise<InferenceResult> => {
+      const b = request.windows.length;
+      const start = clockMs;
+      calls++;
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 1));
+      running--;
+      clockMs = Math.max(clockMs, start + 40 * b);
+      return runInference(model, request);
+    },
+  };
+  const table = await measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
+    batches: [1, 2],
+    repetitions: 3,
+    stopAboveMs: 1000,
+    concurrency: 2,
+    now: () => clockMs,
+  });
+  assert.equal(most, 2, "two batches at once");
+  assert.equal(calls, 2 * 2 * (1 + 3), "per size: an untimed pair, then three timed pairs");
+  assert.deepEqual(table.map((c) => [c.batch, c.ms]), [[1, 40], [2, 80]]);
+  await assert.rejects(
+    measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
+      batches: [1],
+      repetitions: 1,
+      stopAboveMs: 1000,
+      concurrency: 0,
+    }),
+    RangeError,
+  );
+});

@@ -1,5 +1,5 @@
 import { launchServer } from "../../src/server/launch.ts";
-import type { InferenceEngine } from "../../src/engine/inference_engine.ts";
+import type { InferencePool } from "../../src/engine/inference_pool.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
 import type { BatchRunner } from "../../src/stream/batch_scheduler.ts";
 import type { RunningServer } from "../../src/server/server.ts";
@@ -13,7 +13,7 @@ export interface TestServer extends AsyncDisposable {
   /** The server's log lines so far (nothing is printed). */
   lines: string[];
   server: RunningServer;
-  engine: InferenceEngine;
+  engine: InferencePool;
 }
 
 /** The real server (tiny model, CPU) on a free loopback port; knobs as environment values. */

@@ -147,6 +147,27 @@ Deno.test("host work overlaps inference only on a GPU or with ONNX Runtime threa
   assert.equal(hostOverlapsInference("cpu", 1, 1), false);
 });
 
+Deno.test("lanes: each runs its share of the streams' windows at the cost measured with all busy", () => {
+  const t = affine(20, 5);
+  const one = streamsHeld(t, OPTS);
+  const two = streamsHeld(t, { ...OPTS, lanes: 2 });
+  // Each lane holds what one lane alone holds at that (all-busy) cost: twice the streams, give
+  // or take the one an odd count splits unevenly.
+  assert.ok(two >= 2 * one && two <= 2 * one + 1, `${one} streams on one lane, ${two} on two`);
+  for (let k = 1; k <= 2 * one + 4; k++) {
+    assert.equal(holds(t, k, { ...OPTS, lanes: 2 }), holds(t, k / 2, OPTS), `${k} streams`);
+  }
+  // Host work between batches is shared among the lanes' cores; beside them, the main isolate
+  // alone still has to keep up with every stream.
+  const between = { ...OPTS, hostMsPerStep: 3, hostOverlapsInference: false };
+  assert.equal(
+    streamsHeld(t, { ...between, lanes: 2 }) >= 2 * streamsHeld(t, between),
+    true,
+  );
+  const beside = { ...OPTS, hostMsPerStep: 10, hostOverlapsInference: true };
+  assert.equal(streamsHeld(affine(1, 0.1), { ...beside, lanes: 2 }), 23, "N·10 < 240 still");
+});
+
 Deno.test("MAX_BATCH splits a cycle's windows into batches run one after another", () => {
   // A batch costs 40 ms whatever its size (a wide GPU): 8 per batch, 8 batches for 64 windows.
   const flat = affine(40, 0);
