@@ -317,6 +317,7 @@ async function measureHost(
   const frameMs = DEFAULT_HOST_COST.frameMs;
   const socketMs = await measureSocketCostPerStep({
     framesPerStep: Math.max(1, Math.round(config.stepMs / frameMs)),
+    frameMs,
     frameBytes: 2 * Math.round(context.extractor.config.sampleRate * frameMs / 1000),
     ...DEFAULT_SOCKET_COST,
   });
