@@ -152,8 +152,10 @@ function aggregate(o: PhaseOptions, results: StreamResult[], t0: number): PhaseR
 
 /**
  * Whether a phase held the target: every stream connected, no error, no abnormal close, no
- * missing final, and p95 latency within the target — partial latency, or EOS → final latency
- * when the input produced no partials (a tone on a speech model).
+ * missing final, and p95 latency within the target, both of the partials and of the finals
+ * (EOS → final). A server falling behind can look on time through its partials when they are
+ * few (a model that rarely changes its text sends a partial only when it does), but every final
+ * waits for the whole backlog.
  */
 export function phaseHeld(r: PhaseReport, targetMs: number): { held: boolean; why: string } {
   if (r.connect_failures.count > 0) {
@@ -164,11 +166,19 @@ export function phaseHeld(r: PhaseReport, targetMs: number): { held: boolean; wh
   if (r.abnormal_streams > 0) {
     return { held: false, why: `${r.abnormal_streams} abnormal close(s)` };
   }
-  const p95 = r.partials > 0 ? r.partial_latency_ms.p95 : r.eos_to_final_ms.p95;
-  const what = r.partials > 0 ? "partial" : "EOS → final";
-  if (p95 === null) return { held: false, why: "no latency measured" };
-  if (p95 > targetMs) return { held: false, why: `${what} p95 ${p95} ms > ${targetMs} ms` };
-  return { held: true, why: `${what} p95 ${p95} ms ≤ ${targetMs} ms` };
+  const measured = [
+    ...(r.partials > 0 ? [{ what: "partial", p95: r.partial_latency_ms.p95 }] : []),
+    ...(r.eos_to_final_ms.count > 0 ? [{ what: "EOS → final", p95: r.eos_to_final_ms.p95 }] : []),
+  ];
+  if (measured.length === 0 || measured.some((m) => m.p95 === null)) {
+    return { held: false, why: "no latency measured" };
+  }
+  const missed = measured.find((m) => m.p95! > targetMs);
+  if (missed) return { held: false, why: `${missed.what} p95 ${missed.p95} ms > ${targetMs} ms` };
+  return {
+    held: true,
+    why: measured.map((m) => `${m.what} p95 ${m.p95} ms`).join(", ") + ` ≤ ${targetMs} ms`,
+  };
 }
 
 function meanStreamRate(results: StreamResult[]): number {

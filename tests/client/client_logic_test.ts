@@ -182,4 +182,13 @@ Deno.test("phaseHeld judges errors, closes and p95 against the target", () => {
   assert.match(phaseHeld(base, 200).why, /partial p95 300 ms > 200 ms/);
   assert.match(phaseHeld({ ...base, errors: { rate_exceeded: 2 } }, 340).why, /2 server error/);
   assert.equal(phaseHeld({ ...base, partials: 0 }, 100).held, true); // EOS → final 50 ms
+  // Partials on time but finals behind: a server with a backlog whose partials are few.
+  const late = { ...base, eos_to_final_ms: { ...base.eos_to_final_ms, p95: 5000 } };
+  assert.equal(phaseHeld(late, 340).held, false);
+  assert.match(phaseHeld(late, 340).why, /EOS → final p95 5000 ms > 340 ms/);
+  assert.match(phaseHeld(base, 340).why, /partial p95 300 ms, EOS → final p95 50 ms ≤ 340 ms/);
+  // No final in the phase: the partials alone decide; nothing at all measured is a miss.
+  const noFinals = { ...base, eos_to_final_ms: { ...base.eos_to_final_ms, count: 0, p95: null } };
+  assert.equal(phaseHeld(noFinals as PhaseReport, 340).held, true);
+  assert.match(phaseHeld({ ...noFinals, partials: 0 } as PhaseReport, 340).why, /no latency/);
 });
