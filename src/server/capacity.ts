@@ -11,6 +11,7 @@ import {
   batchCost,
   type CapacityOptions,
   hostOverlapsInference,
+  marginFor,
   scaleCosts,
   streamsHeld,
 } from "../stream/capacity_model.ts";
@@ -131,6 +132,7 @@ export class StreamCapacity {
       maxBatch: knobs.maxBatch,
       hardCap: Math.max(1, knobs.hardCap),
       lanes: costs.lanes ?? 1,
+      margin: marginFor(costs.lanes ?? 1),
       ...(costs.host
         ? {
           hostMsPerStep: costs.host.msPerStep,

@@ -23,10 +23,10 @@
  * - Measured costs are multiplied by 1 + `margin` first: the machine's other work and the
  *   spread of batch times on it come on top of a median. With no margin the model's answer sat
  *   at the ramp's cliff (the first load that missed, less one). With one lane, 10% kept it a
- *   stream or two below that; with two lanes on a CPU, whose threads leave nothing idle for the
- *   server's own work and its neighbours, 10% announced the cliff itself (mid model: 33–34 where
- *   the ramp held 32) and 15% keeps it one or two below again (31–32; full-size int8: 4 of 4).
- *   25% cost a quarter of what the device held.
+ *   stream or two below that. Several lanes on a CPU leave no core idle for the server's own
+ *   work and its neighbours, which then take from the lanes directly: there 10% announced past
+ *   the cliff (mid model: 33–34, where the ramp held 30–32 and 32 offered at once ran seconds
+ *   late), and 20% keeps it below (`marginFor`). 25% cost a quarter of what one lane held.
  * - Each stream also costs host work per step outside its batch (`hostMsPerStep`: its frames
  *   parsed, its features, its bookkeeping, its partial encoded), all on the one main isolate.
  *   When inference takes every CPU core while a batch runs (a CPU device whose ONNX Runtime
@@ -72,7 +72,14 @@ export interface CapacityOptions {
 /** The latency allowance for a window's own way in and its partial's way out, when not told. */
 export const DEFAULT_OVERHEAD_MS = 20;
 /** Headroom on a measured median when not told. */
-export const DEFAULT_MARGIN = 0.15;
+export const DEFAULT_MARGIN = 0.1;
+/** Headroom on a measured median with several inference lanes (see the model above). */
+export const LANES_MARGIN = 0.2;
+
+/** The headroom for a device of `lanes` inference lanes. */
+export function marginFor(lanes: number): number {
+  return lanes > 1 ? LANES_MARGIN : DEFAULT_MARGIN;
+}
 
 /** Batch sizes worth measuring for MAX_BATCH: 1, 2, 4, 8, … and MAX_BATCH itself. */
 export function batchSizesToMeasure(maxBatch: number): number[] {
