@@ -232,29 +232,24 @@ await section("capacity", async () => {
   return { model: computeModel === TINY ? "tiny" : "mid", phase_s: phaseS, rows };
 });
 
+/** bench/encoder_limit.ts on the compute model, 2400 ms windows at 240 ms steps. */
+const encoderLimit = (batches: string, reps: number, lanes: number) =>
+  runJson([
+    "run",
+    "-A",
+    `${ROOT}bench/encoder_limit.ts`,
+    computeModel,
+    "2400",
+    "240",
+    batches,
+    String(reps),
+    String(lanes),
+  ]);
+
 await section("encoder_limit", async () => ({
-  one_lane: await runJson([
-    "run",
-    "-A",
-    `${ROOT}bench/encoder_limit.ts`,
-    computeModel,
-    "2400",
-    "240",
-    "1,8,32",
-    "3",
-  ]),
+  one_lane: await encoderLimit("1,8,32", 3, 1),
   // As the server runs by default here (INFERENCE_LANES=0).
-  lanes: LANES === 1 ? null : await runJson([
-    "run",
-    "-A",
-    `${ROOT}bench/encoder_limit.ts`,
-    computeModel,
-    "2400",
-    "240",
-    `${LANES},${8 * LANES},32`,
-    "3",
-    String(LANES),
-  ]),
+  lanes: LANES === 1 ? null : await encoderLimit(`${LANES},${8 * LANES},32`, 3, LANES),
 }));
 
 /**
@@ -322,19 +317,9 @@ await section("limit_share", async () => {
   // limit, so doubling from there reaches a miss in one step and the phases go to bisecting.
   let start = 0;
   for (let r = 0; r < rounds; r++) {
-    const enc = await runJson([
-      "run",
-      "-A",
-      `${ROOT}bench/encoder_limit.ts`,
-      computeModel,
-      "2400",
-      "240",
-      "32",
-      // A dozen calls (about 3 s on the mid model): five let one slow second move the limit 10%.
-      "12",
-      // The lanes the server runs: 32 windows at once, shared among them.
-      String(LANES),
-    ]);
+    // A dozen calls (about 3 s on the mid model): five let one slow second move the limit 10%.
+    // The lanes the server runs: 32 windows at once, shared among them.
+    const enc = await encoderLimit("32", 12, LANES);
     const limit = (enc.rows as { stream_limit: number }[])[0].stream_limit;
     if (start === 0) start = Math.max(1, Math.floor(limit / 2));
     const rep = await runJson([
