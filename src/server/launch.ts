@@ -115,10 +115,10 @@ export async function launchServer(
   if (tooLong) throw new ConfigError(tooLong);
   const vocab = Vocabulary.parse(Deno.readTextFileSync(files.vocab), files.vocab);
   const cores = navigator.hardwareConcurrency;
-  // The threads are set before the device is known (DEVICE=auto): shared out as for a CPU.
+  // The threads are set before DEVICE=auto settles the device: shared out as for a CPU then.
   const laneThreads = threadsPerLane(
     config.ortThreads,
-    inferenceLanes(config.inferenceLanes, "cpu", cores),
+    inferenceLanes(config.inferenceLanes, config.device === "cuda" ? "cuda" : "cpu", cores),
     cores,
   );
   const engine = await InferencePool.start(

@@ -8,6 +8,7 @@ import type { BatchRunner } from "../../src/stream/batch_scheduler.ts";
 import { DEFAULT_DRIFT } from "../../src/stream/capacity_drift.ts";
 import { type MeasuredCosts, StreamCapacity } from "../../src/server/capacity.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
+import { marginFor, streamsHeld } from "../../src/stream/capacity_model.ts";
 import { startTestServer } from "./harness.ts";
 import { RawWebSocket } from "./raw_ws.ts";
 
@@ -171,4 +172,25 @@ Deno.test("serving costs that drift recompute the capacity, bounded and logged",
   const fixed = StreamCapacity.configured(3);
   fixed.observeBatch(4, 10_000);
   assert.equal(fixed.streams, 3);
+});
+
+Deno.test("measured costs of several lanes: each lane serves its share, with the lanes' headroom", () => {
+  const table = [1, 2, 4, 8, 16, 32].map((b) => ({
+    batch: b,
+    ms: 10 + 5 * b,
+    computeMs: 8 + 5 * b,
+    encodeMs: 6 + 5 * b,
+    decodeMs: 2,
+  }));
+  const knobs = { stepMs: 240, maxBatch: 32, hardCap: 1000 };
+  const plain = table.map(({ batch, ms, computeMs }) => ({ batch, ms, computeMs }));
+  const one = StreamCapacity.measured({ table, at: 0 }, knobs, () => {});
+  const two = StreamCapacity.measured({ table, at: 0, lanes: 2 }, knobs, () => {});
+  const opts = { ...knobs, targetMs: 340 };
+  assert.equal(one.streams, streamsHeld(plain, { ...opts, margin: marginFor(1) }));
+  assert.equal(two.streams, streamsHeld(plain, { ...opts, lanes: 2, margin: marginFor(2) }));
+  assert.ok(two.streams > one.streams, `${one.streams} streams on one lane, ${two.streams} on two`);
+  assert.equal(marginFor(1), 0.1);
+  assert.equal(marginFor(2), 0.2);
+  assert.equal(marginFor(4), 0.2);
 });
