@@ -30,20 +30,44 @@ const STALL_SLACK_MS = 1000;
 /** After such a stall, the peer gets this long for audio already sent to be read. */
 const STALL_GRACE_MS = 1000;
 
-/** The peer's silence: `onSilence` once no activity came for the armed delay. */
+/**
+ * The peer's silence: `onSilence` once no activity came for the armed delay. Activity only
+ * moves a deadline; the one timer, when it fires early for it, waits out the rest. (Re-arming a
+ * timer per audio frame cost the event loop a timer cancelled and one created 50 times a
+ * second per stream.)
+ */
 export class SilenceTimer {
   #timer?: ReturnType<typeof setTimeout>;
+  /** When the running timer fires, and whether it is the silence wait (not `after`'s). */
+  #timerDue = 0;
+  #waiting = false;
+  /** When the peer counts as silent. */
+  #deadline = 0;
 
   constructor(private readonly onSilence: () => void) {}
 
   /** (Re)starts the wait: activity from the peer calls this. */
   arm(delayMs: number): void {
+    this.#deadline = performance.now() + delayMs;
+    // The running wait looks again when it fires; only a sooner deadline needs a new timer.
+    if (this.#waiting && this.#timerDue <= this.#deadline) return;
+    this.#wait(delayMs);
+  }
+
+  #wait(delayMs: number): void {
     clearTimeout(this.#timer);
     const due = performance.now() + delayMs;
+    this.#timerDue = due;
+    this.#waiting = true;
     this.#timer = setTimeout(() => {
+      this.#waiting = false;
+      const now = performance.now();
       // Fired late: the event loop was blocked, and audio the client sent meanwhile may still be
       // unread. A stall of the server's own is never the client's silence: look again shortly.
-      if (performance.now() - due > STALL_SLACK_MS) this.arm(STALL_GRACE_MS);
+      if (now - due > STALL_SLACK_MS) {
+        this.#deadline = Math.max(this.#deadline, now + STALL_GRACE_MS);
+      }
+      if (now < this.#deadline) this.#wait(this.#deadline - now);
       else this.onSilence();
     }, delayMs);
   }
@@ -51,11 +75,13 @@ export class SilenceTimer {
   /** Replaces the wait with a plain deadline (e.g. for a final after the silence). */
   after(delayMs: number, fn: () => void): void {
     clearTimeout(this.#timer);
+    this.#waiting = false;
     this.#timer = setTimeout(fn, delayMs);
   }
 
   clear(): void {
     clearTimeout(this.#timer);
+    this.#waiting = false;
   }
 }
 
