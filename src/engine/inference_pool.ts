@@ -27,10 +27,15 @@ export class InferencePool {
     opts: { deadlineMs?: number } = {},
   ): Promise<InferencePool> {
     const first = await InferenceEngine.start(spec, opts);
-    const count = lanes(first.model.device);
-    if (!(Number.isInteger(count) && count >= 1)) {
+    let count: number;
+    try {
+      count = lanes(first.model.device);
+      if (!(Number.isInteger(count) && count >= 1)) {
+        throw new RangeError(`inference lanes must be a whole number ≥ 1, got ${count}`);
+      }
+    } catch (err) {
       await first.close();
-      throw new RangeError(`inference lanes must be a whole number ≥ 1, got ${count}`);
+      throw err;
     }
     const rest = await Promise.allSettled(
       Array.from(

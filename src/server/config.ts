@@ -107,7 +107,7 @@ export const KNOBS: readonly Knob[] = [
   { env: "PARTIAL_MAX_WORDS", key: "partialMaxWords", kind: "int", default: 100, min: 0, max: 100_000, help: "most words a partial repeats; older ones are left out and text_offset says so (0: all)" },
   { env: "MAX_BATCH", key: "maxBatch", kind: "int", default: 32, min: 1, max: 1024, help: "encoder windows per batch" },
   { env: "WARMUP_BATCH", key: "warmupBatch", kind: "int", default: 32, min: 0, max: 1024, help: "windows in one batch run at start, so memory reaches its high-water mark before the first stream (capped at MAX_BATCH; 0: off)" },
-  { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once" },
+  { env: "MAX_INFLIGHT_STEPS", key: "maxInflightSteps", kind: "int", default: 1, min: 1, max: 64, help: "batches running at once per inference lane" },
   { env: "MAX_STREAMS", key: "maxStreams", kind: "int", default: "auto", auto: true, min: 1, max: 100_000, help: "open streams; more get HTTP 503 with Retry-After (auto: as many as this device holds at p95 partial latency ≤ STEP_MS + 100 ms, measured at start and again when serving costs drift)" },
   { env: "MAX_STREAMS_PER_CLIENT", key: "maxStreamsPerClient", kind: "int", default: 16, min: 1, max: 100_000, help: "open streams per client address; more get HTTP 503 (behind a proxy, set TRUSTED_PROXIES or every client counts as the proxy)" },
   { env: "MAX_FRAME_BYTES", key: "maxFrameBytes", kind: "int", default: 1_048_576, min: 2, max: 64 * 1_048_576, help: "largest binary message (→ 1009)" },

@@ -13,6 +13,8 @@ export interface HealthDeps {
   access: AccessPolicy;
   /** The connection cap in force: MAX_CONNECTIONS, clamped below the open-file limit. */
   maxConnections: number;
+  /** Inference lanes, each running one batch at a time. */
+  lanes: number;
   stats(): ServerStats;
 }
 
@@ -71,6 +73,7 @@ function statusBody(core: ServerCore, deps: HealthDeps) {
       run: counts.batches,
       failed: counts.batchFailures,
       inflight: core.scheduler.inflight,
+      lanes: deps.lanes,
     },
     refused: counts.refused,
     knobs: {

@@ -227,7 +227,13 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
   core.realtime = realtime;
   const routes: readonly Route[] = [
-    ...healthRoutes(core, { model: deps.model, access, maxConnections, stats }),
+    ...healthRoutes(core, {
+      model: deps.model,
+      access,
+      maxConnections,
+      lanes: deps.lanes ?? 1,
+      stats,
+    }),
     metricsRoute(metrics),
     modelsRoute(served),
     transcriptionRoute(core, uploadContext, served.id),

@@ -77,6 +77,12 @@ Deno.test("a pool of two lanes runs two batches at once, one a lane, with one la
 Deno.test("a pool refuses a lane count that is not a whole number ≥ 1", async () => {
   await assert.rejects(InferencePool.start(SPEC, () => 0), /whole number ≥ 1, got 0/);
   await assert.rejects(InferencePool.start(SPEC, () => 1.5), RangeError);
+  await assert.rejects(
+    InferencePool.start(SPEC, () => {
+      throw new Error("no lanes for you");
+    }),
+    /no lanes for you/,
+  );
 });
 
 Deno.test("a pool whose model does not load rejects with the load error", async () => {

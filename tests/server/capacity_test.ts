@@ -9,6 +9,7 @@ import { DEFAULT_DRIFT } from "../../src/stream/capacity_drift.ts";
 import { type MeasuredCosts, StreamCapacity } from "../../src/server/capacity.ts";
 import { loadServerConfig } from "../../src/server/config.ts";
 import { marginFor, streamsHeld } from "../../src/stream/capacity_model.ts";
+import { inferenceLanes } from "../../src/engine/inference_pool.ts";
 import { startTestServer } from "./harness.ts";
 import { RawWebSocket } from "./raw_ws.ts";
 
@@ -61,6 +62,12 @@ Deno.test("auto: the measured capacity is on /v1/status, /ready and /metrics", a
   assert.ok(Number.isInteger(cap.streams) && cap.streams >= 1, JSON.stringify(cap));
   assert.equal(status.streams.capacity, cap.streams);
   assert.equal(cap.target_p95_ms, 240 + 100);
+  // The lanes the step costs were measured on, as the server picked them for this machine.
+  assert.equal(status.batches.lanes, inferenceLanes(0, "cpu", navigator.hardwareConcurrency));
+  assert.ok(
+    srv.lines.some((l) => l.includes(`${status.batches.lanes} inference lane(s)`)),
+    srv.lines.join("\n"),
+  );
   assert.ok(!Number.isNaN(Date.parse(cap.measured_at)));
   assert.ok(cap.step_cost_ms["1"].total > 0, "batch 1 measured");
   assert.deepEqual(
