@@ -21,8 +21,8 @@ import { loadClipPcm16 } from "../src/client/load_clip.ts";
 import { frameBytesFor } from "../src/client/pcm.ts";
 import { spawnServer, stopServer } from "../src/bench/server_process.ts";
 import { barChartSvg } from "./chart.ts";
-import { describeMachine, loadAverage, rssMb } from "../src/bench/machine.ts";
-import { shareOfLimit } from "../src/bench/limit_share.ts";
+import { describeMachine, loadAverage, resultsFileName, rssMb } from "../src/bench/machine.ts";
+import { bracketedLimit, shareOfLimit } from "../src/bench/limit_share.ts";
 import { FIXTURE_CLIPS_DIR, writeJoinedClipsWav } from "../src/bench/long_utterance.ts";
 import { readCounters, servedCost, shareParts } from "../src/bench/served_cost.ts";
 import { inferenceLanes } from "../src/engine/inference_pool.ts";
@@ -253,9 +253,10 @@ await section("encoder_limit", async () => ({
 }));
 
 /**
- * The share of the encoder-only limit held, in `rounds` rounds: each the encoder-only limit
- * (batch 32, twelve calls) right before a ramp of the batched server bisected to one stream, so
- * both halves of a round's ratio see the same load on the machine. The first round's ramp
+ * The share of the encoder-only limit held, in `rounds` rounds: each a ramp of the batched
+ * server bisected to one stream between two measurements of the encoder-only limit (batch 32,
+ * twelve calls each; the round's limit is their mean), so both halves of a round's ratio see
+ * the same load on the machine. The first round's ramp
  * starts at half the encoder-only limit, each later one at the previous round's answer. The
  * median share and the spread over the rounds are reported.
  */
@@ -319,9 +320,10 @@ await section("limit_share", async () => {
   for (let r = 0; r < rounds; r++) {
     // A dozen calls (about 3 s on the mid model): five let one slow second move the limit 10%.
     // The lanes the server runs: 32 windows at once, shared among them.
-    const enc = await encoderLimit("32", 12, LANES);
-    const limit = (enc.rows as { stream_limit: number }[])[0].stream_limit;
-    if (start === 0) start = Math.max(1, Math.floor(limit / 2));
+    const before = await encoderLimit("32", 12, LANES);
+    const limitOf = (enc: Record<string, unknown>) =>
+      (enc.rows as { stream_limit: number }[])[0].stream_limit;
+    if (start === 0) start = Math.max(1, Math.floor(limitOf(before) / 2));
     const rep = await runJson([
       "run",
       "-A",
@@ -348,13 +350,19 @@ await section("limit_share", async () => {
     const ramp = rep.ramp as { best_streams: number; first_failure: number | null };
     // Where the rest of the limit went: one more phase at the load held, read from the server's
     // own counters (src/bench/served_cost.ts).
-    const aloneMsPerWindow = (enc.rows as { ms_per_call: number; batch: number }[])
-      .map((row) => row.ms_per_call / (row.batch / LANES))[0];
     const served = ramp.best_streams > 0
       ? await servedPhase(s.url, clip, ramp.best_streams, phaseS, LANES)
       : null;
+    // The limit again, so the round's share is taken against what the machine did while the
+    // ramp ran, not only right before it.
+    const after = await encoderLimit("32", 12, LANES);
+    const limit = bracketedLimit(limitOf(before), limitOf(after));
+    const msPerWindow = (enc: Record<string, unknown>) =>
+      (enc.rows as { ms_per_call: number; batch: number }[])
+        .map((row) => row.ms_per_call / (row.batch / LANES))[0];
+    const aloneMsPerWindow = (msPerWindow(before) + msPerWindow(after)) / 2;
     perRound.push({
-      encoder_limit: limit,
+      ...limit,
       streams_held: ramp.best_streams,
       first_failure: ramp.first_failure,
       encoder_ms_per_window_alone: Math.round(aloneMsPerWindow * 100) / 100,
@@ -363,7 +371,9 @@ await section("limit_share", async () => {
       load_average: loadAverage(),
     });
     log(
-      `round ${r + 1}: held ${ramp.best_streams} of the encoder-only ${limit}${
+      `round ${
+        r + 1
+      }: held ${ramp.best_streams} of the encoder-only ${limit.encoder_limit} (${limit.encoder_limit_before} before, ${limit.encoder_limit_after} after)${
         served
           ? `; device busy ${served.inference_busy_pct}%, encoder ${served.encoder_ms_per_window} ms a window served against ${
             aloneMsPerWindow.toFixed(2)
@@ -504,7 +514,16 @@ await section("tdt_decode", async () => {
 
 machine.load_average_end = loadAverage();
 const date = new Date().toISOString().slice(0, 10);
-const file = `${ROOT}bench/results/${date}-${Deno.hostname()}.json`;
+const file = `${ROOT}bench/results/${
+  resultsFileName(date, machine, (name) => {
+    try {
+      return JSON.parse(Deno.readTextFileSync(`${ROOT}bench/results/${name}`)).machine ?? {};
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+  })
+}`;
 const exists = await Deno.stat(file).then(() => true, () => false);
 if (only && exists) {
   // Merge into today's run: earlier sections keep their numbers and their machine record.

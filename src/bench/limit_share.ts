@@ -1,8 +1,9 @@
 /**
  * The share of the encoder-only limit a server holds, from interleaved rounds: each round's
- * share is its ramp's streams held over the encoder-only limit measured right before it, so
- * both see the same load on the machine. The median round is the figure and the spread (the
- * highest share less the lowest) says how far one round can be trusted.
+ * share is its ramp's streams held over the encoder-only limit measured right before it and
+ * right after it (`bracketedLimit`), so both see the same load on the machine. The median round
+ * is the figure and the spread (the highest share less the lowest) says how far one round can
+ * be trusted.
  */
 
 export interface ShareRound {
@@ -28,6 +29,33 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+export interface BracketedLimit {
+  /** The mean of the two measurements: the limit the round's share is taken against. */
+  encoder_limit: number;
+  encoder_limit_before: number;
+  encoder_limit_after: number;
+  /** After less before, in percent of before: how far the machine moved during the ramp. */
+  drift_pct: number;
+}
+
+/**
+ * A round's encoder-only limit from one measurement before its ramp and one after. A shared
+ * machine's speed drifts over the minute and a half a ramp takes, and one short measurement
+ * (a dozen calls) moves by a tenth between rounds; the mean of two that bracket the ramp is
+ * what the ramp saw, as near as two short measurements tell.
+ */
+export function bracketedLimit(before: number, after: number): BracketedLimit {
+  if (!(before > 0 && after > 0)) {
+    throw new RangeError(`an encoder-only limit must be above 0, got ${before} and ${after}`);
+  }
+  return {
+    encoder_limit: round1((before + after) / 2),
+    encoder_limit_before: before,
+    encoder_limit_after: after,
+    drift_pct: round1(100 * (after - before) / before),
+  };
+}
 
 export function shareOfLimit(rounds: readonly ShareRound[]): LimitShare {
   if (rounds.length === 0) throw new RangeError("the share of the limit needs at least one round");

@@ -50,3 +50,32 @@ export function rssMb(pid: number): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(s.match(/^VmRSS:\s*(\d+)/m)?.[1] ?? 0) / 1024;
 }
+
+/** What makes two runs' figures comparable (the load average is a reading, not the machine). */
+const MACHINE_KEYS = ["cpu", "cores", "ram_gb", "os", "deno", "onnxruntime"] as const;
+
+export function sameMachine(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return MACHINE_KEYS.every((k) => a[k] === b[k]);
+}
+
+/**
+ * Today's results file for this machine: `<date>-<host>.json`, unless that file describes
+ * another machine (a VM that came back on other hardware under the same name), then
+ * `<date>-<host>-<cpu>.json`. A partial run merges into the file this names, so its figures
+ * never sit under another machine's description. `describedIn` reads a file's machine record
+ * (null when there is no such file).
+ */
+export function resultsFileName(
+  date: string,
+  machine: Record<string, unknown>,
+  describedIn: (name: string) => Record<string, unknown> | null,
+): string {
+  const plain = `${date}-${machine.hostname}.json`;
+  const there = describedIn(plain);
+  if (there === null || sameMachine(there, machine)) return plain;
+  const cpu = String(machine.cpu).toLowerCase().replace(/\([^)]*\)/g, "").replace(
+    /[^a-z0-9]+/g,
+    "-",
+  ).replace(/^-+|-+$/g, "");
+  return `${date}-${machine.hostname}-${cpu || "cpu"}.json`;
+}

@@ -1,6 +1,6 @@
 /** The share of the encoder-only limit from interleaved rounds (src/bench/limit_share.ts). */
 import assert from "node:assert/strict";
-import { shareOfLimit } from "../../src/bench/limit_share.ts";
+import { bracketedLimit, shareOfLimit } from "../../src/bench/limit_share.ts";
 
 Deno.test("limit share: the median round's share and the spread of all of them", () => {
   const share = shareOfLimit([
@@ -27,4 +27,15 @@ Deno.test("limit share: an even number of rounds takes the mean of the middle tw
 Deno.test("limit share: no rounds, or a zero limit, is refused", () => {
   assert.throws(() => shareOfLimit([]), RangeError);
   assert.throws(() => shareOfLimit([{ encoder_limit: 0, streams_held: 3 }]), RangeError);
+});
+
+Deno.test("limit share: a round's limit is the mean of the measurements before and after its ramp", () => {
+  const limit = bracketedLimit(30, 33.2);
+  assert.equal(limit.encoder_limit, 31.6);
+  assert.equal(limit.encoder_limit_before, 30);
+  assert.equal(limit.encoder_limit_after, 33.2);
+  assert.equal(limit.drift_pct, 10.7);
+  assert.equal(bracketedLimit(32, 28).drift_pct, -12.5);
+  assert.throws(() => bracketedLimit(0, 30), RangeError);
+  assert.throws(() => bracketedLimit(30, Number.NaN), RangeError);
 });
