@@ -142,6 +142,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const scheduler = new BatchScheduler(deps.runner, {
     maxBatch: config.maxBatch,
     maxInflight: config.maxInflightSteps * (deps.lanes ?? 1),
+    lanes: deps.lanes ?? 1,
   });
   const maxConnections = connectionCap(config.maxConnections, log);
   const capacity = streamCapacity(deps, maxConnections);

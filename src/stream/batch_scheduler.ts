@@ -15,6 +15,24 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** Batches running at once. */
   maxInflight: number;
+  /**
+   * Inference lanes running batches side by side (default 1). With more than one, the work
+   * ready when several lanes are idle is split among them (`laneShare`) instead of riding in one
+   * batch on one lane while the others wait.
+   */
+  lanes?: number;
+}
+
+/**
+ * The most windows one batch may take when `ready` windows wait and `idleLanes` lanes have
+ * nothing to run: an equal share for each idle lane. A stream rides in one batch at a time, so
+ * the streams of one batch come back together and, taken together again by the first lane free,
+ * would keep every stream on one lane while the others wait for stragglers. Split when they
+ * come back to idle lanes, they stay split. A lane that frees while the others are busy takes
+ * everything ready: what it left would wait for a whole batch.
+ */
+export function laneShare(ready: number, idleLanes: number, maxBatch: number): number {
+  return Math.max(1, Math.min(maxBatch, Math.ceil(ready / Math.max(1, idleLanes))));
 }
 
 export interface BatchReport {
@@ -26,10 +44,11 @@ export interface BatchReport {
 
 /**
  * Continuous batching across streams: whenever fewer than `maxInflight` batches run, the ready
- * chunks of all streams are gathered into one batch of at most `maxBatch` windows. Fair: every
- * stream with work gets one chunk before any gets a second, and the round-robin starts where
- * the last batch stopped, so no stream starves when more are ready than a batch holds. A stream
- * with a backlog contributes several consecutive chunks (one row), draining it faster.
+ * chunks of all streams are gathered into one batch of at most `maxBatch` windows (work ready
+ * for several idle lanes is split among them: `laneShare`). Fair: every stream with work gets
+ * one chunk before any gets a second, and the round-robin starts where the last batch stopped,
+ * so no stream starves when more are ready than a batch holds. A stream with a backlog
+ * contributes several consecutive chunks (one row), draining it faster.
  */
 export class BatchScheduler {
   #runner: BatchRunner;
@@ -47,8 +66,8 @@ export class BatchScheduler {
   onBatch: (report: BatchReport) => void = () => {};
 
   constructor(runner: BatchRunner, opts: SchedulerOptions) {
-    if (!(opts.maxBatch >= 1 && opts.maxInflight >= 1)) {
-      throw new RangeError(`maxBatch and maxInflight must be ≥ 1`);
+    if (!(opts.maxBatch >= 1 && opts.maxInflight >= 1 && (opts.lanes ?? 1) >= 1)) {
+      throw new RangeError(`maxBatch, maxInflight and lanes must be ≥ 1`);
     }
     this.#runner = runner;
     this.#opts = opts;
@@ -94,19 +113,27 @@ export class BatchScheduler {
   #collect(): SessionWork[] {
     const n = this.#sessions.length;
     if (n === 0) return [];
-    const capacity = this.#opts.maxBatch;
+    const maxBatch = this.#opts.maxBatch;
     // Ready chunks per stream, in round-robin order from the cursor. Background streams
     // (uploads) only get batches that no live stream needs.
     const order: { session: StreamSession; ready: number; share: number }[] = [];
     const background: typeof order = [];
+    let readyWindows = 0;
     for (let k = 0; k < n; k++) {
       const session = this.#sessions[(this.#cursor + k) % n];
-      const ready = session.readyChunks(capacity);
-      if (ready > 0) (session.background ? background : order).push({ session, ready, share: 0 });
+      const ready = session.readyChunks(maxBatch);
+      if (ready > 0) {
+        (session.background ? background : order).push({ session, ready, share: 0 });
+        if (!session.background) readyWindows += ready;
+      }
     }
     // One background chunk per batch: its window may be long, and live streams come next.
     if (order.length === 0 && background.length > 0) order.push({ ...background[0], ready: 1 });
     if (order.length === 0) return [];
+    // The pool gives each batch the lane with the fewest running, so while fewer batches run
+    // than there are lanes, the others are idle.
+    const idleLanes = (this.#opts.lanes ?? 1) - this.#inflight;
+    const capacity = laneShare(readyWindows, idleLanes, maxBatch);
     // Water-filling: one chunk each in turn until the batch is full or nobody has more.
     let used = 0;
     for (let pass = 0; used < capacity; pass++) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { InferenceRequest, InferenceResult } from "../../src/engine/inference_contract.ts";
-import { BatchScheduler } from "../../src/stream/batch_scheduler.ts";
+import { BatchScheduler, laneShare } from "../../src/stream/batch_scheduler.ts";
 import type { SessionWork, StreamSession } from "../../src/stream/stream_session.ts";
 
 /** A stream with `ready` chunks waiting; records what it was given and told. */
@@ -46,6 +46,14 @@ class FakeStream {
   }
 }
 
+/** A live stream: one chunk ready whenever none is in flight. */
+class RefillingStream extends FakeStream {
+  override completeWork(): void {
+    super.completeWork();
+    this.ready = 1;
+  }
+}
+
 /** A runner whose batches the test settles by hand. */
 class ManualRunner {
   pending: { request: InferenceRequest; settle: (ok: boolean) => void }[] = [];
@@ -75,9 +83,9 @@ class ManualRunner {
   }
 }
 
-function scheduler(maxBatch: number, maxInflight: number, streams: FakeStream[]) {
+function scheduler(maxBatch: number, maxInflight: number, streams: FakeStream[], lanes = 1) {
   const runner = new ManualRunner();
-  const s = new BatchScheduler(runner, { maxBatch, maxInflight });
+  const s = new BatchScheduler(runner, { maxBatch, maxInflight, lanes });
   for (const f of streams) s.add(f as unknown as StreamSession);
   return { s, runner };
 }
@@ -146,4 +154,59 @@ Deno.test("BatchScheduler skips removed streams and rejects a nonsensical config
   s.wake();
   assert.equal(runner.pending.length, 0);
   assert.throws(() => new BatchScheduler(runner, { maxBatch: 0, maxInflight: 1 }), RangeError);
+});
+
+Deno.test("laneShare: an equal share for each idle lane, everything for the only one", () => {
+  assert.equal(laneShare(30, 2, 32), 15);
+  assert.equal(laneShare(31, 2, 32), 16);
+  assert.equal(laneShare(30, 1, 32), 30);
+  assert.equal(laneShare(30, 0, 32), 30, "no idle lane: the batch waits its turn whole");
+  assert.equal(laneShare(80, 2, 32), 32, "never past MAX_BATCH");
+  assert.equal(laneShare(1, 2, 32), 1);
+});
+
+Deno.test("BatchScheduler with two lanes splits work ready at once and keeps it split", async () => {
+  // Streams whose next chunk is ready again as soon as the last one comes back: every stream
+  // of a batch returns together, as streams opened together do.
+  const streams = Array.from({ length: 6 }, (_, i) => new RefillingStream(String(i), 1));
+  const { s, runner } = scheduler(32, 2, streams, 2);
+  s.wake();
+  assert.deepEqual(runner.pending.map((p) => p.request.windows.length), [3, 3]);
+  for (let round = 0; round < 4; round++) {
+    await runner.settleNext();
+    await runner.settleNext();
+    assert.deepEqual(
+      runner.pending.map((p) => p.request.windows.length),
+      [3, 3],
+      `round ${round}: both lanes have half the streams`,
+    );
+  }
+  // With one lane nothing changes: everything ready rides in the one batch.
+  const one = Array.from({ length: 6 }, (_, i) => new FakeStream(String(i), 1));
+  const single = scheduler(32, 1, one, 1);
+  single.s.wake();
+  assert.deepEqual(single.runner.pending.map((p) => p.request.windows.length), [6]);
+});
+
+Deno.test("BatchScheduler with two lanes: a lane free while the other runs takes all that is ready", async () => {
+  const a = new FakeStream("a", 1);
+  const b = new FakeStream("b", 1);
+  const { s, runner } = scheduler(32, 2, [a], 2);
+  s.wake();
+  assert.equal(runner.pending.length, 1);
+  // Three more streams become ready while a's batch runs on the first lane: one idle lane left.
+  const later = [b, new FakeStream("c", 1), new FakeStream("d", 1)];
+  for (const f of later) s.add(f as unknown as StreamSession);
+  s.wake();
+  assert.deepEqual(runner.pending.map((p) => p.request.windows.length), [1, 3]);
+  await runner.settleNext();
+  await runner.settleNext();
+  await s.idle();
+});
+
+Deno.test("BatchScheduler rejects zero lanes", () => {
+  assert.throws(
+    () => new BatchScheduler(new ManualRunner(), { maxBatch: 4, maxInflight: 1, lanes: 0 }),
+    RangeError,
+  );
 });
