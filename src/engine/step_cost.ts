@@ -1,8 +1,9 @@
 /**
  * What a streaming step costs on this device: batches of synthetic stream windows of the
  * server's geometry, run through the engine like the warm-up batch, at several batch sizes and a
- * few times each after one untimed run (the median kept). The capacity model
- * (stream/capacity_model.ts) turns the table into a number of streams.
+ * few times each after one untimed run (the median kept), in one or more passes over the sizes
+ * (the faster pass kept per size). The capacity model (stream/capacity_model.ts) turns the table
+ * into a number of streams.
  */
 import type { TdtSpec } from "../decode/joiner.ts";
 import { initialTdtState } from "../decode/tdt_state.ts";
@@ -74,6 +75,14 @@ export interface MeasureOptions {
   /** Runs per size; the median is kept. */
   repetitions: number;
   /**
+   * Passes over the sizes (default 1); per size the pass with the lower median is kept, and a
+   * pass stops after the first size whose kept median passes `stopAboveMs`. A shared machine
+   * has slow seconds: one that fell on a few sizes of a single pass made a start-up table
+   * 35–60% high at batches 4 and 8, and the capacity announced a third low. A second pass over
+   * the same sizes a few seconds later seldom meets the same second.
+   */
+  passes?: number;
+  /**
    * A size whose median passes this many ms is the last measured: larger batches cannot be part
    * of a step that holds the latency target, and on a slow device they would take minutes.
    */
@@ -97,36 +106,64 @@ export async function measureStepCosts(
   shape: StepShape,
   opts: MeasureOptions,
 ): Promise<MeasuredBatch[]> {
-  const table: MeasuredBatch[] = [];
   const now = opts.now ?? (() => performance.now());
   const concurrency = opts.concurrency ?? 1;
+  const passes = opts.passes ?? 1;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new RangeError(`step costs need a whole concurrency ≥ 1, got ${concurrency}`);
   }
-  for (const batch of opts.batches) {
-    const wall: number[] = [], enc: number[] = [], dec: number[] = [];
-    const together = (timed: boolean) =>
-      Promise.all(Array.from({ length: concurrency }, async () => {
-        const request = stepCostRequest(spec, featuresSize, batch, shape);
-        const t0 = now();
-        const { stats } = await runner.run(request);
-        if (!timed) return;
-        wall.push(now() - t0);
-        enc.push(stats.encodeMs);
-        dec.push(stats.decodeMs);
-      }));
-    // One untimed run first: a shape's first run pays for its allocations and kernel choice.
-    await together(false);
-    for (let r = 0; r < opts.repetitions; r++) await together(true);
-    const encodeMs = median(enc), decodeMs = median(dec);
-    table.push({
-      batch,
-      ms: median(wall),
-      computeMs: median(enc.map((e, i) => e + dec[i])),
-      encodeMs,
-      decodeMs,
-    });
-    if (table[table.length - 1].ms > opts.stopAboveMs) break;
+  if (!(Number.isInteger(passes) && passes >= 1)) {
+    throw new RangeError(`step costs need a whole number of passes ≥ 1, got ${passes}`);
   }
-  return table;
+  // Per size, the faster pass so far; a pass stops after the first size whose kept median is
+  // past the slow limit, so a later pass may go further than a slowed one did.
+  const best = new Map<number, MeasuredBatch>();
+  for (let p = 0; p < passes; p++) {
+    for (const batch of opts.batches) {
+      const before = best.get(batch);
+      const measured = await measureSize(runner, spec, featuresSize, shape, batch, {
+        ...opts,
+        now,
+        concurrency,
+        // A shape's first run pays for its allocations and kernel choice, once.
+        untimedFirst: before === undefined,
+      });
+      const kept = before !== undefined && before.ms <= measured.ms ? before : measured;
+      best.set(batch, kept);
+      if (kept.ms > opts.stopAboveMs) break;
+    }
+  }
+  return [...best.values()].sort((a, b) => a.batch - b.batch);
+}
+
+/** One size: an untimed run if asked, then `repetitions` timed ones; their medians. */
+async function measureSize(
+  runner: { run(request: InferenceRequest): Promise<InferenceResult> },
+  spec: TdtSpec,
+  featuresSize: number,
+  shape: StepShape,
+  batch: number,
+  opts: MeasureOptions & { now: () => number; concurrency: number; untimedFirst: boolean },
+): Promise<MeasuredBatch> {
+  const { now, concurrency } = opts;
+  const wall: number[] = [], enc: number[] = [], dec: number[] = [];
+  const together = (timed: boolean) =>
+    Promise.all(Array.from({ length: concurrency }, async () => {
+      const request = stepCostRequest(spec, featuresSize, batch, shape);
+      const t0 = now();
+      const { stats } = await runner.run(request);
+      if (!timed) return;
+      wall.push(now() - t0);
+      enc.push(stats.encodeMs);
+      dec.push(stats.decodeMs);
+    }));
+  if (opts.untimedFirst) await together(false);
+  for (let r = 0; r < opts.repetitions; r++) await together(true);
+  return {
+    batch,
+    ms: median(wall),
+    computeMs: median(enc.map((e, i) => e + dec[i])),
+    encodeMs: median(enc),
+    decodeMs: median(dec),
+  };
 }

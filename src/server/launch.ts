@@ -264,8 +264,8 @@ function stepShape(g: StepGeometry, tentative: boolean): StepShape {
 
 /**
  * MAX_STREAMS=auto: what a step costs at these knobs on this device, per batch size up to
- * MAX_BATCH (five runs each, the median kept), stopping at a size slower than the latency
- * target.
+ * MAX_BATCH, stopping at a size slower than the latency target: two passes of three runs each,
+ * the faster pass's median kept per size.
  */
 async function measureCapacity(
   runner: BatchRunner,
@@ -284,7 +284,8 @@ async function measureCapacity(
     stepShape(geometry, config.tentative === 1),
     {
       batches: batchSizesToMeasure(config.maxBatch),
-      repetitions: 5,
+      repetitions: 3,
+      passes: 2,
       stopAboveMs: config.stepMs + LATENCY_SLACK_MS,
       concurrency: lanes,
     },

@@ -106,3 +106,48 @@ Deno.test("step costs with lanes: each repetition runs as many batches at once a
     RangeError,
   );
 });
+
+Deno.test("step costs in two passes: per size the faster pass, so a slow second does not stick", async () => {
+  using runtime = OrtRuntime.load();
+  using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+  // A device whose batch of b windows takes 10·b ms, but three times that during the first
+  // pass's batches of 4 (a slow second on a shared machine).
+  let clockMs = 0, pass = 1, seenAfterLast = false;
+  const sizes: number[] = [];
+  const runner = {
+    run: async (request: InferenceRequest): Promise<InferenceResult> => {
+      const b = request.windows.length;
+      if (sizes.length > 0 && b < sizes[sizes.length - 1]) pass++;
+      if (pass === 2 && b === 8) seenAfterLast = true;
+      sizes.push(b);
+      await Promise.resolve();
+      clockMs += (pass === 1 && b === 4 ? 30 : 10) * b;
+      return runInference(model, request);
+    },
+  };
+  const table = await measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
+    batches: [1, 2, 4, 8, 16],
+    repetitions: 2,
+    stopAboveMs: 70,
+    passes: 2,
+    now: () => clockMs,
+  });
+  // The first pass stopped after its slow 4 (120 ms > 70); the second found 4 at 40 ms and went
+  // on to 8, the first size past the limit at its true speed.
+  assert.deepEqual(table.map((c) => c.batch), [1, 2, 4, 8]);
+  assert.equal(pass, 2);
+  assert.ok(seenAfterLast, "the second pass went past where the slowed first one stopped");
+  assert.deepEqual(sizes.filter((b) => b === 16), [], "nothing past the first size over the limit");
+  // An untimed run the first time a size is measured only: 1, 2, 4 three runs then two, 8 three.
+  assert.deepEqual(sizes, [1, 1, 1, 2, 2, 2, 4, 4, 4, 1, 1, 2, 2, 4, 4, 8, 8, 8]);
+  assert.deepEqual(table.map((c) => c.ms), [10, 20, 40, 80]);
+  await assert.rejects(
+    measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
+      batches: [1],
+      repetitions: 1,
+      stopAboveMs: 1000,
+      passes: 0,
+    }),
+    RangeError,
+  );
+});
