@@ -163,29 +163,38 @@ Deno.test("laneShare: an equal share for each idle lane, everything for the only
   assert.equal(laneShare(30, 0, 32), 30, "no idle lane: the batch waits its turn whole");
   assert.equal(laneShare(80, 2, 32), 32, "never past MAX_BATCH");
   assert.equal(laneShare(1, 2, 32), 1);
+  assert.equal(laneShare(7, 2, 32), 7, "under MIN_LANE_SHARE each: kept whole");
+  assert.equal(laneShare(8, 2, 32), 4);
+  assert.equal(laneShare(12, 3, 32), 4);
+  assert.equal(laneShare(11, 3, 32), 6, "as many lanes as get MIN_LANE_SHARE");
 });
 
 Deno.test("BatchScheduler with two lanes splits work ready at once and keeps it split", async () => {
   // Streams whose next chunk is ready again as soon as the last one comes back: every stream
   // of a batch returns together, as streams opened together do.
-  const streams = Array.from({ length: 6 }, (_, i) => new RefillingStream(String(i), 1));
+  const streams = Array.from({ length: 10 }, (_, i) => new RefillingStream(String(i), 1));
   const { s, runner } = scheduler(32, 2, streams, 2);
   s.wake();
-  assert.deepEqual(runner.pending.map((p) => p.request.windows.length), [3, 3]);
+  assert.deepEqual(runner.pending.map((p) => p.request.windows.length), [5, 5]);
   for (let round = 0; round < 4; round++) {
     await runner.settleNext();
     await runner.settleNext();
     assert.deepEqual(
       runner.pending.map((p) => p.request.windows.length),
-      [3, 3],
+      [5, 5],
       `round ${round}: both lanes have half the streams`,
     );
   }
   // With one lane nothing changes: everything ready rides in the one batch.
-  const one = Array.from({ length: 6 }, (_, i) => new FakeStream(String(i), 1));
+  const one = Array.from({ length: 10 }, (_, i) => new FakeStream(String(i), 1));
   const single = scheduler(32, 1, one, 1);
   single.s.wake();
-  assert.deepEqual(single.runner.pending.map((p) => p.request.windows.length), [6]);
+  assert.deepEqual(single.runner.pending.map((p) => p.request.windows.length), [10]);
+  // Too little to split: three streams ride together though two lanes are idle.
+  const few = Array.from({ length: 3 }, (_, i) => new FakeStream(String(i), 1));
+  const small = scheduler(32, 2, few, 2);
+  small.s.wake();
+  assert.deepEqual(small.runner.pending.map((p) => p.request.windows.length), [3]);
 });
 
 Deno.test("BatchScheduler with two lanes: a lane free while the other runs takes all that is ready", async () => {
