@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { OrtRuntime } from "../../ffi/mod.ts";
 import { runInference } from "../../src/engine/batch_inference.ts";
 import type { InferenceRequest, InferenceResult } from "../../src/engine/inference_contract.ts";
-import { measureStepCosts, stepCostRequest } from "../../src/engine/step_cost.ts";
+import {
+  type MeasureOptions,
+  measureStepCosts,
+  stepCostRequest,
+} from "../../src/engine/step_cost.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import { TINY_MODEL } from "./fixtures.ts";
 
@@ -96,15 +100,7 @@ Deno.test("step costs with lanes: each repetition runs as many batches at once a
   assert.equal(most, 2, "two batches at once");
   assert.equal(calls, 2 * 2 * (1 + 3), "per size: an untimed pair, then three timed pairs");
   assert.deepEqual(table.map((c) => [c.batch, c.ms]), [[1, 40], [2, 80]]);
-  await assert.rejects(
-    measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
-      batches: [1],
-      repetitions: 1,
-      stopAboveMs: 1000,
-      concurrency: 0,
-    }),
-    RangeError,
-  );
+  await refused(runner, model, { concurrency: 0 });
 });
 
 Deno.test("step costs in two passes: per size the faster pass, so a slow second does not stick", async () => {
@@ -141,13 +137,22 @@ Deno.test("step costs in two passes: per size the faster pass, so a slow second 
   // An untimed run the first time a size is measured only: 1, 2, 4 three runs then two, 8 three.
   assert.deepEqual(sizes, [1, 1, 1, 2, 2, 2, 4, 4, 4, 1, 1, 2, 2, 4, 4, 8, 8, 8]);
   assert.deepEqual(table.map((c) => c.ms), [10, 20, 40, 80]);
+  await refused(runner, model, { passes: 0 });
+});
+
+/** Measuring one size with `bad` options is refused (RangeError) before anything runs. */
+async function refused(
+  runner: { run(request: InferenceRequest): Promise<InferenceResult> },
+  model: ParakeetModel,
+  bad: Partial<MeasureOptions>,
+): Promise<void> {
   await assert.rejects(
     measureStepCosts(runner, model.spec, model.featuresSize, SHAPE, {
       batches: [1],
       repetitions: 1,
       stopAboveMs: 1000,
-      passes: 0,
+      ...bad,
     }),
     RangeError,
   );
-});
+}
