@@ -256,9 +256,9 @@ await section("encoder_limit", async () => ({
  * The share of the encoder-only limit held, in `rounds` rounds: each a ramp of the batched
  * server bisected to one stream between two measurements of the encoder-only limit (batch 32,
  * twelve calls each; the round's limit is their mean), so both halves of a round's ratio see
- * the same load on the machine. The first round's ramp
- * starts at half the encoder-only limit, each later one at the previous round's answer. The
- * median share and the spread over the rounds are reported.
+ * the same load on the machine. The first round's ramp starts at half the encoder-only limit,
+ * each later one at the previous round's answer. The median share and the spread over the
+ * rounds are reported.
  */
 function medianParts(parts: ReturnType<typeof shareParts>[]) {
   if (parts.length === 0) return null;

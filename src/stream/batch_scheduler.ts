@@ -25,7 +25,7 @@ export interface SchedulerOptions {
 
 /**
  * The fewest windows a split gives each idle lane. Smaller work stays whole: a batch of one or
- * two windows costs 10–20% more a window than one of four (the mid model's step costs on a CPU),
+ * two windows costs 7–20% more a window than one of four (the mid model's step costs on a CPU),
  * and runs soon anyway. With every pair split, the decoder's time a window served in the share
  * benchmark rose from 0.5–0.8 ms to 0.7–1.2 ms.
  */
