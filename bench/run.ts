@@ -302,6 +302,17 @@ async function servedPhase(
   }
 }
 
+/**
+ * The encoder-only limit as the share takes it: 32 windows at once, shared among the lanes the
+ * server runs, a dozen calls (about 3 s on the mid model: five let one slow second move the
+ * limit 10%). The streams it could hold, and one lane's milliseconds a window.
+ */
+async function limitAt32(): Promise<{ streams: number; msPerWindow: number }> {
+  const enc = await encoderLimit("32", 12, LANES);
+  const row = (enc.rows as { stream_limit: number; ms_per_call: number; batch: number }[])[0];
+  return { streams: row.stream_limit, msPerWindow: row.ms_per_call / (row.batch / LANES) };
+}
+
 await section("limit_share", async () => {
   await using s = await startServer({ MODEL: computeModel, MAX_BATCH: "32" });
   // Full windows, as the encoder-only limit prices them: one long utterance unless --clip says.
@@ -318,12 +329,8 @@ await section("limit_share", async () => {
   // limit, so doubling from there reaches a miss in one step and the phases go to bisecting.
   let start = 0;
   for (let r = 0; r < rounds; r++) {
-    // A dozen calls (about 3 s on the mid model): five let one slow second move the limit 10%.
-    // The lanes the server runs: 32 windows at once, shared among them.
-    const before = await encoderLimit("32", 12, LANES);
-    const limitOf = (enc: Record<string, unknown>) =>
-      (enc.rows as { stream_limit: number }[])[0].stream_limit;
-    if (start === 0) start = Math.max(1, Math.floor(limitOf(before) / 2));
+    const before = await limitAt32();
+    if (start === 0) start = Math.max(1, Math.floor(before.streams / 2));
     const rep = await runJson([
       "run",
       "-A",
@@ -355,12 +362,9 @@ await section("limit_share", async () => {
       : null;
     // The limit again, so the round's share is taken against what the machine did while the
     // ramp ran, not only right before it.
-    const after = await encoderLimit("32", 12, LANES);
-    const limit = bracketedLimit(limitOf(before), limitOf(after));
-    const msPerWindow = (enc: Record<string, unknown>) =>
-      (enc.rows as { ms_per_call: number; batch: number }[])
-        .map((row) => row.ms_per_call / (row.batch / LANES))[0];
-    const aloneMsPerWindow = (msPerWindow(before) + msPerWindow(after)) / 2;
+    const after = await limitAt32();
+    const limit = bracketedLimit(before.streams, after.streams);
+    const aloneMsPerWindow = (before.msPerWindow + after.msPerWindow) / 2;
     perRound.push({
       ...limit,
       streams_held: ramp.best_streams,

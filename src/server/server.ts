@@ -139,10 +139,11 @@ function streamCapacity(deps: ServerDeps, maxConnections: number): StreamCapacit
 /** The HTTP routes and the WebSocket endpoint over one scheduler. */
 export function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log } = deps;
+  const lanes = deps.lanes ?? 1;
   const scheduler = new BatchScheduler(deps.runner, {
     maxBatch: config.maxBatch,
-    maxInflight: config.maxInflightSteps * (deps.lanes ?? 1),
-    lanes: deps.lanes ?? 1,
+    maxInflight: config.maxInflightSteps * lanes,
+    lanes,
   });
   const maxConnections = connectionCap(config.maxConnections, log);
   const capacity = streamCapacity(deps, maxConnections);
@@ -232,7 +233,7 @@ export function startServer(deps: ServerDeps): Promise<RunningServer> {
       model: deps.model,
       access,
       maxConnections,
-      lanes: deps.lanes ?? 1,
+      lanes,
       stats,
     }),
     metricsRoute(metrics),
