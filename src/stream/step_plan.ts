@@ -28,6 +28,11 @@ export interface StepWindow {
   /** The chunk's encoder frames, as an offset and count within the window's encoder output. */
   encoderOffset: number;
   encoderCount: number;
+  /**
+   * Chunks this step decodes: 1, or at the end of the stream every chunk left (`planStep`), so
+   * the next step is chunk `index + chunks`.
+   */
+  chunks: number;
 }
 
 /**
@@ -44,10 +49,15 @@ export function checkGeometry(g: StepGeometry): void {
 }
 
 /**
- * The window of chunk `index`, or null when it is not ready yet. Before the end of the stream a
- * chunk waits for its full right context, so every window is the same whatever the timing and
- * framing of the audio; once the stream has ended (`totalFrames` known) the rest is ready with
- * whatever right context exists.
+ * The window of chunk `index`, or null when it is not ready yet (or, after the end, decoded by an
+ * earlier step). Before the end of the stream a chunk waits for its full right context, so every
+ * window is the same whatever the timing and framing of the audio. Once the stream has ended
+ * (`totalFrames` known), the first chunk whose right context the stream cut short decodes the
+ * rest of the stream: its window already ends at the last frame, so the chunks after it would
+ * have encoded the same audio again, each in a window of its own, one more window for every
+ * chunk in the right context. The final then costs one window: at the defaults, 1.6 windows
+ * before on average, and as many whole-stream windows as chunks when the right context is
+ * longer than the stream.
  */
 export function planStep(
   g: StepGeometry,
@@ -57,14 +67,18 @@ export function planStep(
 ): StepWindow | null {
   const chunkStart = index * g.chunkFrames;
   const end = totalFrames ?? availableFrames;
+  let chunks = 1;
   if (totalFrames !== null) {
     if (chunkStart >= totalFrames) return null;
+    const tail = tailChunk(g, totalFrames);
+    if (index > tail) return null;
+    if (index === tail) chunks = Math.ceil((totalFrames - chunkStart) / g.chunkFrames);
   } else if (chunkStart + g.chunkFrames + g.rightFrames > availableFrames) {
     return null;
   }
-  const chunkEnd = Math.min(chunkStart + g.chunkFrames, end);
+  const chunkEnd = Math.min(chunkStart + chunks * g.chunkFrames, end);
   const windowStart = Math.max(0, chunkStart - g.leftFrames);
-  const windowEnd = Math.min(chunkEnd + g.rightFrames, end);
+  const windowEnd = Math.min(chunkStart + g.chunkFrames + g.rightFrames, end);
   const encoderOffset = (chunkStart - windowStart) / g.subsampling;
   const encoderEnd = Math.min(
     encodedLength(chunkEnd - windowStart, g.subsampling),
@@ -78,5 +92,11 @@ export function planStep(
     chunkEnd,
     encoderOffset,
     encoderCount: encoderEnd - encoderOffset,
+    chunks,
   };
+}
+
+/** The first chunk of a stream of `totalFrames` frames whose right context the end cuts short. */
+function tailChunk(g: StepGeometry, totalFrames: number): number {
+  return Math.max(0, Math.floor((totalFrames - g.rightFrames) / g.chunkFrames));
 }

@@ -212,7 +212,7 @@ export class StreamSession {
     const frames = steps[steps.length - 1].chunkEnd - steps[0].chunkStart;
     this.#ctx.observer?.stepDone({
       latencyMs: performance.now() - w.work.readyAt,
-      chunks: steps.length,
+      chunks: steps.reduce((n, s) => n + s.chunks, 0),
       audioSeconds: frames * this.#secondsPerFeatureFrame,
       tokens: result.tokens.length,
     });

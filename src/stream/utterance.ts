@@ -203,7 +203,8 @@ export class Utterance {
       this.durations.push(result.durations[i]);
     }
     this.#state = result.state;
-    this.#nextChunk = work.steps[work.steps.length - 1].index + 1;
+    const lastStep = work.steps[work.steps.length - 1];
+    this.#nextChunk = lastStep.index + lastStep.chunks;
     this.#readyTimes.splice(0, this.#nextChunk - this.#readyTimesBase);
     this.#readyTimesBase = this.#nextChunk;
     // Frames before the next window's left context are never read again.

@@ -28,6 +28,7 @@ Deno.test("planStep waits for the chunk's full right context before the end of t
     chunkEnd: 24,
     encoderOffset: 0,
     encoderCount: 3,
+    chunks: 1,
   });
 });
 
@@ -61,13 +62,46 @@ Deno.test("planStep after the end of the stream tiles every encoder frame exactl
   }
 });
 
-Deno.test("planStep with contexts longer than the stream makes every window the whole stream", () => {
+Deno.test("planStep with contexts longer than the stream decodes it all in one whole window", () => {
   const wide = { ...G, leftFrames: 800, rightFrames: 800 };
   assert.equal(planStep(wide, 0, 300, null), null); // never ready before the end
-  for (let k = 0; k < 3; k++) {
-    const w = planStep(wide, k, 61, 61)!;
-    assert.equal(w.windowStart, 0);
-    assert.equal(w.windowEnd, 61);
+  // Three chunks, one window: each of them alone would have encoded the whole stream again.
+  assert.deepEqual(planStep(wide, 0, 61, 61), {
+    index: 0,
+    windowStart: 0,
+    windowEnd: 61,
+    chunkStart: 0,
+    chunkEnd: 61,
+    encoderOffset: 0,
+    encoderCount: encodedLength(61, 8),
+    chunks: 3,
+  });
+  assert.equal(planStep(wide, 1, 61, 61), null);
+  assert.equal(planStep(wide, 2, 61, 61), null);
+});
+
+Deno.test("at the end, the chunk whose right context was cut short decodes the rest in its window", () => {
+  // 24-frame chunks, 16 of right context: chunk 3 (72…96) waits for frame 112.
+  for (const total of [97, 100, 111]) {
+    // Chunk 3's right context is cut short: it is the last step, and its window, which ends at
+    // the last frame, also covers chunk 4 (96…total).
+    const w = planStep(G, 3, total, total)!;
+    assert.deepEqual([w.windowStart, w.windowEnd, w.chunkStart, w.chunkEnd], [
+      24,
+      total,
+      72,
+      total,
+    ]);
+    assert.equal(w.chunks, 2);
+    assert.equal(w.encoderOffset, 6);
+    assert.equal(w.encoderCount, encodedLength(total - 24, 8) - 6);
+    assert.equal(planStep(G, 4, total, total), null);
+    // The steps before are the ones the stream had before its end.
+    assert.deepEqual(planStep(G, 2, total, total), planStep(G, 2, 10_000, null));
   }
-  assert.equal(planStep(wide, 3, 61, 61), null);
+  // With its whole right context (112 frames), chunk 3 is an ordinary step; chunk 4 is the tail.
+  assert.deepEqual(planStep(G, 3, 112, 112), planStep(G, 3, 112, null));
+  assert.equal(planStep(G, 4, 112, 112)!.chunks, 1);
+  // Ending on a chunk boundary with its right context cut short: one chunk left.
+  assert.equal(planStep(G, 3, 96, 96)!.chunks, 1);
 });
