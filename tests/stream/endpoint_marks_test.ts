@@ -1,32 +1,12 @@
 import assert from "node:assert/strict";
-import { LogMelExtractor } from "../../src/audio/log_mel.ts";
 import { initialTdtState } from "../../src/decode/tdt_state.ts";
-import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import type { ServerMessage } from "../../src/protocol/protocol.ts";
-import { type StreamContext, StreamSession } from "../../src/stream/stream_session.ts";
-
-const VOCAB = Vocabulary.parse(
-  ["▁Hello 0", "▁world 1", ". 2", "▁how 3", "▁are 4", "▁you 5", "? 6", "<blk> 7"].join("\n"),
-);
-const SPEC = {
-  numClasses: 8,
-  blankId: 7,
-  durations: [0, 1, 2, 3, 4],
-  maxSymbolsPerFrame: 10,
-  encoderDim: 4,
-  stateLayers: 1,
-  stateHidden: 2,
-};
+import { StreamSession } from "../../src/stream/stream_session.ts";
+import { SCRIPTED_SPEC as SPEC, scriptedContext } from "../fuzz/scripted_model.ts";
 
 /** A stream whose decoder results the test scripts: one 80 ms encoder frame per chunk step. */
 function scriptedStream(endpointMs: number) {
-  const ctx: StreamContext = {
-    geometry: { chunkFrames: 8, leftFrames: 0, rightFrames: 0, subsampling: 8 },
-    extractor: new LogMelExtractor(),
-    spec: SPEC,
-    vocab: VOCAB,
-    maxBacklogFrames: Infinity,
-  };
+  const ctx = scriptedContext({ chunkFrames: 8, leftFrames: 0, rightFrames: 0, subsampling: 8 });
   const sent: ServerMessage[] = [];
   const session = new StreamSession(1, ctx, (m) => sent.push(m), { endpointMs });
   // Three seconds of audio: 37 chunks of one encoder frame each.

@@ -1,29 +1,11 @@
 /** One stream's host work per step (src/stream/host_cost.ts), through the real streaming code. */
 import assert from "node:assert/strict";
-import { LogMelExtractor } from "../../src/audio/log_mel.ts";
-import { Vocabulary } from "../../src/decode/vocabulary.ts";
 import type { ServerMessage } from "../../src/protocol/protocol.ts";
 import { measureHostCostPerStep } from "../../src/stream/host_cost.ts";
-import type { StreamContext } from "../../src/stream/stream_session.ts";
+import { scriptedContext } from "../fuzz/scripted_model.ts";
 
-const VOCAB = Vocabulary.parse(["▁Hello 0", "▁world 1", "<blk> 2"].join("\n"));
-const SPEC = {
-  numClasses: 3,
-  blankId: 2,
-  durations: [0, 1, 2, 3, 4],
-  maxSymbolsPerFrame: 10,
-  encoderDim: 4,
-  stateLayers: 1,
-  stateHidden: 2,
-};
 /** The server's default live geometry: 2 s left, 240 ms step, 160 ms right, 10 ms frames. */
-const CTX: StreamContext = {
-  geometry: { chunkFrames: 24, leftFrames: 200, rightFrames: 16, subsampling: 8 },
-  extractor: new LogMelExtractor(),
-  spec: SPEC,
-  vocab: VOCAB,
-  maxBacklogFrames: Infinity,
-};
+const CTX = scriptedContext({ chunkFrames: 24, leftFrames: 200, rightFrames: 16, subsampling: 8 });
 
 Deno.test("host cost: every step's audio is decoded and answered with a partial", () => {
   const partials: ServerMessage[] = [];
