@@ -53,11 +53,10 @@ export function checkGeometry(g: StepGeometry): void {
  * earlier step). Before the end of the stream a chunk waits for its full right context, so every
  * window is the same whatever the timing and framing of the audio. Once the stream has ended
  * (`totalFrames` known), the first chunk whose right context the stream cut short decodes the
- * rest of the stream: its window already ends at the last frame, so the chunks after it would
- * have encoded the same audio again, each in a window of its own, one more window for every
- * chunk in the right context. The final then costs one window: at the defaults, 1.6 windows
- * before on average, and as many whole-stream windows as chunks when the right context is
- * longer than the stream.
+ * rest of the stream: its window already ends at the last frame, and a window for each chunk
+ * after it would encode the same audio again (a second window at the defaults when the end falls
+ * in a chunk's first 150 ms; one whole-stream window per chunk when the right context is longer
+ * than the stream).
  */
 export function planStep(
   g: StepGeometry,
