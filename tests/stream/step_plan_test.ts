@@ -52,6 +52,9 @@ Deno.test("planStep after the end of the stream tiles every encoder frame exactl
         const absoluteStart = w.windowStart / 8 + w.encoderOffset;
         for (let i = 0; i < w.encoderCount; i++) covered.push(absoluteStart + i);
         assert.ok(w.windowEnd <= total && w.chunkEnd <= total);
+        // The positional table is checked at start against L + C + R: no step may pass it.
+        const longest = geometry.leftFrames + geometry.chunkFrames + geometry.rightFrames;
+        assert.ok(w.windowEnd - w.windowStart <= longest, `total ${total}: chunk ${k}`);
       }
       assert.deepEqual(
         covered,
