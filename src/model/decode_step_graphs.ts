@@ -20,11 +20,15 @@
  * Few nodes on purpose: at one row a node costs more in ORT's dispatch than in arithmetic.
  */
 import { OnnxGraph, OnnxType } from "./onnx_proto.ts";
+import type { Addition } from "./onnx_splice.ts";
 
 // ArgMax's select_last_index needs opset 12 and ReduceSum's axes input 13; 17 is what ORT ≥1.11
 // fully implements and what IR version 8 pairs with.
 const OPSET = 17;
+const MIN_OPSET = 13;
 const IR_VERSION = 8;
+/** Names of the values only the helper nodes use: apart from any name a model's graph has. */
+const PREFIX = "decode_step/";
 
 export interface DecodeStepDims {
   encoderDim: number;
@@ -37,15 +41,8 @@ export interface DecodeStepDims {
 
 export function framesGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
   const g = new OnnxGraph("decode_step_frames");
-  const D = d.encoderDim;
-  const enc = g.input("encoder_frames", OnnxType.float, ["F", D, 1]);
-  const frameIndex = g.input("frame_index", OnnxType.int64, ["M"]);
-  g.node("Gather", [enc, frameIndex], ["encoder_outputs"], { axis: 0 });
-  const m = g.node("Shape", [frameIndex], ["m"]);
-  g.node("ConstantOfShape", [m], ["target_length"], {
-    value: { type: OnnxType.int32, dims: [1], values: [1] },
-  });
-  g.output("encoder_outputs", OnnxType.float, ["M", D, 1]);
+  addFrames(g, d);
+  g.output("encoder_outputs", OnnxType.float, ["M", d.encoderDim, 1]);
   g.output("target_length", OnnxType.int32, ["M"]);
   return g.toBytes(OPSET, IR_VERSION);
 }
@@ -53,41 +50,81 @@ export function framesGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
 export function headGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
   const g = new OnnxGraph("decode_step_head");
   const { stateLayers: L, stateHidden: H, numClasses: C, numDurations: K } = d;
-  const logits = g.input("outputs", OnnxType.float, ["M", 1, 1, C + K]);
-  const old1 = g.input("input_states_1", OnnxType.float, [L, "M", H]);
-  const old2 = g.input("input_states_2", OnnxType.float, [L, "M", H]);
-  const new1 = g.input("output_states_1", OnnxType.float, [L, "M", H]);
-  const new2 = g.input("output_states_2", OnnxType.float, [L, "M", H]);
+  g.input("outputs", OnnxType.float, ["M", 1, 1, C + K]);
+  for (const name of JOINT_STATES_IN) g.input(name, OnnxType.float, [L, "M", H]);
+  for (const name of JOINT_STATES_OUT) g.input(name, OnnxType.float, [L, "M", H]);
+  addHead(g, d);
+  return g.toBytes(OPSET, IR_VERSION);
+}
+
+/**
+ * frames and head around the model's own `decoder_joint` nodes, for onnx_splice.ts: one run a
+ * call. The joint's inputs `encoder_outputs` and `target_length` become the frames' outputs; its
+ * `targets` and states stay inputs, its logits and new states feed the head (and stay outputs,
+ * which a run need not bind).
+ */
+export function stepAddition(d: DecodeStepDims): Addition {
+  const g = new OnnxGraph("decode_step");
+  addFrames(g, d);
+  addHead(g, d);
+  return { graphFields: g.graphFields(), produces: FRAMES_OUTPUTS, minOpset: MIN_OPSET };
+}
+
+const FRAMES_OUTPUTS = ["encoder_outputs", "target_length"];
+const JOINT_STATES_IN = ["input_states_1", "input_states_2"];
+const JOINT_STATES_OUT = ["output_states_1", "output_states_2"];
+
+function addFrames(g: OnnxGraph, d: DecodeStepDims): void {
+  const enc = g.input("encoder_frames", OnnxType.float, ["F", d.encoderDim, 1]);
+  const frameIndex = g.input("frame_index", OnnxType.int64, ["M"]);
+  g.node("Gather", [enc, frameIndex], ["encoder_outputs"], { axis: 0 });
+  const m = g.node("Shape", [frameIndex], [`${PREFIX}m`]);
+  g.node("ConstantOfShape", [m], ["target_length"], {
+    value: { type: OnnxType.int32, dims: [1], values: [1] },
+  });
+}
+
+/** The head's nodes and outputs, reading the joint's `outputs` and states by their names. */
+function addHead(g: OnnxGraph, d: DecodeStepDims): void {
+  const { stateLayers: L, stateHidden: H, numClasses: C, numDurations: K } = d;
   const i64 = (name: string, values: number[]) =>
-    g.constant(name, { type: OnnxType.int64, dims: [values.length], values });
+    g.constant(PREFIX + name, { type: OnnxType.int64, dims: [values.length], values });
   const start = i64("token_start", [0]);
   const classes = i64("num_classes", [C]);
   const width = i64("width", [C + K]);
   const lastAxis = i64("last_axis", [3]);
-  const blank = g.constant("blank", { type: OnnxType.int64, dims: [], values: [d.blankId] });
+  const blank = g.constant(`${PREFIX}blank`, {
+    type: OnnxType.int64,
+    dims: [],
+    values: [d.blankId],
+  });
 
   // The logits keep the joint's [M, 1, 1, ·] layout, so the outputs are [M, 1, 1].
   // ArgMax keeps the first of equal maxima (select_last_index 0), as the host argmax does.
   const argmax = { axis: 3, keepdims: 0, select_last_index: 0 };
-  const tokenLogits = g.node("Slice", [logits, start, classes, lastAxis], ["token_logits"]);
-  const durationLogits = g.node("Slice", [logits, classes, width, lastAxis], ["duration_logits"]);
+  const logits = "outputs";
+  const tokenLogits = g.node("Slice", [logits, start, classes, lastAxis], [
+    `${PREFIX}token_logits`,
+  ]);
+  const durationLogits = g.node("Slice", [logits, classes, width, lastAxis], [
+    `${PREFIX}duration_logits`,
+  ]);
   const token = g.node("ArgMax", [tokenLogits], ["token"], argmax);
   g.node("ArgMax", [durationLogits], ["duration_index"], argmax);
   // A row's sum is finite when all its logits are: the caller checks it (and, when it is not,
   // the logits themselves, since finite logits can also sum past float range).
   g.node("ReduceSum", [logits, lastAxis], ["row_sums"], { keepdims: 0 });
 
-  const isBlank = g.node("Equal", [token, blank], ["is_blank"]);
-  const mask = g.node("Transpose", [isBlank], ["blank_mask"], { perm: [1, 0, 2] });
-  g.node("Where", [mask, old1, new1], ["kept_states_1"]);
-  g.node("Where", [mask, old2, new2], ["kept_states_2"]);
+  const isBlank = g.node("Equal", [token, blank], [`${PREFIX}is_blank`]);
+  const mask = g.node("Transpose", [isBlank], [`${PREFIX}blank_mask`], { perm: [1, 0, 2] });
+  g.node("Where", [mask, JOINT_STATES_IN[0], JOINT_STATES_OUT[0]], ["kept_states_1"]);
+  g.node("Where", [mask, JOINT_STATES_IN[1], JOINT_STATES_OUT[1]], ["kept_states_2"]);
 
   g.output("token", OnnxType.int64, ["M", 1, 1]);
   g.output("duration_index", OnnxType.int64, ["M", 1, 1]);
   g.output("row_sums", OnnxType.float, ["M", 1, 1]);
   g.output("kept_states_1", OnnxType.float, [L, "M", H]);
   g.output("kept_states_2", OnnxType.float, [L, "M", H]);
-  return g.toBytes(OPSET, IR_VERSION);
 }
 
 export function compactGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {

@@ -74,14 +74,18 @@ export class OnnxGraph {
     return outputs[0];
   }
 
+  /**
+   * The GraphProto's nodes, initializers, inputs and outputs, without its name: what
+   * onnx_splice.ts appends to another model's graph.
+   */
+  graphFields(): Uint8Array<ArrayBuffer> {
+    return this.#graphWriter().finish();
+  }
+
   /** The serialized ModelProto (default domain at `opset`). */
   toBytes(opset: number, irVersion: number): Uint8Array<ArrayBuffer> {
-    const graph = new ProtoWriter();
-    for (const n of this.#nodes) graph.message(1, nodeProto(n));
+    const graph = this.#graphWriter();
     graph.string(2, this.name);
-    for (const i of this.#initializers) graph.message(5, tensorProto(i.tensor, i.name));
-    for (const v of this.#inputs) graph.message(11, valueInfoProto(v));
-    for (const v of this.#outputs) graph.message(12, valueInfoProto(v));
 
     const opsetId = new ProtoWriter();
     opsetId.string(1, "");
@@ -93,6 +97,15 @@ export class OnnxGraph {
     model.message(7, graph);
     model.message(8, opsetId);
     return model.finish();
+  }
+
+  #graphWriter(): ProtoWriter {
+    const graph = new ProtoWriter();
+    for (const n of this.#nodes) graph.message(1, nodeProto(n));
+    for (const i of this.#initializers) graph.message(5, tensorProto(i.tensor, i.name));
+    for (const v of this.#inputs) graph.message(11, valueInfoProto(v));
+    for (const v of this.#outputs) graph.message(12, valueInfoProto(v));
+    return graph;
   }
 }
 

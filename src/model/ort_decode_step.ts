@@ -41,7 +41,14 @@ import type {
 import type { DecodeStep, DecodeStepBatch, DecodeStepOutput } from "../decode/decode_step.ts";
 import type { TdtSpec } from "../decode/joiner.ts";
 import type { TdtRow } from "../decode/tdt_greedy.ts";
-import { compactGraph, type DecodeStepDims, framesGraph, headGraph } from "./decode_step_graphs.ts";
+import {
+  compactGraph,
+  type DecodeStepDims,
+  framesGraph,
+  headGraph,
+  stepAddition,
+} from "./decode_step_graphs.ts";
+import { SpliceError, spliceGraph } from "./onnx_splice.ts";
 import { ModelOutputError } from "./ort_joiner.ts";
 
 /** The per-call host tensors for one row count, bound once and reused. */
@@ -56,13 +63,17 @@ interface CallValues {
 
 type States = [ResidentValue, ResidentValue];
 
-/** One IO binding per session of the chain, owned by a batch. */
+/**
+ * The IO bindings a batch runs through, owned by it: one for the fused step, or one per session
+ * of the chain (frames, joint, head) when the model could not take the helper nodes.
+ */
 interface Bindings {
-  frames: IoBinding;
-  joint: IoBinding;
-  head: IoBinding;
+  fused: IoBinding | null;
+  chain: { frames: IoBinding; joint: IoBinding; head: IoBinding } | null;
   compact: IoBinding;
 }
+
+const KEPT_STATES = ["kept_states_1", "kept_states_2"];
 
 const JOINT_OUTPUTS = ["outputs", "output_states_1", "output_states_2"];
 
@@ -81,8 +92,11 @@ function boundOutputs(binding: IoBinding, names: readonly string[]): ResidentVal
 
 export class OrtDecodeStep implements DecodeStep, Disposable {
   readonly spec: TdtSpec;
+  /** The sessions this step owns (not the joint's). */
   #sessions: InferenceSession[];
   #joint: InferenceSession;
+  /** frames + decoder_joint + head as one session, when the joint's graph could take them. */
+  #fused: InferenceSession | null;
   #frames: InferenceSession;
   #head: InferenceSession;
   #compact: InferenceSession;
@@ -92,11 +106,17 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   #host: MemoryInfo;
   #calls = new Map<number, CallValues>();
 
-  private constructor(spec: TdtSpec, joint: InferenceSession, helpers: InferenceSession[]) {
+  private constructor(
+    spec: TdtSpec,
+    joint: InferenceSession,
+    helpers: InferenceSession[],
+    fused: InferenceSession | null,
+  ) {
     const [frames, head, compact] = helpers;
     this.spec = spec;
-    this.#sessions = helpers;
+    this.#sessions = fused ? [...helpers, fused] : helpers;
     this.#joint = joint;
+    this.#fused = fused;
     this.#frames = frames;
     this.#head = head;
     this.#compact = compact;
@@ -114,15 +134,25 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     return this.#device.device;
   }
 
+  /** One run a call (frames, joint and head fused), rather than a chain of three. */
+  get fused(): boolean {
+    return this.#fused !== null;
+  }
+
   /**
    * Builds the helper sessions beside `joint` (which stays owned by the caller and must outlive
-   * this step). `options` are the joint's session options.
+   * this step). `options` are the joint's session options. With `jointModel`, the joint's ONNX
+   * bytes, a call runs as one session of the joint's graph with the helper nodes spliced in
+   * (onnx_splice.ts); `onFallback` hears why when the model cannot take them, and the call
+   * then chains three runs. The fused session holds a second copy of the joint's weights.
    */
   static create(
     runtime: OrtRuntime,
     joint: InferenceSession,
     spec: TdtSpec,
     options: SessionOptions,
+    jointModel?: Uint8Array,
+    onFallback?: (why: string) => void,
   ): OrtDecodeStep {
     const dims: DecodeStepDims = {
       encoderDim: spec.encoderDim,
@@ -142,7 +172,18 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       ) {
         helpers.push(runtime.createSessionFromBytes(graph(dims), `decode_step_${name}`, options));
       }
-      return new OrtDecodeStep(spec, joint, helpers);
+      let fused: InferenceSession | null = null;
+      if (jointModel) {
+        let bytes: Uint8Array<ArrayBuffer> | null = null;
+        try {
+          bytes = spliceGraph(jointModel, stepAddition(dims));
+        } catch (e) {
+          if (!(e instanceof SpliceError)) throw e;
+          onFallback?.(`decode step: three runs a call (${e.message})`);
+        }
+        if (bytes) fused = runtime.createSessionFromBytes(bytes, "decode_step", options);
+      }
+      return new OrtDecodeStep(spec, joint, helpers, fused);
     } catch (e) {
       for (const s of helpers) s.close();
       throw e;
@@ -183,12 +224,18 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   bindings(encoder: ResidentValue): Bindings {
     const made: IoBinding[] = [];
     try {
-      for (const s of [this.#frames, this.#joint, this.#head, this.#compact]) {
-        made.push(s.ioBinding());
+      const compact = this.#compact.ioBinding();
+      made.push(compact);
+      if (this.#fused) {
+        const fused = this.#fused.ioBinding();
+        made.push(fused);
+        fused.bindInput("encoder_frames", encoder);
+        return { fused, chain: null, compact };
       }
-      const [frames, joint, head, compact] = made;
+      for (const s of [this.#frames, this.#joint, this.#head]) made.push(s.ioBinding());
+      const [, frames, joint, head] = made;
       frames.bindInput("encoder_frames", encoder);
-      return { frames, joint, head, compact };
+      return { fused: null, chain: { frames, joint, head }, compact };
     } catch (e) {
       for (const b of made) b.close();
       throw e;
@@ -197,6 +244,54 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
 
   /** @internal One call: see the file comment. Returns the states after it. */
   run(b: Bindings, states: States, v: CallValues): States {
+    return b.fused ? this.#runFused(b.fused, states, v) : this.#runChain(b.chain!, states, v);
+  }
+
+  #runFused(step: IoBinding, states: States, v: CallValues): States {
+    step.bindInput("frame_index", v.frameIndex);
+    step.bindInput("targets", v.targets);
+    step.bindInput("input_states_1", states[0]);
+    step.bindInput("input_states_2", states[1]);
+    step.bindOutput("token", v.tokens);
+    step.bindOutput("duration_index", v.durationIndex);
+    step.bindOutput("row_sums", v.rowSums);
+    for (const name of KEPT_STATES) step.bindOutputTo(name, this.#device);
+    step.run();
+    const kept = boundOutputs(step, KEPT_STATES);
+    if (!v.rowSums.data.every(Number.isFinite)) {
+      // Rare: the same run again with the logits bound to host memory, to confirm and name the
+      // value as the host path does. Its kept states are dropped: the first run's stand.
+      let bad: number | undefined;
+      try {
+        step.bindOutputTo("outputs", this.#host);
+        for (const name of KEPT_STATES) step.bindOutputTo(name, this.#device);
+        step.run();
+        const again = boundOutputs(step, ["outputs", ...KEPT_STATES]);
+        try {
+          bad = (again[0].read("outputs").data as Float32Array).find((x) => !Number.isFinite(x));
+        } finally {
+          for (const value of again) value.close();
+        }
+      } catch (e) {
+        for (const value of kept) value.close();
+        throw e;
+      } finally {
+        // Later calls bind their own outputs again; the logits must not keep going to the host.
+        step.clearOutputs();
+      }
+      if (bad !== undefined) {
+        for (const value of kept) value.close();
+        throw new ModelOutputError(`decoder_joint returned a non-finite logit (${bad})`);
+      }
+    }
+    return [kept[0], kept[1]];
+  }
+
+  #runChain(
+    b: { frames: IoBinding; joint: IoBinding; head: IoBinding },
+    states: States,
+    v: CallValues,
+  ): States {
     const device = this.#device;
     b.frames.bindInput("frame_index", v.frameIndex);
     b.frames.bindOutputTo("encoder_outputs", device);
@@ -496,7 +591,8 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
 
   close(): void {
     if (this.#bindings !== null) {
-      for (const b of Object.values(this.#bindings)) b.close();
+      const { fused, chain, compact } = this.#bindings;
+      for (const b of [fused, compact, ...Object.values(chain ?? {})]) b?.close();
       this.#bindings = null;
     }
     this.#encoder.close();

@@ -34,9 +34,11 @@ export interface ModelLoadOptions {
    * copies frames and states in and all logits out (OrtJoiner). Both give the same tokens.
    * Default: `resident` on every device (its runs go through IO bindings, so on CUDA the frames and
    * states stay in device memory). Batch inference uses the resident step for batches of two
-   * rows or more.
+   * rows or more. A resident call is one run of the joint's graph with the helper nodes
+   * spliced in; `resident-chain` keeps them in sessions of their own (three runs a call, the
+   * form a model falls back to when its graph cannot take them).
    */
-  decodeStep?: "resident" | "host";
+  decodeStep?: "resident" | "resident-chain" | "host";
 }
 
 export interface EncoderOutput {
@@ -127,12 +129,16 @@ export class ParakeetModel implements Disposable {
           durations: config.durations,
         },
       );
-      const resident = (opts.decodeStep ?? "resident") === "resident";
-      decodeStep = resident
-        ? OrtDecodeStep.create(runtime, joint, shapes.tdt, {
-          ...sessionOptions,
-          device: encoder.device,
-        })
+      const form = opts.decodeStep ?? "resident";
+      decodeStep = form !== "host"
+        ? OrtDecodeStep.create(
+          runtime,
+          joint,
+          shapes.tdt,
+          { ...sessionOptions, device: encoder.device },
+          form === "resident" ? Deno.readFileSync(files.decoderJoint) : undefined,
+          opts.onWarning,
+        )
         : undefined;
       return new ParakeetModel(files, config, vocab, shapes.tdt, encoder, joint, decodeStep);
     } catch (err) {

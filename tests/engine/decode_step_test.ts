@@ -11,6 +11,7 @@ import { initialTdtState, type TdtState } from "../../src/decode/tdt_state.ts";
 import { decodeTdtBatch, type TdtRow, type TdtRowResult } from "../../src/decode/tdt_greedy.ts";
 import { decodeTdtBatchStepped } from "../../src/decode/tdt_greedy_step.ts";
 import { ModelOutputError } from "../../src/model/ort_joiner.ts";
+import { OrtDecodeStep } from "../../src/model/ort_decode_step.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
 import type { Precision } from "../../src/model/model_files.ts";
 import { transcribeClips } from "../../src/stream/offline_transcriber.ts";
@@ -21,7 +22,11 @@ interface Pair {
   resident: ParakeetModel;
 }
 
-function loadPair(runtime: OrtRuntime, precision: Precision): Pair {
+/** The resident step's two forms: one fused run a call, or the three-run chain. */
+const FORMS = ["resident", "resident-chain"] as const;
+type Form = (typeof FORMS)[number];
+
+function loadPair(runtime: OrtRuntime, precision: Precision, form: Form = "resident"): Pair {
   const host = ParakeetModel.load(runtime, TINY_MODEL, {
     device: "cpu",
     precision,
@@ -30,10 +35,11 @@ function loadPair(runtime: OrtRuntime, precision: Precision): Pair {
   const resident = ParakeetModel.load(runtime, TINY_MODEL, {
     device: "cpu",
     precision,
-    decodeStep: "resident",
+    decodeStep: form,
   });
   assert.equal(host.decodeStep, undefined);
-  assert.ok(resident.decodeStep);
+  assert.ok(resident.decodeStep instanceof OrtDecodeStep);
+  assert.equal(resident.decodeStep.fused, form === "resident", `${form} is fused`);
   return { host, resident };
 }
 
@@ -78,81 +84,190 @@ function rowOf(frames: Float32Array, dim: number, state: TdtState): TdtRow {
   return { frames, numFrames: frames.length / dim, state };
 }
 
-for (const precision of ["fp32", "int8"] as const) {
-  Deno.test(`resident decode step: same tokens, frames, durations and states as the host path (${precision})`, async () => {
+for (const form of FORMS) {
+  for (const precision of ["fp32", "int8"] as const) {
+    Deno.test(`${form} decode step: same tokens, frames, durations and states as the host path (${precision})`, async () => {
+      using runtime = OrtRuntime.load();
+      const pair = loadPair(runtime, precision, form);
+      try {
+        const spec = pair.host.spec;
+        const dim = spec.encoderDim;
+        const clips = await encodedClips(pair.host);
+        const names = fixtureClips();
+        let tokens = 0;
+
+        // Each clip alone, whole.
+        clips.forEach((frames, c) => {
+          const [h, r] = decodeBoth(pair, [rowOf(frames, dim, initialTdtState(spec))]);
+          assertSame(h, r, `${names[c]} alone`);
+          tokens += h[0].tokens.length;
+        });
+        assert.ok(tokens > 0, "the fixtures decode to some tokens");
+
+        // All clips in one batch: rows finish at different calls.
+        const [h, r] = decodeBoth(pair, clips.map((f) => rowOf(f, dim, initialTdtState(spec))));
+        assertSame(h, r, "all clips batched");
+
+        // Chunks of 7 frames with the carried state (overshooting durations, frameSkip), plus an
+        // empty row in the batch.
+        let hostStates = clips.map(() => initialTdtState(spec));
+        let residentStates = clips.map(() => initialTdtState(spec));
+        const longest = Math.max(...clips.map((f) => f.length / dim));
+        for (let start = 0; start < longest; start += 7) {
+          const chunk = (f: Float32Array) =>
+            f.subarray(Math.min(f.length, start * dim), Math.min(f.length, (start + 7) * dim));
+          const hostRows = clips.map((f, i) => rowOf(chunk(f), dim, hostStates[i]));
+          const residentRows = clips.map((f, i) => rowOf(chunk(f), dim, residentStates[i]));
+          hostRows.push(rowOf(new Float32Array(0), dim, initialTdtState(spec)));
+          residentRows.push(rowOf(new Float32Array(0), dim, initialTdtState(spec)));
+          const hr = decodeTdtBatch(pair.host.joiner, spec, hostRows);
+          const rr = decodeTdtBatchStepped(pair.resident.decodeStep!, spec, residentRows);
+          assertSame(hr, rr, `chunk at frame ${start}`);
+          hostStates = hr.slice(0, clips.length).map((x) => x.state);
+          residentStates = rr.slice(0, clips.length).map((x) => x.state);
+        }
+      } finally {
+        pair.host.close();
+        pair.resident.close();
+      }
+    });
+
+    Deno.test(`${form} decode step: the transcriber gives the same transcripts and joint calls (${precision})`, async () => {
+      using runtime = OrtRuntime.load();
+      const pair = loadPair(runtime, precision, form);
+      try {
+        const extractor = new LogMelExtractor();
+        const clips = await Promise.all(fixtureClips().map(clipSamples));
+        const bytes = (run: () => void) => {
+          const before = transferStats();
+          run();
+          const after = transferStats();
+          return after.toOrt + after.fromOrt - before.toOrt - before.fromOrt;
+        };
+        let host!: ReturnType<typeof transcribeClips>;
+        let resident!: ReturnType<typeof transcribeClips>;
+        const hostBytes = bytes(() => host = transcribeClips(pair.host, extractor, clips));
+        const residentBytes = bytes(() =>
+          resident = transcribeClips(pair.resident, extractor, clips)
+        );
+        // The clips go as one batch, so the resident step decodes them: far fewer bytes cross.
+        assert.ok(residentBytes < hostBytes, `${residentBytes} bytes against ${hostBytes}`);
+        assert.equal(resident.stats.jointCalls, host.stats.jointCalls);
+        host.transcripts.forEach((t, i) => {
+          assert.deepEqual(resident.transcripts[i], t, fixtureClips()[i]);
+        });
+        if (precision === "fp32") {
+          fixtureClips().forEach((clip, i) => {
+            assert.deepEqual(resident.transcripts[i].tokenIds, reference(clip).tokens, clip);
+          });
+        }
+      } finally {
+        pair.host.close();
+        pair.resident.close();
+      }
+    });
+  }
+}
+
+for (const form of FORMS) {
+  Deno.test(`${form} decode step: a non-finite logit is a ModelOutputError, as on the host path`, () => {
     using runtime = OrtRuntime.load();
-    const pair = loadPair(runtime, precision);
+    const pair = loadPair(runtime, "fp32", form);
     try {
       const spec = pair.host.spec;
-      const dim = spec.encoderDim;
-      const clips = await encodedClips(pair.host);
-      const names = fixtureClips();
-      let tokens = 0;
-
-      // Each clip alone, whole.
-      clips.forEach((frames, c) => {
-        const [h, r] = decodeBoth(pair, [rowOf(frames, dim, initialTdtState(spec))]);
-        assertSame(h, r, `${names[c]} alone`);
-        tokens += h[0].tokens.length;
-      });
-      assert.ok(tokens > 0, "the fixtures decode to some tokens");
-
-      // All clips in one batch: rows finish at different calls.
-      const [h, r] = decodeBoth(pair, clips.map((f) => rowOf(f, dim, initialTdtState(spec))));
-      assertSame(h, r, "all clips batched");
-
-      // Chunks of 7 frames with the carried state (overshooting durations, frameSkip), plus an
-      // empty row in the batch.
-      let hostStates = clips.map(() => initialTdtState(spec));
-      let residentStates = clips.map(() => initialTdtState(spec));
-      const longest = Math.max(...clips.map((f) => f.length / dim));
-      for (let start = 0; start < longest; start += 7) {
-        const chunk = (f: Float32Array) =>
-          f.subarray(Math.min(f.length, start * dim), Math.min(f.length, (start + 7) * dim));
-        const hostRows = clips.map((f, i) => rowOf(chunk(f), dim, hostStates[i]));
-        const residentRows = clips.map((f, i) => rowOf(chunk(f), dim, residentStates[i]));
-        hostRows.push(rowOf(new Float32Array(0), dim, initialTdtState(spec)));
-        residentRows.push(rowOf(new Float32Array(0), dim, initialTdtState(spec)));
-        const hr = decodeTdtBatch(pair.host.joiner, spec, hostRows);
-        const rr = decodeTdtBatchStepped(pair.resident.decodeStep!, spec, residentRows);
-        assertSame(hr, rr, `chunk at frame ${start}`);
-        hostStates = hr.slice(0, clips.length).map((x) => x.state);
-        residentStates = rr.slice(0, clips.length).map((x) => x.state);
-      }
+      const frames = new Float32Array(3 * spec.encoderDim).fill(NaN);
+      const row = () => rowOf(frames, spec.encoderDim, initialTdtState(spec));
+      let hostMessage = "";
+      assert.throws(() => {
+        try {
+          decodeTdtBatch(pair.host.joiner, spec, [row()]);
+        } catch (e) {
+          hostMessage = (e as Error).message;
+          throw e;
+        }
+      }, ModelOutputError);
+      assert.throws(
+        () => decodeTdtBatchStepped(pair.resident.decodeStep!, spec, [row()]),
+        (e: unknown) => e instanceof ModelOutputError && e.message === hostMessage,
+      );
     } finally {
       pair.host.close();
       pair.resident.close();
     }
   });
 
-  Deno.test(`resident decode step: the transcriber gives the same transcripts and joint calls (${precision})`, async () => {
+  Deno.test(`${form} decode step: per call and row, at most 64 bytes cross between TypeScript and ONNX Runtime`, async () => {
     using runtime = OrtRuntime.load();
-    const pair = loadPair(runtime, precision);
+    const pair = loadPair(runtime, "fp32", form);
     try {
-      const extractor = new LogMelExtractor();
-      const clips = await Promise.all(fixtureClips().map(clipSamples));
-      const bytes = (run: () => void) => {
-        const before = transferStats();
-        run();
-        const after = transferStats();
-        return after.toOrt + after.fromOrt - before.toOrt - before.fromOrt;
-      };
-      let host!: ReturnType<typeof transcribeClips>;
-      let resident!: ReturnType<typeof transcribeClips>;
-      const hostBytes = bytes(() => host = transcribeClips(pair.host, extractor, clips));
-      const residentBytes = bytes(() =>
-        resident = transcribeClips(pair.resident, extractor, clips)
+      const spec = pair.host.spec;
+      const [frames] = await encodedClips(pair.host);
+      const rows = [0, 1, 2, 3].map(() => rowOf(frames, spec.encoderDim, initialTdtState(spec)));
+      const m = rows.length;
+      const index = Int32Array.from(rows.keys());
+      const targets = new Int32Array(m).fill(spec.blankId);
+      using batch = pair.resident.decodeStep!.begin(rows);
+      batch.step(m, index, new Int32Array(m), targets); // first call of this row count binds
+      const before = transferStats();
+      batch.step(m, index, new Int32Array(m).fill(1), targets);
+      const after = transferStats();
+      const perRow = (after.toOrt + after.fromOrt - before.toOrt - before.fromOrt) / m;
+      const runs = form === "resident" ? 1 : 3;
+      assert.equal(after.runs - before.runs, runs, "one fused run, or gather, joint and head");
+      assert.ok(perRow > 0 && perRow <= 64, `${perRow} bytes per row per call`);
+
+      // The host path moves the frame, the states and every logit of each row.
+      const { encoderDim, stateLayers, stateHidden, numClasses, durations } = spec;
+      const h0 = transferStats();
+      decodeTdtBatch(pair.host.joiner, spec, [
+        rowOf(frames.subarray(0, encoderDim), encoderDim, initialTdtState(spec)),
+      ]);
+      const h1 = transferStats();
+      const hostPerCall = (h1.toOrt + h1.fromOrt - h0.toOrt - h0.fromOrt) / (h1.runs - h0.runs);
+      const states = 4 * stateLayers * stateHidden * 4;
+      assert.equal(
+        hostPerCall,
+        encoderDim * 4 + 4 + 4 + states + (numClasses + durations.length) * 4,
       );
-      // The clips go as one batch, so the resident step decodes them: far fewer bytes cross.
-      assert.ok(residentBytes < hostBytes, `${residentBytes} bytes against ${hostBytes}`);
-      assert.equal(resident.stats.jointCalls, host.stats.jointCalls);
-      host.transcripts.forEach((t, i) => {
-        assert.deepEqual(resident.transcripts[i], t, fixtureClips()[i]);
-      });
-      if (precision === "fp32") {
-        fixtureClips().forEach((clip, i) => {
-          assert.deepEqual(resident.transcripts[i].tokenIds, reference(clip).tokens, clip);
-        });
+    } finally {
+      pair.host.close();
+      pair.resident.close();
+    }
+  });
+
+  Deno.test(`${form} decode step: each batch releases its bindings and values, also on errors`, async () => {
+    using runtime = OrtRuntime.load();
+    using byDefault = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
+    assert.ok(byDefault.decodeStep instanceof OrtDecodeStep, "resident unless host is asked for");
+    assert.ok(byDefault.decodeStep.fused, "fused when the joint's graph takes the helper nodes");
+    const pair = loadPair(runtime, "fp32", form);
+    try {
+      const spec = pair.host.spec;
+      const [frames] = await encodedClips(pair.host);
+      const rows = () => [0, 1, 2].map(() => rowOf(frames, spec.encoderDim, initialTdtState(spec)));
+      const step = pair.resident.decodeStep!;
+      decodeBoth(pair, rows()); // each path binds its host values for these row counts once
+      const before = nativeHandleStats();
+      const [host, resident] = decodeBoth(pair, rows());
+      assertSame(host, resident, "after warm-up");
+      const after = nativeHandleStats();
+      for (const k of ["ioBinding", "value", "memoryInfo"] as const) {
+        assert.equal(after[k], before[k], `${k} after a batch`);
+      }
+
+      const bad = new Float32Array(3 * spec.encoderDim).fill(NaN);
+      assert.throws(
+        () =>
+          decodeTdtBatchStepped(step, spec, [
+            rowOf(bad, spec.encoderDim, initialTdtState(spec)),
+            rowOf(bad, spec.encoderDim, initialTdtState(spec)),
+          ]),
+        ModelOutputError,
+      );
+      const failed = nativeHandleStats();
+      for (const k of ["ioBinding", "value", "memoryInfo"] as const) {
+        // A new row count binds its host values once (five values), nothing else stays.
+        assert.equal(failed[k], before[k] + (k === "value" ? 5 : 0), `${k} after an error`);
       }
     } finally {
       pair.host.close();
@@ -160,106 +275,3 @@ for (const precision of ["fp32", "int8"] as const) {
     }
   });
 }
-
-Deno.test("resident decode step: a non-finite logit is a ModelOutputError, as on the host path", () => {
-  using runtime = OrtRuntime.load();
-  const pair = loadPair(runtime, "fp32");
-  try {
-    const spec = pair.host.spec;
-    const frames = new Float32Array(3 * spec.encoderDim).fill(NaN);
-    const row = () => rowOf(frames, spec.encoderDim, initialTdtState(spec));
-    let hostMessage = "";
-    assert.throws(() => {
-      try {
-        decodeTdtBatch(pair.host.joiner, spec, [row()]);
-      } catch (e) {
-        hostMessage = (e as Error).message;
-        throw e;
-      }
-    }, ModelOutputError);
-    assert.throws(
-      () => decodeTdtBatchStepped(pair.resident.decodeStep!, spec, [row()]),
-      (e: unknown) => e instanceof ModelOutputError && e.message === hostMessage,
-    );
-  } finally {
-    pair.host.close();
-    pair.resident.close();
-  }
-});
-
-Deno.test("resident decode step: per call and row, at most 64 bytes cross between TypeScript and ONNX Runtime", async () => {
-  using runtime = OrtRuntime.load();
-  const pair = loadPair(runtime, "fp32");
-  try {
-    const spec = pair.host.spec;
-    const [frames] = await encodedClips(pair.host);
-    const rows = [0, 1, 2, 3].map(() => rowOf(frames, spec.encoderDim, initialTdtState(spec)));
-    const m = rows.length;
-    const index = Int32Array.from(rows.keys());
-    const targets = new Int32Array(m).fill(spec.blankId);
-    using batch = pair.resident.decodeStep!.begin(rows);
-    batch.step(m, index, new Int32Array(m), targets); // first call of this row count binds
-    const before = transferStats();
-    batch.step(m, index, new Int32Array(m).fill(1), targets);
-    const after = transferStats();
-    const perRow = (after.toOrt + after.fromOrt - before.toOrt - before.fromOrt) / m;
-    assert.equal(after.runs - before.runs, 3, "gather, joint, head");
-    assert.ok(perRow > 0 && perRow <= 64, `${perRow} bytes per row per call`);
-
-    // The host path moves the frame, the states and every logit of each row.
-    const { encoderDim, stateLayers, stateHidden, numClasses, durations } = spec;
-    const h0 = transferStats();
-    decodeTdtBatch(pair.host.joiner, spec, [
-      rowOf(frames.subarray(0, encoderDim), encoderDim, initialTdtState(spec)),
-    ]);
-    const h1 = transferStats();
-    const hostPerCall = (h1.toOrt + h1.fromOrt - h0.toOrt - h0.fromOrt) / (h1.runs - h0.runs);
-    const states = 4 * stateLayers * stateHidden * 4;
-    assert.equal(
-      hostPerCall,
-      encoderDim * 4 + 4 + 4 + states + (numClasses + durations.length) * 4,
-    );
-  } finally {
-    pair.host.close();
-    pair.resident.close();
-  }
-});
-
-Deno.test("resident decode step: the default on every device; each batch releases its bindings and values, also on errors", async () => {
-  using runtime = OrtRuntime.load();
-  using byDefault = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
-  assert.ok(byDefault.decodeStep, "resident unless host is asked for");
-  const pair = loadPair(runtime, "fp32");
-  try {
-    const spec = pair.host.spec;
-    const [frames] = await encodedClips(pair.host);
-    const rows = () => [0, 1, 2].map(() => rowOf(frames, spec.encoderDim, initialTdtState(spec)));
-    const step = pair.resident.decodeStep!;
-    decodeBoth(pair, rows()); // each path binds its host values for these row counts once
-    const before = nativeHandleStats();
-    const [host, resident] = decodeBoth(pair, rows());
-    assertSame(host, resident, "after warm-up");
-    const after = nativeHandleStats();
-    for (const k of ["ioBinding", "value", "memoryInfo"] as const) {
-      assert.equal(after[k], before[k], `${k} after a batch`);
-    }
-
-    const bad = new Float32Array(3 * spec.encoderDim).fill(NaN);
-    assert.throws(
-      () =>
-        decodeTdtBatchStepped(step, spec, [
-          rowOf(bad, spec.encoderDim, initialTdtState(spec)),
-          rowOf(bad, spec.encoderDim, initialTdtState(spec)),
-        ]),
-      ModelOutputError,
-    );
-    const failed = nativeHandleStats();
-    for (const k of ["ioBinding", "value", "memoryInfo"] as const) {
-      // A new row count binds its host values once (five values), nothing else stays.
-      assert.equal(failed[k], before[k] + (k === "value" ? 5 : 0), `${k} after an error`);
-    }
-  } finally {
-    pair.host.close();
-    pair.resident.close();
-  }
-});
