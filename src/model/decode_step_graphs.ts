@@ -64,10 +64,16 @@ export function headGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {
  * which a run need not bind).
  */
 export function stepAddition(d: DecodeStepDims): Addition {
-  const g = new OnnxGraph("decode_step");
-  addFrames(g, d);
-  addHead(g, d);
-  return { graphFields: g.graphFields(), produces: FRAMES_OUTPUTS, minOpset: MIN_OPSET };
+  const frames = new OnnxGraph("decode_step_frames");
+  addFrames(frames, d);
+  const head = new OnnxGraph("decode_step_head");
+  addHead(head, d);
+  return {
+    before: frames.graphFields(),
+    after: head.graphFields(),
+    produces: FRAMES_OUTPUTS,
+    minOpset: MIN_OPSET,
+  };
 }
 
 const FRAMES_OUTPUTS = ["encoder_outputs", "target_length"];

@@ -3,9 +3,9 @@
  * as one ONNX Runtime session: one run where a chain of sessions would take several. Only the
  * top level of the ModelProto and of its GraphProto is read (a field's tag and length), so the
  * weights are copied as bytes, never decoded, and the model's own nodes stay exactly as they
- * are. Protobuf merges repeated fields in any order, so the added nodes, initializers, inputs
- * and outputs are appended to the graph's; the model inputs the addition now produces are the
- * only fields taken out.
+ * are. Protobuf merges repeated fields, so the added nodes, initializers, inputs and outputs go
+ * before and after the graph's own (nodes stay in topological order); the model inputs the
+ * addition now produces are the only fields taken out.
  *
  * Field numbers are onnx.proto3's (onnx/onnx.proto): they are part of the format and fixed.
  */
@@ -129,8 +129,13 @@ export function defaultOpset(model: Uint8Array): number {
 }
 
 export interface Addition {
-  /** GraphProto fields (nodes, initializers, inputs, outputs) to append to the model's graph. */
-  graphFields: Uint8Array;
+  /**
+   * GraphProto fields (nodes, initializers, inputs, outputs) put before the model's graph's:
+   * the nodes that make the inputs `produces` names. ONNX wants nodes in topological order.
+   */
+  before: Uint8Array;
+  /** GraphProto fields put after the model's graph's: the nodes that read its outputs. */
+  after: Uint8Array;
   /** Model inputs the addition's nodes produce: removed from the graph's inputs. */
   produces: readonly string[];
   /** The lowest default-domain opset the addition's operators are written for. */
@@ -183,12 +188,12 @@ export function spliceGraph(model: Uint8Array, addition: Addition): Uint8Array<A
   for (const name of produced) {
     if (!inputsSeen.has(name)) throw new SpliceError(`the model has no input named ${name}`);
   }
-  for (const name of addedNames(addition.graphFields)) {
+  for (const name of [...addedNames(addition.before), ...addedNames(addition.after)]) {
     if (names.has(name)) throw new SpliceError(`the model already has a value named ${name}`);
   }
 
   const graphLength = kept.reduce((n, f) => n + f.end - f.start, 0) +
-    addition.graphFields.length;
+    addition.before.length + addition.after.length;
   const graphHead = [MODEL_GRAPH * 8 + 2, ...encodeVarint(graphLength)];
   let modelLength = graphHead.length + graphLength;
   for (const f of top) if (f !== graphFields[0]) modelLength += f.end - f.start;
@@ -205,8 +210,9 @@ export function spliceGraph(model: Uint8Array, addition: Addition): Uint8Array<A
       continue;
     }
     copy(Uint8Array.from(graphHead));
+    copy(addition.before);
     for (const g of kept) copy(graph.subarray(g.start, g.end));
-    copy(addition.graphFields);
+    copy(addition.after);
   }
   return out;
 }
