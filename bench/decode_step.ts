@@ -1,11 +1,12 @@
 /**
- * Greedy TDT decoding, host path against resident decode step, side by side in one process on a
- * joint with Parakeet-TDT-0.6B-v3's full output width (8,193 tokens + 5 durations = 8,198
- * logits per row): the model directory of tests/model/make_v3_signature.py, built into a
- * temporary directory unless one is given. For batches of 1, 8 and 32 rows of seeded random
- * encoder frames, both paths decode the same rows in alternation (so machine load hits both
- * alike), must agree token for token, and are timed; the bytes crossing between TypeScript and
- * ONNX Runtime are read from ffi's transfer counters.
+ * Greedy TDT decoding, host path against resident decode step (one fused run a call) and against
+ * that step as a chain of three runs, side by side in one process on a joint with
+ * Parakeet-TDT-0.6B-v3's full output width (8,193 tokens + 5 durations = 8,198 logits per row):
+ * the model directory of tests/model/make_v3_signature.py, built into a temporary directory
+ * unless one is given. For batches of 1, 8 and 32 rows of seeded random encoder frames, the
+ * paths decode the same rows in rotation (so machine load hits them alike), must agree token for
+ * token, and are timed; the bytes crossing between TypeScript and ONNX Runtime are read from
+ * ffi's transfer counters.
  *
  *   deno run -A bench/decode_step.ts [--model DIR] [--frames 60] [--seconds 3] [--out FILE]
  *
@@ -51,15 +52,22 @@ using model = ParakeetModel.load(runtime, modelDir, {
   session,
   decodeStep: "resident",
 });
+// The same model again with the resident step as three runs a call, the form the fused step
+// replaced (and the one a model falls back to), measured beside the other two.
+using chained = ParakeetModel.load(runtime, modelDir, {
+  device: "cpu",
+  session,
+  decodeStep: "resident-chain",
+});
 const spec = model.spec;
 const loadStart = loadAverage();
-const results = measureDecodeStep(model, {
+const results = measureDecodeStep({ model, chain: chained.decodeStep }, {
   batches,
   framesPerRow,
   seconds: secondsPerPath,
-  onRow: ({ batch, host: h, resident: r }) =>
+  onRow: ({ batch, host: h, resident: r, chain: c }) =>
     console.error(
-      `batch ${batch}: host ${h.row_steps_per_second} row-steps/s ${h.bytes_per_call_per_row} B/row/call; resident ${r.row_steps_per_second} row-steps/s ${r.bytes_per_call_per_row} B/row/call`,
+      `batch ${batch}: host ${h.row_steps_per_second} row-steps/s ${h.bytes_per_call_per_row} B/row/call; resident ${r.row_steps_per_second} row-steps/s ${r.bytes_per_call_per_row} B/row/call; chain ${c?.row_steps_per_second} row-steps/s`,
     ),
 });
 
@@ -67,7 +75,7 @@ const report = {
   benchmark: "decode_step",
   date: new Date().toISOString(),
   what:
-    "greedy TDT decoding of seeded random encoder frames through a joint with v3's signature (8,198 logits per row): host path (OrtJoiner + decodeTdtBatch) against the resident decode step (frames → decoder_joint → head chained in ONNX Runtime over IO bindings, states compacted as rows finish), both in one process, alternating",
+    "greedy TDT decoding of seeded random encoder frames through a joint with v3's signature (8,198 logits per row, unless --model names another): host path (OrtJoiner + decodeTdtBatch) against the resident decode step (frames → decoder_joint → head spliced into one ONNX Runtime session, one run a call over IO bindings, states compacted as rows finish) and against the same step as a chain of three sessions (chain), all in one process, in rotation",
   model: {
     source: "tests/model/make_v3_signature.py (random weights, v3 I/O signature)",
     num_classes: spec.numClasses,

@@ -171,7 +171,7 @@ async function benchGpu(args: string[]): Promise<number> {
     say(
       `decode step: batches ${decode.batches.join(",")}, ${decode.framesPerRow} frames per row`,
     );
-    const decodeRows = measureDecodeStep(model, {
+    const decodeRows = measureDecodeStep({ model }, {
       ...decode,
       onRow: (r) =>
         say(

@@ -23,6 +23,13 @@ export interface DecodeStepModel {
   readonly decodeStep?: DecodeStep;
 }
 
+export interface DecodeStepBenchModels {
+  /** Its host path and its resident step. */
+  model: DecodeStepModel;
+  /** Another resident step measured beside them: the three-run chain the fused step replaced. */
+  chain?: DecodeStep;
+}
+
 export interface DecodeStepBenchOptions {
   /** Rows decoded together, one measurement each (e.g. 1, 8, 32). */
   batches: number[];
@@ -63,6 +70,10 @@ export interface DecodeStepRow {
   resident: DecodeStepPath;
   /** resident ÷ host row-steps per second. */
   speedup: number;
+  /** The resident step as three runs a call (frames, joint, head), when measured. */
+  chain?: DecodeStepPath;
+  /** resident ÷ chain row-steps per second. */
+  speedup_over_chain?: number;
 }
 
 interface Counted {
@@ -72,13 +83,14 @@ interface Counted {
   steadyPerRow: number;
 }
 
-type Path = "host" | "resident";
+type Path = "host" | "resident" | "chain";
 
-/** Decodes the same rows both ways for each batch size; throws if the paths disagree. */
+/** Decodes the same rows every way for each batch size; throws if the paths disagree. */
 export function measureDecodeStep(
-  model: DecodeStepModel,
+  models: DecodeStepBenchModels,
   opts: DecodeStepBenchOptions,
 ): DecodeStepRow[] {
+  const { model, chain } = models;
   const inner = model.decodeStep;
   if (!inner) throw new Error("the model was loaded without the resident decode step");
   const now = opts.now ?? (() => performance.now());
@@ -86,29 +98,32 @@ export function measureDecodeStep(
   const out: DecodeStepRow[] = [];
   for (const batch of opts.batches) {
     const rows = randomRows(spec, batch, opts.framesPerRow, 1000 + batch);
-    const counted = { host: fresh(), resident: fresh() };
+    const paths: Path[] = chain ? ["host", "resident", "chain"] : ["host", "resident"];
+    const counted = { host: fresh(), resident: fresh(), chain: fresh() };
     const run = {
       host: hostDecoder(model, counted.host),
       resident: residentDecoder(model.spec, inner, counted.resident),
+      chain: chain ? residentDecoder(model.spec, chain, counted.chain) : null,
     };
     // Warm-up (binds each row count once) and the token-for-token check.
     const a = run.host(rows);
-    const identical = same(a, run.resident(rows));
-    if (!identical) throw new Error(`decode step, batch ${batch}: the two paths disagree`);
-    Object.assign(counted.host, fresh());
-    Object.assign(counted.resident, fresh());
+    const identical = paths.every((path) => same(a, run[path]!(rows)));
+    if (!identical) throw new Error(`decode step, batch ${batch}: the paths disagree`);
+    for (const path of paths) Object.assign(counted[path], fresh());
 
-    const time = { host: 0, resident: 0 };
-    const bytes = { host: 0, resident: 0 };
-    const tokens = { host: 0, resident: 0 };
-    const runs = { host: 0, resident: 0 };
-    while (time.host < opts.seconds || time.resident < opts.seconds || runs.host < 3) {
-      // Alternating which path goes first cancels what the order itself would favour.
-      const order: Path[] = runs.host % 2 === 0 ? ["host", "resident"] : ["resident", "host"];
+    const zero = () => ({ host: 0, resident: 0, chain: 0 });
+    const time = zero();
+    const bytes = zero();
+    const tokens = zero();
+    const runs = zero();
+    while (paths.some((path) => time[path] < opts.seconds) || runs.host < 3) {
+      // Rotating which path goes first cancels what the order itself would favour.
+      const first = runs.host % paths.length;
+      const order = [...paths.slice(first), ...paths.slice(0, first)];
       for (const path of order) {
         const before = transferStats();
         const t0 = now();
-        const result = run[path](rows);
+        const result = run[path]!(rows);
         time[path] += (now() - t0) / 1000;
         const after = transferStats();
         bytes[path] += after.toOrt + after.fromOrt - before.toOrt - before.fromOrt;
@@ -144,6 +159,13 @@ export function measureDecodeStep(
       resident,
       speedup: round(resident.row_steps_per_second / host.row_steps_per_second, 3),
     };
+    if (chain) {
+      row.chain = summary("chain");
+      row.speedup_over_chain = round(
+        resident.row_steps_per_second / row.chain.row_steps_per_second,
+        3,
+      );
+    }
     opts.onRow?.(row);
     out.push(row);
   }
