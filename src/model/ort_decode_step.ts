@@ -4,14 +4,17 @@
  * The host path (OrtJoiner + decodeTdtBatch) sends each row's encoder frame and LSTM states into
  * `decoder_joint` on every call and reads back every logit (numClasses + numDurations floats:
  * 8,198 for Parakeet-TDT-0.6B-v3, ~33 KB per row) to take two argmaxes and check for
- * non-finite values. Here the same call is three ORT runs chained over ORT-owned values
- * (graphs in decode_step_graphs.ts):
+ * non-finite values. Here the same call is one ORT run over ORT-owned values, of three parts
+ * (nodes in decode_step_graphs.ts, spliced into the joint's graph by onnx_splice.ts):
  *
  *   frames — picks each row's frame out of the batch's encoder frames, uploaded once per batch;
- *   decoder_joint — the model's own session, unchanged, fed the frames' output and the states
+ *   decoder_joint — the model's own nodes, unchanged, fed the frames' output and the states
  *     the previous call left;
  *   head — both argmaxes, each row's logit sum (the non-finite check), and the states each row
  *     keeps (the new ones only after a non-blank token), left in ORT for the next call.
+ *
+ * A joint the splice cannot take runs the parts as three sessions chained by value (the chain,
+ * also kept as a reference): three runs a call, the same values passed between them.
  *
  * The states stay in the joint's layout [layers, rows, hidden] with the rows in call order,
  * uploaded with the frames once per batch. The greedy loop's active rows only ever shrink, so
@@ -24,7 +27,7 @@
  * generated file to ship or keep in step with the model.
  *
  * Every run goes through an IO binding (ffi/io_binding.ts): the outputs that feed the next run
- * are bound to the session's device, so on CUDA the frames, logits and states stay in device
+ * (or call) are bound to the session's device, so on CUDA the frames, logits and states stay in device
  * memory — the encoder frames and the uploaded states are copied there once, when the batch
  * binds them — and only the per-row integers and sums are bound to host arrays. On the CPU the
  * same code passes pointers between runs.
@@ -174,14 +177,17 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       }
       let fused: InferenceSession | null = null;
       if (jointModel) {
-        let bytes: Uint8Array<ArrayBuffer> | null = null;
         try {
-          bytes = spliceGraph(jointModel, stepAddition(dims));
+          const bytes = spliceGraph(jointModel, stepAddition(dims));
+          fused = runtime.createSessionFromBytes(bytes, "decode_step", options);
         } catch (e) {
-          if (!(e instanceof SpliceError)) throw e;
-          onFallback?.(`decode step: three runs a call (${e.message})`);
+          // The joint loaded on its own, so the chain serves: a model the splice cannot take, or
+          // a fused graph ONNX Runtime refuses, costs speed, never the start.
+          const why = e instanceof SpliceError
+            ? e.message
+            : `ONNX Runtime: ${(e as Error).message}`;
+          onFallback?.(`decode step: three runs a call (${why})`);
         }
-        if (bytes) fused = runtime.createSessionFromBytes(bytes, "decode_step", options);
       }
       return new OrtDecodeStep(spec, joint, helpers, fused);
     } catch (e) {
