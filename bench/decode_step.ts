@@ -45,15 +45,14 @@ if (!modelDir) {
 
 using runtime = OrtRuntime.load();
 const session = { intraOpThreads: 1 };
-// One model, one decoder_joint session for both paths: its OrtJoiner is the host path and its
-// decode step the resident one, so the two cannot differ by where the joint's weights landed.
+// Each path from a model of its own: the copying path over the plain joint session (as before
+// the decode step), the fused step, and the chain.
 using model = ParakeetModel.load(runtime, modelDir, {
   device: "cpu",
   session,
   decodeStep: "resident",
 });
-// The same model again with the resident step as three runs a call, the form the fused step
-// replaced (and the one a model falls back to), measured beside the other two.
+using host = ParakeetModel.load(runtime, modelDir, { device: "cpu", session, decodeStep: "host" });
 using chained = ParakeetModel.load(runtime, modelDir, {
   device: "cpu",
   session,
@@ -61,7 +60,7 @@ using chained = ParakeetModel.load(runtime, modelDir, {
 });
 const spec = model.spec;
 const loadStart = loadAverage();
-const results = measureDecodeStep({ model, chain: chained.decodeStep }, {
+const results = measureDecodeStep({ model, host, chain: chained.decodeStep }, {
   batches,
   framesPerRow,
   seconds: secondsPerPath,

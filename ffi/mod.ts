@@ -40,3 +40,4 @@ export type { ValueRun } from "./value_run.ts";
 export type { IoBinding, MemoryDevice, MemoryInfo } from "./io_binding.ts";
 export type { HostValue, ResidentValue, RunValue } from "./resident_value.ts";
 export { type TransferStats, transferStats } from "./transfer_stats.ts";
+export { trimHeap } from "./heap_trim.ts";

@@ -24,8 +24,13 @@ export interface DecodeStepModel {
 }
 
 export interface DecodeStepBenchModels {
-  /** Its host path and its resident step. */
+  /** Its resident step, and its host path unless `host` is given. */
   model: DecodeStepModel;
+  /**
+   * The host path from a model of its own (loaded with `decodeStep: "host"`): the plain joint,
+   * as before the decode step. A fused model's own joiner runs the helper nodes too.
+   */
+  host?: DecodeStepModel;
   /** Another resident step measured beside them: the three-run chain the fused step replaced. */
   chain?: DecodeStep;
 }
@@ -91,6 +96,7 @@ export function measureDecodeStep(
   opts: DecodeStepBenchOptions,
 ): DecodeStepRow[] {
   const { model, chain } = models;
+  const hostModel = models.host ?? model;
   const inner = model.decodeStep;
   if (!inner) throw new Error("the model was loaded without the resident decode step");
   const now = opts.now ?? (() => performance.now());
@@ -101,7 +107,7 @@ export function measureDecodeStep(
     const paths: Path[] = chain ? ["host", "resident", "chain"] : ["host", "resident"];
     const counted = { host: fresh(), resident: fresh(), chain: fresh() };
     const run = {
-      host: hostDecoder(model, counted.host),
+      host: hostDecoder(hostModel, counted.host),
       resident: residentDecoder(model.spec, inner, counted.resident),
       chain: chain ? residentDecoder(model.spec, chain, counted.chain) : null,
     };

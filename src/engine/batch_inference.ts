@@ -80,8 +80,8 @@ export function runInference(model: InferenceModel, req: InferenceRequest): Infe
       };
     },
   };
-  // Both paths give the same tokens. A lone row stays on the host path: there the resident
-  // step's helper graphs cost more per call than copying one row (bench/decode_step.ts).
+  // Both paths give the same tokens. A lone row stays on the copying path: there the resident
+  // step's bindings cost more per call than copying one row (bench/decode_step.ts).
   const decode = (batchRows: TdtRow[]): TdtRowResult[] =>
     countingStep && batchRows.length > 1
       ? decodeTdtBatchStepped(countingStep, model.spec, batchRows)

@@ -52,7 +52,7 @@ import {
   stepAddition,
 } from "./decode_step_graphs.ts";
 import { SpliceError, spliceGraph } from "./onnx_splice.ts";
-import { ModelOutputError } from "./ort_joiner.ts";
+import { ModelOutputError, OrtJoiner } from "./ort_joiner.ts";
 
 /** The per-call host tensors for one row count, bound once and reused. */
 interface CallValues {
@@ -97,12 +97,17 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   readonly spec: TdtSpec;
   /** The sessions this step owns (not the joint's). */
   #sessions: InferenceSession[];
-  #joint: InferenceSession;
+  /** The caller's joint session: the chain's middle run (null when fused: not needed then). */
+  #joint: InferenceSession | null;
   /** frames + decoder_joint + head as one session, when the joint's graph could take them. */
   #fused: InferenceSession | null;
-  #frames: InferenceSession;
-  #head: InferenceSession;
+  /** The copying path over the fused session (a lone row's calls), when fused. */
+  #fusedJoiner: OrtJoiner | null;
+  /** The chain's sessions before and after the joint (null when fused). */
+  #chain: { frames: InferenceSession; head: InferenceSession } | null;
   #compact: InferenceSession;
+  /** A session to make host and ORT-owned values with (any session of this step will do). */
+  #values: InferenceSession;
   /** The sessions' device memory, for the values passed from run to run. */
   #device: MemoryInfo;
   /** Host memory, for the values TypeScript reads back (final states, a logit check). */
@@ -112,17 +117,22 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   private constructor(
     spec: TdtSpec,
     joint: InferenceSession,
-    helpers: InferenceSession[],
-    fused: InferenceSession | null,
+    parts: {
+      fused: InferenceSession | null;
+      chain: { frames: InferenceSession; head: InferenceSession } | null;
+      compact: InferenceSession;
+    },
+    sessions: InferenceSession[],
   ) {
-    const [frames, head, compact] = helpers;
+    const { fused, chain, compact } = parts;
     this.spec = spec;
-    this.#sessions = fused ? [...helpers, fused] : helpers;
-    this.#joint = joint;
+    this.#sessions = sessions;
+    this.#joint = fused ? null : joint;
     this.#fused = fused;
-    this.#frames = frames;
-    this.#head = head;
+    this.#chain = chain;
     this.#compact = compact;
+    this.#values = compact;
+    this.#fusedJoiner = fused ? new OrtJoiner(fused, spec, { fused: true }) : null;
     this.#device = joint.memoryInfo("device");
     try {
       this.#host = joint.memoryInfo("cpu");
@@ -143,11 +153,20 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   }
 
   /**
-   * Builds the helper sessions beside `joint` (which stays owned by the caller and must outlive
-   * this step). `options` are the joint's session options. With `jointModel`, the joint's ONNX
-   * bytes, a call runs as one session of the joint's graph with the helper nodes spliced in
-   * (onnx_splice.ts); `onFallback` hears why when the model cannot take them, and the call
-   * then chains three runs. The fused session holds a second copy of the joint's weights.
+   * When fused, the copying path (every logit back to the host) over the fused session, owned by
+   * this step: a model that has it needs no joint session of its own.
+   */
+  get joiner(): OrtJoiner | null {
+    return this.#fusedJoiner;
+  }
+
+  /**
+   * Builds the helper sessions beside `joint` (which stays owned by the caller). `options` are
+   * the joint's session options. With `jointModel`, the joint's ONNX bytes, a call runs as one
+   * session of the joint's graph with the helper nodes spliced in (onnx_splice.ts), and `joint`
+   * is not used after this returns (the caller may close it and decode lone rows through
+   * `joiner`). Without, or when the model cannot take the nodes (`onFallback` hears why), a
+   * call chains three runs and `joint` must outlive this step.
    */
   static create(
     runtime: OrtRuntime,
@@ -165,21 +184,23 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       numDurations: spec.durations.length,
       blankId: spec.blankId,
     };
-    const helpers: InferenceSession[] = [];
+    const made: InferenceSession[] = [];
+    const load = (graph: Uint8Array<ArrayBuffer>, name: string) => {
+      const session = runtime.createSessionFromBytes(graph, name, options);
+      made.push(session);
+      return session;
+    };
     try {
-      for (
-        const [graph, name] of [[framesGraph, "frames"], [headGraph, "head"], [
-          compactGraph,
-          "compact",
-        ]] as const
-      ) {
-        helpers.push(runtime.createSessionFromBytes(graph(dims), `decode_step_${name}`, options));
-      }
       let fused: InferenceSession | null = null;
       if (jointModel) {
         try {
           const bytes = spliceGraph(jointModel, stepAddition(dims));
-          fused = runtime.createSessionFromBytes(bytes, "decode_step", options);
+          try {
+            fused = load(bytes, "decode_step");
+          } finally {
+            // The joint's size again, freed now rather than whenever the GC gets to it.
+            bytes.buffer.transfer(0);
+          }
         } catch (e) {
           // The joint loaded on its own, so the chain serves: a model the splice cannot take, or
           // a fused graph ONNX Runtime refuses, costs speed, never the start.
@@ -189,9 +210,14 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
           onFallback?.(`decode step: three runs a call (${why})`);
         }
       }
-      return new OrtDecodeStep(spec, joint, helpers, fused);
+      const chain = fused ? null : {
+        frames: load(framesGraph(dims), "decode_step_frames"),
+        head: load(headGraph(dims), "decode_step_head"),
+      };
+      const compact = load(compactGraph(dims), "decode_step_compact");
+      return new OrtDecodeStep(spec, joint, { fused, chain, compact }, made);
     } catch (e) {
-      for (const s of helpers) s.close();
+      for (const s of made) s.close();
       throw e;
     }
   }
@@ -204,7 +230,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   callValues(m: number): CallValues {
     let v = this.#calls.get(m);
     if (v) return v;
-    const s = this.#frames;
+    const s = this.#values;
     const i64 = (name: string, dims: number[]) =>
       s.hostValue(name, { type: "int64", dims, data: new BigInt64Array(m) });
     v = {
@@ -238,7 +264,8 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
         fused.bindInput("encoder_frames", encoder);
         return { fused, chain: null, compact };
       }
-      for (const s of [this.#frames, this.#joint, this.#head]) made.push(s.ioBinding());
+      const { frames: f, head: h } = this.#chain!;
+      for (const s of [f, this.#joint!, h]) made.push(s.ioBinding());
       const [, frames, joint, head] = made;
       frames.bindInput("encoder_frames", encoder);
       return { fused: null, chain: { frames, joint, head }, compact };
@@ -380,7 +407,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     keep: number[],
     done: number[],
   ): { kept: States; done: Float32Array[] } {
-    const s = this.#frames;
+    const s = this.#values;
     using keepValue = s.hostValue("keep", {
       type: "int64",
       dims: [keep.length],
@@ -439,8 +466,8 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
   /** @internal Uploads host states [layers, rows, hidden]. */
   upload(state1: Float32Array, state2: Float32Array, rows: number): States {
     const dims = [this.spec.stateLayers, rows, this.spec.stateHidden];
-    const a = this.#frames.allocate("float32", dims);
-    const b = this.#frames.allocate("float32", dims);
+    const a = this.#values.allocate("float32", dims);
+    const b = this.#values.allocate("float32", dims);
     a.write(state1);
     b.write(state2);
     return [a, b];
@@ -448,7 +475,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
 
   /** @internal */
   allocate(dims: readonly number[]): ResidentValue {
-    return this.#frames.allocate("float32", dims);
+    return this.#values.allocate("float32", dims);
   }
 
   close(): void {
@@ -460,6 +487,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
       v.rowSums.close();
     }
     this.#calls.clear();
+    this.#fusedJoiner?.close();
     this.#device.close();
     this.#host.close();
     for (const s of this.#sessions) s.close();

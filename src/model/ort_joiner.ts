@@ -1,4 +1,4 @@
-import type { BoundRun, InferenceSession } from "../../ffi/mod.ts";
+import type { BoundRun, InferenceSession, Tensor } from "../../ffi/mod.ts";
 import type { Joiner, JoinInput, JoinOutput, TdtSpec } from "../decode/joiner.ts";
 
 /** The model returned something decoding cannot use (NaN, wrong shape): a model failure. */
@@ -18,11 +18,18 @@ export class ModelOutputError extends Error {
 export class OrtJoiner implements Joiner, Disposable {
   #session: InferenceSession;
   #spec: TdtSpec;
+  #fused: boolean;
   #bound = new Map<number, BoundRun>();
 
-  constructor(session: InferenceSession, spec: TdtSpec) {
+  /**
+   * `fused`: the session is the decode step's (ort_decode_step.ts), the joint's graph with the
+   * helper nodes spliced in. Its frames come in as `encoder_frames` picked by `frame_index`
+   * (here each row its own frame) and it makes the lengths itself; the rest is the joint's.
+   */
+  constructor(session: InferenceSession, spec: TdtSpec, opts: { fused?: boolean } = {}) {
     this.#session = session;
     this.#spec = spec;
+    this.#fused = opts.fused ?? false;
   }
 
   #boundFor(batch: number): BoundRun {
@@ -32,14 +39,31 @@ export class OrtJoiner implements Joiner, Disposable {
     const states = [stateLayers, batch, stateHidden];
     const stateSize = stateLayers * batch * stateHidden;
     const width = numClasses + durations.length;
+    const frames: Tensor = {
+      type: "float32",
+      dims: [batch, encoderDim, 1],
+      data: new Float32Array(batch * encoderDim),
+    };
+    const framesIn: Record<string, Tensor> = this.#fused
+      ? {
+        encoder_frames: frames,
+        frame_index: {
+          type: "int64",
+          dims: [batch],
+          data: BigInt64Array.from({ length: batch }, (_, i) => BigInt(i)),
+        },
+      }
+      : {
+        encoder_outputs: frames,
+        target_length: {
+          type: "int32",
+          dims: [batch],
+          data: new Int32Array(batch).fill(1),
+        },
+      };
     run = this.#session.bind({
-      encoder_outputs: {
-        type: "float32",
-        dims: [batch, encoderDim, 1],
-        data: new Float32Array(batch * encoderDim),
-      },
+      ...framesIn,
       targets: { type: "int32", dims: [batch, 1], data: new Int32Array(batch) },
-      target_length: { type: "int32", dims: [batch], data: new Int32Array(batch).fill(1) },
       input_states_1: { type: "float32", dims: states, data: new Float32Array(stateSize) },
       input_states_2: { type: "float32", dims: states, data: new Float32Array(stateSize) },
     }, {
@@ -59,7 +83,7 @@ export class OrtJoiner implements Joiner, Disposable {
   join(input: JoinInput): JoinOutput {
     const run = this.#boundFor(input.batch);
     const i = run.inputs;
-    (i.encoder_outputs.data as Float32Array).set(input.encoderFrames);
+    ((i.encoder_outputs ?? i.encoder_frames).data as Float32Array).set(input.encoderFrames);
     (i.targets.data as Int32Array).set(input.targets);
     (i.input_states_1.data as Float32Array).set(input.state1);
     (i.input_states_2.data as Float32Array).set(input.state2);

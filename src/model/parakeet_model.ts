@@ -5,6 +5,7 @@ import {
   type InferenceSession,
   type OrtRuntime,
   type SessionOptions,
+  trimHeap,
 } from "../../ffi/mod.ts";
 import type { DecodeStep } from "../decode/decode_step.ts";
 import type { Joiner, TdtSpec } from "../decode/joiner.ts";
@@ -61,13 +62,15 @@ export class ParakeetModel implements Disposable {
   readonly vocab: Vocabulary;
   readonly spec: TdtSpec;
   readonly joiner: Joiner;
-  #joiner: OrtJoiner;
+  /** The joiner over the model's own joint session; null when the fused decode step's serves. */
+  #joiner: OrtJoiner | null;
   /** Set when decoding runs through the resident step; batch inference then prefers it. */
   readonly decodeStep?: DecodeStep;
   #decodeStep?: OrtDecodeStep;
   readonly device: "cpu" | "cuda";
   #encoder: InferenceSession;
-  #joint: InferenceSession;
+  /** Null when the fused decode step holds the joint (one copy of its weights, not two). */
+  #joint: InferenceSession | null;
 
   private constructor(
     files: ModelFiles,
@@ -75,7 +78,7 @@ export class ParakeetModel implements Disposable {
     vocab: Vocabulary,
     spec: TdtSpec,
     encoder: InferenceSession,
-    joint: InferenceSession,
+    joint: InferenceSession | null,
     decodeStep?: OrtDecodeStep,
   ) {
     this.files = files;
@@ -85,8 +88,10 @@ export class ParakeetModel implements Disposable {
     this.#encoder = encoder;
     this.#joint = joint;
     this.device = encoder.device;
-    this.#joiner = new OrtJoiner(joint, spec);
-    this.joiner = this.#joiner;
+    this.#joiner = joint ? new OrtJoiner(joint, spec) : null;
+    const joiner = this.#joiner ?? decodeStep?.joiner;
+    if (!joiner) throw new Error("a model needs its joint session or a fused decode step");
+    this.joiner = joiner;
     this.#decodeStep = decodeStep;
     this.decodeStep = decodeStep;
   }
@@ -130,17 +135,38 @@ export class ParakeetModel implements Disposable {
         },
       );
       const form = opts.decodeStep ?? "resident";
-      decodeStep = form !== "host"
-        ? OrtDecodeStep.create(
-          runtime,
-          joint,
-          shapes.tdt,
-          { ...sessionOptions, device: encoder.device },
-          form === "resident" ? Deno.readFileSync(files.decoderJoint) : undefined,
-          opts.onWarning,
-        )
-        : undefined;
-      return new ParakeetModel(files, config, vocab, shapes.tdt, encoder, joint, decodeStep);
+      const jointBytes = form === "resident" ? Deno.readFileSync(files.decoderJoint) : undefined;
+      try {
+        decodeStep = form !== "host"
+          ? OrtDecodeStep.create(
+            runtime,
+            joint,
+            shapes.tdt,
+            { ...sessionOptions, device: encoder.device },
+            jointBytes,
+            opts.onWarning,
+          )
+          : undefined;
+      } finally {
+        // 75 MB for Parakeet-TDT-0.6B-v3's joint: freed now, not whenever the GC gets to it.
+        jointBytes?.buffer.transfer(0);
+      }
+      if (decodeStep?.fused) {
+        // The fused session has the joint's nodes and weights: lone rows decode through it too.
+        // The closed joint's weights go back to the system, not only to the C heap.
+        joint.close();
+        joint = undefined;
+        trimHeap();
+      }
+      return new ParakeetModel(
+        files,
+        config,
+        vocab,
+        shapes.tdt,
+        encoder,
+        joint ?? null,
+        decodeStep,
+      );
     } catch (err) {
       decodeStep?.close();
       joint?.close();
@@ -182,9 +208,9 @@ export class ParakeetModel implements Disposable {
   }
 
   close(): void {
+    this.#joiner?.close();
     this.#decodeStep?.close();
-    this.#joiner.close();
-    this.#joint.close();
+    this.#joint?.close();
     this.#encoder.close();
   }
 

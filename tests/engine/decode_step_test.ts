@@ -96,10 +96,15 @@ for (const form of FORMS) {
         const names = fixtureClips();
         let tokens = 0;
 
-        // Each clip alone, whole.
+        // Each clip alone, whole; and through the resident model's own joiner, the copying path
+        // a lone row takes (over the fused session when fused).
         clips.forEach((frames, c) => {
           const [h, r] = decodeBoth(pair, [rowOf(frames, dim, initialTdtState(spec))]);
           assertSame(h, r, `${names[c]} alone`);
+          const own = decodeTdtBatch(pair.resident.joiner, spec, [
+            rowOf(frames, dim, initialTdtState(spec)),
+          ]);
+          assertSame(h, own, `${names[c]} alone, the resident model's joiner`);
           tokens += h[0].tokens.length;
         });
         assert.ok(tokens > 0, "the fixtures decode to some tokens");
@@ -275,3 +280,19 @@ for (const form of FORMS) {
     }
   });
 }
+
+Deno.test("a fused model holds the joint once: the fused session replaces its joint session", () => {
+  using runtime = OrtRuntime.load();
+  const sessionsOf = (decodeStep: Form | "host") => {
+    const before = nativeHandleStats().session;
+    const model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu", decodeStep });
+    const held = nativeHandleStats().session - before;
+    model.close();
+    assert.equal(nativeHandleStats().session, before, `${decodeStep}: every session closed`);
+    return held;
+  };
+  assert.equal(sessionsOf("host"), 2, "encoder and joint");
+  assert.equal(sessionsOf("resident-chain"), 5, "encoder, joint, frames, head and compact");
+  // The joint's nodes and weights are in the fused session only; compact stays apart.
+  assert.equal(sessionsOf("resident"), 3, "encoder, fused step and compact");
+});
