@@ -108,10 +108,11 @@ Deno.test("bench gpu --device cpu: one row per batch, the CPU described, the rep
         assert.ok(p.row_steps_per_second > 0, JSON.stringify(p));
       }
       assert.equal(row.host.joint_calls, row.resident.joint_calls, "the same greedy calls");
-      // Host: a frame, the target and length, four states in, logits and two states out.
+      // Host, over the model's fused session: a frame, its index (int64: the fused graph picks
+      // frames by index) and the target, four states in, logits and two states out.
       assert.equal(
         row.host.bytes_per_call_per_row,
-        encoderDim * 4 + 4 + 4 + 4 * stateLayers * stateHidden * 4 + logits * 4,
+        encoderDim * 4 + 8 + 4 + 4 * stateLayers * stateHidden * 4 + logits * 4,
       );
       // Resident: frame index and last token in, token, duration index and logit sum out.
       assert.equal(row.resident.bytes_per_call_per_row, 8 + 4 + 8 + 8 + 4);
