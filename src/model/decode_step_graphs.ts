@@ -21,6 +21,7 @@
  */
 import { OnnxGraph, OnnxType } from "./onnx_proto.ts";
 import type { Addition } from "./onnx_splice.ts";
+import type { TdtSpec } from "../decode/joiner.ts";
 
 // ArgMax's select_last_index needs opset 12 and ReduceSum's axes input 13; 17 is what ORT ≥1.11
 // fully implements and what IR version 8 pairs with.
@@ -37,6 +38,18 @@ export interface DecodeStepDims {
   numClasses: number;
   numDurations: number;
   blankId: number;
+}
+
+/** The dimensions the helper graphs are built from, read off a model's TDT spec. */
+export function decodeStepDims(spec: TdtSpec): DecodeStepDims {
+  return {
+    encoderDim: spec.encoderDim,
+    stateLayers: spec.stateLayers,
+    stateHidden: spec.stateHidden,
+    numClasses: spec.numClasses,
+    numDurations: spec.durations.length,
+    blankId: spec.blankId,
+  };
 }
 
 export function framesGraph(d: DecodeStepDims): Uint8Array<ArrayBuffer> {

@@ -46,7 +46,7 @@ import type { TdtSpec } from "../decode/joiner.ts";
 import type { TdtRow } from "../decode/tdt_greedy.ts";
 import {
   compactGraph,
-  type DecodeStepDims,
+  decodeStepDims,
   framesGraph,
   headGraph,
   stepAddition,
@@ -176,14 +176,7 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     jointModel?: Uint8Array,
     onFallback?: (why: string) => void,
   ): OrtDecodeStep {
-    const dims: DecodeStepDims = {
-      encoderDim: spec.encoderDim,
-      stateLayers: spec.stateLayers,
-      stateHidden: spec.stateHidden,
-      numClasses: spec.numClasses,
-      numDurations: spec.durations.length,
-      blankId: spec.blankId,
-    };
+    const dims = decodeStepDims(spec);
     const made: InferenceSession[] = [];
     const load = (graph: Uint8Array<ArrayBuffer>, name: string) => {
       const session = runtime.createSessionFromBytes(graph, name, options);

@@ -5,7 +5,8 @@
  * states (new after a token, old after a blank) — and the compaction when rows finish.
  */
 import assert from "node:assert/strict";
-import { OrtRuntime, type Tensor } from "../../ffi/mod.ts";
+import { OrtRuntime } from "../../ffi/mod.ts";
+import { f32, i64 } from "./graph_tensors.ts";
 import { argmax } from "../../src/decode/tdt_greedy.ts";
 import { compactGraph, framesGraph, headGraph } from "../../src/model/decode_step_graphs.ts";
 import { haveNemoPython, NEMO_PYTHON } from "../nemo_python.ts";
@@ -18,16 +19,6 @@ const DIMS = {
   numDurations: 3,
   blankId: 4,
 };
-const f32 = (dims: number[], data: number[] | Float32Array): Tensor => ({
-  type: "float32",
-  dims,
-  data: Float32Array.from(data),
-});
-const i64 = (dims: number[], data: number[]): Tensor => ({
-  type: "int64",
-  dims,
-  data: BigInt64Array.from(data, BigInt),
-});
 const iota = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
 Deno.test("the frames graph picks each row's frame in the joint's layout", () => {

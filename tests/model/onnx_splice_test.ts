@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { OrtRuntime, type Tensor } from "../../ffi/mod.ts";
-import { framesGraph, headGraph, stepAddition } from "../../src/model/decode_step_graphs.ts";
+import { f32, i64 } from "./graph_tensors.ts";
+import {
+  decodeStepDims,
+  framesGraph,
+  headGraph,
+  stepAddition,
+} from "../../src/model/decode_step_graphs.ts";
 import { OnnxGraph, OnnxType } from "../../src/model/onnx_proto.ts";
 import { defaultOpset, SpliceError, spliceGraph } from "../../src/model/onnx_splice.ts";
 import { ParakeetModel } from "../../src/model/parakeet_model.ts";
@@ -57,17 +63,6 @@ function toyJoint(opts: { opset?: number; extraOutput?: string; drop?: string } 
   g.output("output_states_2", OnnxType.float, [L, "M", H]);
   return g.toBytes(opts.opset ?? 17, 8);
 }
-
-const f32 = (dims: number[], data: number[]): Tensor => ({
-  type: "float32",
-  dims,
-  data: Float32Array.from(data),
-});
-const i64 = (dims: number[], data: number[]): Tensor => ({
-  type: "int64",
-  dims,
-  data: BigInt64Array.from(data, BigInt),
-});
 
 Deno.test("a spliced step computes what the frames → joint → head chain computes", () => {
   using runtime = OrtRuntime.load();
@@ -182,14 +177,7 @@ Deno.test({
       using runtime = OrtRuntime.load();
       using model = ParakeetModel.load(runtime, TINY_MODEL, { device: "cpu" });
       const { spec } = model;
-      const real = stepAddition({
-        encoderDim: spec.encoderDim,
-        stateLayers: spec.stateLayers,
-        stateHidden: spec.stateHidden,
-        numClasses: spec.numClasses,
-        numDurations: spec.durations.length,
-        blankId: spec.blankId,
-      });
+      const real = stepAddition(decodeStepDims(spec));
       await Deno.writeFile(
         `${dir}/tiny.onnx`,
         spliceGraph(await Deno.readFile(model.files.decoderJoint), real),
