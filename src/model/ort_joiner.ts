@@ -19,6 +19,8 @@ export class OrtJoiner implements Joiner, Disposable {
   #session: InferenceSession;
   #spec: TdtSpec;
   #fused: boolean;
+  /** The input the frames go to: `encoder_frames` on the fused session, else the joint's own. */
+  #framesInput: string;
   #bound = new Map<number, BoundRun>();
 
   /**
@@ -30,6 +32,7 @@ export class OrtJoiner implements Joiner, Disposable {
     this.#session = session;
     this.#spec = spec;
     this.#fused = opts.fused ?? false;
+    this.#framesInput = this.#fused ? "encoder_frames" : "encoder_outputs";
   }
 
   #boundFor(batch: number): BoundRun {
@@ -46,7 +49,7 @@ export class OrtJoiner implements Joiner, Disposable {
     };
     const framesIn: Record<string, Tensor> = this.#fused
       ? {
-        encoder_frames: frames,
+        [this.#framesInput]: frames,
         frame_index: {
           type: "int64",
           dims: [batch],
@@ -54,7 +57,7 @@ export class OrtJoiner implements Joiner, Disposable {
         },
       }
       : {
-        encoder_outputs: frames,
+        [this.#framesInput]: frames,
         target_length: {
           type: "int32",
           dims: [batch],
@@ -83,7 +86,7 @@ export class OrtJoiner implements Joiner, Disposable {
   join(input: JoinInput): JoinOutput {
     const run = this.#boundFor(input.batch);
     const i = run.inputs;
-    ((i.encoder_outputs ?? i.encoder_frames).data as Float32Array).set(input.encoderFrames);
+    (i[this.#framesInput].data as Float32Array).set(input.encoderFrames);
     (i.targets.data as Int32Array).set(input.targets);
     (i.input_states_1.data as Float32Array).set(input.state1);
     (i.input_states_2.data as Float32Array).set(input.state2);
