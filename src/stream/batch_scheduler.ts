@@ -41,8 +41,12 @@ export const MIN_LANE_SHARE = 4;
  * batch.
  */
 export function laneShare(ready: number, idleLanes: number, maxBatch: number): number {
-  const lanes = Math.max(1, Math.min(idleLanes, Math.floor(ready / MIN_LANE_SHARE)));
-  return Math.max(1, Math.min(maxBatch, Math.ceil(ready / lanes)));
+  return Math.max(1, Math.min(maxBatch, Math.ceil(ready / splitLanes(ready, idleLanes))));
+}
+
+/** How many idle lanes the `ready` windows are split among: those that get MIN_LANE_SHARE. */
+export function splitLanes(ready: number, idleLanes: number): number {
+  return Math.max(1, Math.min(idleLanes, Math.floor(ready / MIN_LANE_SHARE)));
 }
 
 export interface BatchReport {
@@ -144,11 +148,19 @@ export class BatchScheduler {
     // than there are lanes, the others are idle.
     const idleLanes = (this.#opts.lanes ?? 1) - this.#inflight;
     const capacity = laneShare(readyWindows, idleLanes, maxBatch);
+    // A split shares out the streams as well as the windows. Streams behind by several chunks
+    // would otherwise all ride in the first batch (one chunk each comes first), leave nothing
+    // for the other idle lanes, and come back together to do it again: one lane serving every
+    // stream, the others idle, the backlog growing.
+    const candidates = order.slice(
+      0,
+      Math.ceil(order.length / splitLanes(readyWindows, idleLanes)),
+    );
     // Water-filling: one chunk each in turn until the batch is full or nobody has more.
     let used = 0;
     for (let pass = 0; used < capacity; pass++) {
       let gave = false;
-      for (const o of order) {
+      for (const o of candidates) {
         if (used >= capacity) break;
         if (o.share < o.ready) {
           o.share++;

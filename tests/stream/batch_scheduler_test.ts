@@ -197,6 +197,29 @@ Deno.test("BatchScheduler with two lanes splits work ready at once and keeps it 
   assert.deepEqual(small.runner.pending.map((p) => p.request.windows.length), [3]);
 });
 
+Deno.test("BatchScheduler with two lanes splits streams that are behind, not only their windows", async () => {
+  // Ten streams three chunks behind each, both lanes idle. Taking one chunk from every stream
+  // first would put all ten in one batch and leave the second lane nothing to run.
+  const streams = Array.from({ length: 10 }, (_, i) => new FakeStream(String(i), 3));
+  const { s, runner } = scheduler(32, 2, streams, 2);
+  s.wake();
+  assert.deepEqual(runner.pending.map((p) => p.request.windows.length), [15, 15]);
+  assert.deepEqual(runner.pending.map((p) => p.request.rows.length), [5, 5]);
+  assert.deepEqual(streams.map((f) => f.taken), Array(10).fill([3]));
+  // Behind by more than a batch holds: each lane still gets its half of the streams.
+  const far = Array.from({ length: 10 }, (_, i) => new FakeStream(String(i), 8));
+  const big = scheduler(32, 2, far, 2);
+  big.s.wake();
+  assert.deepEqual(big.runner.pending.map((p) => p.request.rows.length), [5, 5]);
+  assert.deepEqual(big.runner.pending.map((p) => p.request.windows.length), [32, 32]);
+  await runner.settleNext();
+  await runner.settleNext();
+  await big.runner.settleNext();
+  await big.runner.settleNext();
+  // Nothing more is ready in the first set; the second set's streams go on with what is left.
+  await s.idle();
+});
+
 Deno.test("BatchScheduler with two lanes: a lane free while the other runs takes all that is ready", async () => {
   const a = new FakeStream("a", 1);
   const b = new FakeStream("b", 1);
