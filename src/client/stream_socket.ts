@@ -5,7 +5,8 @@
  * tests) is built on it, so they all speak the wire protocol the same way.
  */
 import { CTRL_EOS } from "../protocol/protocol.ts";
-import { frameDueMs, sleep } from "./pacing.ts";
+import { frameDueMs } from "./pacing.ts";
+import { type PacingClock, SHARED_PACING_CLOCK } from "./pacing_clock.ts";
 
 /** How long to wait for the WebSocket upgrade before giving up. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -48,6 +49,8 @@ export interface PacedSend {
   offsetBytes?: number;
   /** After each frame: the clip bytes sent so far and when. */
   onFrame?: (sentBytes: number, at: number) => void;
+  /** The timer frames wait on (default: the one every paced send in the process shares). */
+  clock?: PacingClock;
 }
 
 export interface PacedResult {
@@ -209,10 +212,12 @@ export class StreamSocket {
     const offset = opts.offsetBytes ?? 0;
     let pos = 0;
     let maxSlipMs = 0;
+    const clock = opts.clock ?? SHARED_PACING_CLOCK;
     while (pos < pcm.length && this.isOpen && !opts.signal?.aborted) {
       const n = Math.min(frameBytes, pcm.length - pos);
-      const wait = frameDueMs(start, offset + pos + n, rtf) - performance.now();
-      if (wait > 0) await sleep(wait, opts.signal);
+      const due = frameDueMs(start, offset + pos + n, rtf);
+      const wait = due - performance.now();
+      if (wait > 0) await clock.until(due, opts.signal);
       else maxSlipMs = Math.max(maxSlipMs, -wait);
       if (!this.isOpen || opts.signal?.aborted) break;
       this.ws.send(pcm.subarray(pos, pos + n));
