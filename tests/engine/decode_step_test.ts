@@ -201,6 +201,41 @@ for (const form of FORMS) {
     }
   });
 
+  Deno.test(`${form} decode step: finite logits whose sum overflows are checked, then decoding goes on`, () => {
+    using runtime = OrtRuntime.load();
+    const pair = loadPair(runtime, "fp32", form);
+    try {
+      const spec = pair.host.spec;
+      // Frames this large give the tiny model's joint logits near float's range: each one
+      // finite, their sum not, so the step's check flags the rows and reads the logits back.
+      const rows = (scale: number) => {
+        const frames = new Float32Array(3 * spec.encoderDim);
+        for (let i = 0; i < frames.length; i++) frames[i] = scale * Math.sin(i * 1.7 + 0.3);
+        return [0, 1].map(() => rowOf(frames, spec.encoderDim, initialTdtState(spec)));
+      };
+      const runs = (scale: number) => {
+        const before = transferStats().runs;
+        const out = decodeTdtBatchStepped(pair.resident.decodeStep!, spec, rows(scale));
+        return { out, runs: transferStats().runs - before };
+      };
+      const host = decodeTdtBatch(pair.host.joiner, spec, rows(1e37));
+      const resident = runs(1e37);
+      // The same tokens at a scale whose sums stay finite: the runs the calls take alone.
+      const plain = runs(1e30);
+      assert.deepEqual(plain.out.map((r) => r.tokens), host.map((r) => r.tokens));
+      assert.ok(
+        resident.runs > plain.runs,
+        `the check read the logits back (${resident.runs} runs against ${plain.runs})`,
+      );
+      assert.deepEqual(resident.out.map((r) => r.tokens), host.map((r) => r.tokens));
+      assert.deepEqual(resident.out.map((r) => r.durations), host.map((r) => r.durations));
+      assert.deepEqual(resident.out.map((r) => r.state), host.map((r) => r.state));
+    } finally {
+      pair.host.close();
+      pair.resident.close();
+    }
+  });
+
   Deno.test(`${form} decode step: per call and row, at most 64 bytes cross between TypeScript and ONNX Runtime`, async () => {
     using runtime = OrtRuntime.load();
     const pair = loadPair(runtime, "fp32", form);
