@@ -148,7 +148,12 @@ async function benchGpu(args: string[]): Promise<number> {
     using runtime = OrtRuntime.load();
     // With device cuda this throws DeviceUnavailableError naming the missing piece (the CUDA
     // provider of a CPU build, libcuda.so.1, a CUDA runtime library, or the session's error).
-    using model = ParakeetModel.load(runtime, modelDir, { precision, device });
+    // The resident step on either device: it is what this measures against the copying path.
+    using model = ParakeetModel.load(runtime, modelDir, {
+      precision,
+      device,
+      decodeStep: "resident",
+    });
     if (model.device !== device) {
       // ParakeetModel never does this for cuda or cpu; a benchmark must not measure the wrong one.
       throw new DeviceUnavailableError(`asked for ${device}, the model loaded on ${model.device}`);

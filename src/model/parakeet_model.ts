@@ -33,9 +33,12 @@ export interface ModelLoadOptions {
    * How greedy decoding calls the joint. `resident` (ort_decode_step.ts): encoder frames and
    * states stay in ONNX Runtime, a few integers per row cross per call. `host`: every call
    * copies frames and states in and all logits out (OrtJoiner). Both give the same tokens.
-   * Default: `resident` on every device (its runs go through IO bindings, so on CUDA the frames and
-   * states stay in device memory). Batch inference uses the resident step for batches of two
-   * rows or more. A resident call is one run of the joint's graph with the helper nodes
+   * Default: `resident` on CUDA (its runs go through IO bindings, so the frames and states stay
+   * in device memory, and a call costs no transfer over the bus), `host` on the CPU. There both
+   * live in the same memory, and at the server's passes (a few frames a row) the resident step's
+   * set-up each batch made it 0.77–0.81 of the copying path's speed on a small joint and
+   * 0.96–0.98 on v3's (bench/decode_step.ts --frames 3). Batch inference uses the resident step
+   * for batches of two rows or more. A resident call is one run of the joint's graph with the helper nodes
    * spliced in; `resident-chain` keeps them in sessions of their own (three runs a call, the
    * form a model falls back to when its graph cannot take them).
    */
@@ -134,7 +137,7 @@ export class ParakeetModel implements Disposable {
           durations: config.durations,
         },
       );
-      const form = opts.decodeStep ?? "resident";
+      const form = opts.decodeStep ?? (encoder.device === "cpu" ? "host" : "resident");
       const jointBytes = form === "resident" ? Deno.readFileSync(files.decoderJoint) : undefined;
       try {
         decodeStep = form !== "host"
