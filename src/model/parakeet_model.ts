@@ -38,9 +38,9 @@ export interface ModelLoadOptions {
    * live in the same memory, and at the server's passes (a few frames a row) the resident step's
    * set-up each batch made it 0.77–0.81 of the copying path's speed on a small joint and
    * 0.96–0.98 on v3's (bench/decode_step.ts --frames 3). Batch inference uses the resident step
-   * for batches of two rows or more. A resident call is one run of the joint's graph with the helper nodes
-   * spliced in; `resident-chain` keeps them in sessions of their own (three runs a call, the
-   * form a model falls back to when its graph cannot take them).
+   * for batches of two rows or more. A resident call is one run of the joint's graph with the
+   * helper nodes spliced in; `resident-chain` keeps them in sessions of their own (three runs a
+   * call, the form a model falls back to when its graph cannot take them).
    */
   decodeStep?: "resident" | "resident-chain" | "host";
 }
