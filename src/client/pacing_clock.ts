@@ -30,8 +30,8 @@ const ABORT_LISTEN_MS = 100;
 export class PacingClock {
   readonly quantumMs: number;
   #host: ClockHost;
-  /** Min-heap on dueMs. */
-  #heap: Waiter[] = [];
+  /** Unordered: one frame a stream waits at a time, so a tick scans a few dozen at most. */
+  #waiting: Waiter[] = [];
   #timer: unknown = null;
   #timerAt = Infinity;
   #lastTick = -Infinity;
@@ -50,7 +50,7 @@ export class PacingClock {
 
   /** Waiters not yet released. */
   get pending(): number {
-    return this.#heap.length;
+    return this.#waiting.length;
   }
 
   /**
@@ -69,8 +69,8 @@ export class PacingClock {
           resolve();
         };
       }
-      this.#push({ dueMs, resolve: done });
-      this.#arm();
+      this.#waiting.push({ dueMs, resolve: done });
+      this.#arm(dueMs);
     });
   }
 
@@ -80,14 +80,17 @@ export class PacingClock {
     this.ticks++;
     const now = this.#host.now();
     this.#lastTick = now;
-    while (this.#heap.length > 0 && this.#heap[0].dueMs <= now) this.#pop().resolve();
-    this.#arm();
+    const due = this.#waiting.filter((w) => w.dueMs <= now);
+    this.#waiting = this.#waiting.filter((w) => w.dueMs > now);
+    for (const w of due) w.resolve();
+    if (this.#waiting.length > 0) {
+      this.#arm(this.#waiting.reduce((t, w) => Math.min(t, w.dueMs), Infinity));
+    }
   }
 
-  /** Sets the timer for the earliest waiter, no sooner than a quantum after the last tick. */
-  #arm(): void {
-    if (this.#heap.length === 0) return;
-    const at = Math.max(this.#heap[0].dueMs, this.#lastTick + this.quantumMs);
+  /** Sets the timer for `dueMs` unless it fires sooner, no sooner than a quantum after a tick. */
+  #arm(dueMs: number): void {
+    const at = Math.max(dueMs, this.#lastTick + this.quantumMs);
     if (this.#timer !== null) {
       if (this.#timerAt <= at) return;
       this.#host.clearTimer(this.#timer);
@@ -98,39 +101,6 @@ export class PacingClock {
       () => this.#tick(),
       Math.max(0, Math.ceil(at - this.#host.now())),
     );
-  }
-
-  #push(w: Waiter): void {
-    const h = this.#heap;
-    h.push(w);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p].dueMs <= h[i].dueMs) break;
-      [h[p], h[i]] = [h[i], h[p]];
-      i = p;
-    }
-  }
-
-  #pop(): Waiter {
-    const h = this.#heap;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l].dueMs < h[m].dueMs) m = l;
-        if (r < h.length && h[r].dueMs < h[m].dueMs) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
-    }
-    return top;
   }
 }
 
