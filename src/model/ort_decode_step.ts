@@ -272,11 +272,6 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     }
   }
 
-  /** @internal A chained call: see the file comment. Returns the states after it. */
-  run(b: Bindings, states: States, v: CallValues): States {
-    return this.#runChain(b.chain!, states, v);
-  }
-
   /**
    * @internal Binds one of a fused pair for calls of `v`'s row count that read states `from`
    * and write the states each row keeps into `to` (values of the same shape, owned by the batch).
@@ -323,7 +318,8 @@ export class OrtDecodeStep implements DecodeStep, Disposable {
     }
   }
 
-  #runChain(
+  /** @internal A chained call: see the file comment. Returns the states after it. */
+  runChain(
     b: { frames: IoBinding; joint: IoBinding; head: IoBinding },
     states: States,
     v: CallValues,
@@ -565,7 +561,7 @@ class OrtDecodeStepBatch implements DecodeStepBatch {
       this.#states = spare;
       this.#turn ^= 1;
     } else {
-      const next = this.#step.run(bindings, this.#states!, v);
+      const next = this.#step.runChain(bindings.chain!, this.#states!, v);
       this.#closeStates();
       this.#states = next;
     }
